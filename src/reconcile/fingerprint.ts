@@ -1,0 +1,46 @@
+/**
+ * Fingerprints of the live listing and of the desired project: what a saved plan remembers so that apply can
+ * refuse when live keys moved since the plan was made (octoDNS's checksum, Terraform's stale plans).
+ *
+ * Both are `sha256:<hex>` over a canonical JSON form, so they do not depend on the API's page order, on the
+ * order permissions were listed, or on anything the reconciler does not manage (created_at, secret previews).
+ */
+import { createHash } from 'node:crypto';
+import type { LiveKey, ProjectSpec } from '../model';
+import { canonicalPermissions } from '../permissions';
+
+function sha256(value: unknown): string {
+  return `sha256:${createHash('sha256').update(JSON.stringify(value)).digest('hex')}`;
+}
+
+function byString(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Fingerprint of a live listing: keys sorted by uuid, each as `[uuid, description, sorted permissions, active]`.
+ */
+export function liveFingerprint(live: readonly LiveKey[]): string {
+  const canonical = [...live]
+    .sort((a, b) => byString(a.uuid, b.uuid))
+    .map((k) => [k.uuid, k.description, canonicalPermissions(k.permissions), k.active]);
+  return sha256(canonical);
+}
+
+/**
+ * Fingerprint of a desired project: its token, unmanaged policy and entries (sorted by description), each with
+ * what matching and diffing read — description, sorted permissions, active, sorted former descriptions, uuid pin.
+ * Where an entry was declared (file, line) is left out: moving a line changes nothing.
+ */
+export function desiredFingerprint(desired: ProjectSpec): string {
+  const keys = [...desired.keys]
+    .map((k) => ({
+      description: k.description,
+      permissions: canonicalPermissions(k.permissions),
+      active: k.active,
+      formerDescriptions: [...k.formerDescriptions].sort(byString),
+      uuid: k.uuid ?? null,
+    }))
+    .sort((a, b) => byString(a.description, b.description) || byString(a.uuid ?? '', b.uuid ?? ''));
+  return sha256({ token: desired.token, unmanaged: desired.unmanaged, keys });
+}

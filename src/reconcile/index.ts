@@ -1,0 +1,12 @@
+/**
+ * The reconciler's public surface: diff desired against live (`planProject`), assemble and save the plan
+ * (`buildPlan`, `planToJson`, `parsePlanFile`), check it (`checkGuards`) and apply it (`applyProjectPlan`).
+ * Everything here is pure except `applyProjectPlan`, which talks only to the narrow `KeysApi` seam.
+ */
+export * from './plan';
+export { planProject, type PlanProjectInput } from './diff';
+export { liveFingerprint, desiredFingerprint } from './fingerprint';
+export { checkGuards } from './guards';
+export { buildPlan, countChanges, changesByKey, type KeyChangeGroup } from './build';
+export { planToJson, parsePlanFile, planToDocument } from './plan-file';
+export { applyProjectPlan, type ApplyEvent, type ApplyOptions, type ApplyResult } from './apply';

@@ -1,0 +1,254 @@
+/**
+ * The plan's one stable JSON form, documented by `schemas/plan.schema.json`: `planToJson` writes it (sorted keys,
+ * 2-space indent, trailing newline) and `parsePlanFile` reads it back into the same frozen `Plan`, validating the
+ * schema (ajv, draft 2020-12) and the invariants a schema cannot express. What is saved is what is rendered,
+ * reviewed and applied.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
+import type { ValidateFunction } from 'ajv';
+import { PlanFileError } from '../errors';
+import type { Permission } from '../model';
+import { buildPlan, countChanges, deepFreeze, sortChanges } from './build';
+import type { Change, ChangeCounts, KeyState, Plan, ProjectPlan } from './plan';
+
+/** The plan format this code writes and reads. */
+export const PLAN_FORMAT_VERSION = 1;
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+function keyStateDoc(s: KeyState): Json {
+  return { description: s.description, permissions: [...s.permissions], active: s.active };
+}
+
+function countsDoc(c: ChangeCounts): Json {
+  return { create: c.create, change: c.change, deactivate: c.deactivate };
+}
+
+function changeDoc(c: Change): Json {
+  if (c.kind === 'create') return { kind: 'create', after: keyStateDoc(c.after) };
+  const doc: { [k: string]: Json } = {
+    kind: c.kind,
+    uuid: c.uuid,
+    created_at: c.createdAt,
+    secret_preview: c.secretPreview,
+    before: keyStateDoc(c.before),
+    after: keyStateDoc(c.after),
+  };
+  if (c.kind === 'update') {
+    doc.permissions_added = [...c.permissionsAdded];
+    doc.permissions_removed = [...c.permissionsRemoved];
+  }
+  if (c.kind === 'deactivate') doc.reason = c.reason;
+  return doc;
+}
+
+/** The plan as plain JSON data in its documented snake_case form (see `schemas/plan.schema.json`). */
+export function planToDocument(plan: Plan): Json {
+  return {
+    format_version: plan.formatVersion,
+    summary: countsDoc(countChanges(plan)),
+    projects: plan.projects.map((p) => ({
+      project: p.project,
+      api_url: p.apiUrl,
+      live_fingerprint: p.liveFingerprint,
+      desired_fingerprint: p.desiredFingerprint,
+      self_uuid: p.selfUuid,
+      unmanaged: p.unmanaged,
+      live_keys: p.liveKeys,
+      live_active: p.liveActive,
+      summary: countsDoc(countChanges(p)),
+      changes: p.changes.map(changeDoc),
+    })),
+  };
+}
+
+function sortKeys(value: Json): Json {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') {
+    const out: { [k: string]: Json } = {};
+    for (const k of Object.keys(value).sort()) out[k] = sortKeys(value[k]!);
+    return out;
+  }
+  return value;
+}
+
+/** The stable JSON text of a plan: object keys sorted, 2-space indent, trailing newline. */
+export function planToJson(plan: Plan): string {
+  return `${JSON.stringify(sortKeys(planToDocument(plan)), null, 2)}\n`;
+}
+
+let validator: ValidateFunction | undefined;
+function validate(doc: unknown): ValidateFunction['errors'] {
+  if (!validator) {
+    // src/reconcile and dist/reconcile both sit two levels below the package root.
+    const schemaFile = path.join(__dirname, '..', '..', 'schemas', 'plan.schema.json');
+    const schema = JSON.parse(fs.readFileSync(schemaFile, 'utf8')) as object;
+    validator = new Ajv2020({ allErrors: true, strict: true }).compile(schema);
+  }
+  return validator(doc) ? null : validator.errors;
+}
+
+interface KeyStateDoc {
+  description: string;
+  permissions: Permission[];
+  active: boolean;
+}
+interface ChangeDoc {
+  kind: Change['kind'];
+  uuid?: string;
+  created_at?: string;
+  secret_preview?: string;
+  before?: KeyStateDoc;
+  after: KeyStateDoc;
+  permissions_added?: Permission[];
+  permissions_removed?: Permission[];
+  reason?: 'declared-inactive' | 'unmanaged';
+}
+interface ProjectDoc {
+  project: string;
+  api_url: string;
+  live_fingerprint: string;
+  desired_fingerprint: string;
+  self_uuid: string;
+  unmanaged: 'deactivate' | 'ignore';
+  live_keys: number;
+  live_active: number;
+  summary: ChangeCounts;
+  changes: ChangeDoc[];
+}
+
+function stateFromDoc(s: KeyStateDoc): KeyState {
+  return { description: s.description, permissions: [...s.permissions].sort(), active: s.active };
+}
+
+function changeFromDoc(d: ChangeDoc): Change {
+  const after = stateFromDoc(d.after);
+  if (d.kind === 'create') return { kind: 'create', after };
+  const ref = { uuid: d.uuid!, createdAt: d.created_at!, secretPreview: d.secret_preview! };
+  const before = stateFromDoc(d.before!);
+  switch (d.kind) {
+    case 'update':
+      return {
+        kind: 'update',
+        ...ref,
+        before,
+        after,
+        permissionsAdded: [...d.permissions_added!].sort(),
+        permissionsRemoved: [...d.permissions_removed!].sort(),
+      };
+    case 'activate':
+      return { kind: 'activate', ...ref, before, after };
+    default:
+      return { kind: 'deactivate', reason: d.reason!, ...ref, before, after };
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** Invariants the schema cannot express; each problem as `<where>: <what>`. */
+function invariantProblems(p: ProjectPlan, where: string): string[] {
+  const problems: string[] = [];
+  const perUuid = new Map<string, string[]>();
+  p.changes.forEach((c, i) => {
+    const at = `${where}/changes/${i}`;
+    if (c.kind === 'create') return;
+    const kinds = perUuid.get(c.uuid) ?? [];
+    kinds.push(c.kind);
+    perUuid.set(c.uuid, kinds);
+    if (c.kind === 'update') {
+      const had = new Set(c.before.permissions);
+      const wants = new Set(c.after.permissions);
+      const added = c.after.permissions.filter((x) => !had.has(x));
+      const removed = c.before.permissions.filter((x) => !wants.has(x));
+      if (!sameList(added, c.permissionsAdded) || !sameList(removed, c.permissionsRemoved)) {
+        problems.push(`${at}: permissions_added/permissions_removed do not match before and after`);
+      }
+      if (c.before.active !== c.after.active) problems.push(`${at}: an update must not change active (use activate/deactivate)`);
+      if (c.before.description === c.after.description && added.length + removed.length === 0) {
+        problems.push(`${at}: an update that changes nothing`);
+      }
+    } else {
+      const wantActive = c.kind === 'activate';
+      if (c.before.active === wantActive || c.after.active !== wantActive) {
+        problems.push(`${at}: ${c.kind} must go from active ${!wantActive} to ${wantActive}`);
+      }
+      if (c.before.description !== c.after.description || !sameList(c.before.permissions, c.after.permissions)) {
+        problems.push(`${at}: ${c.kind} must change only active`);
+      }
+    }
+  });
+  for (const [uuid, kinds] of perUuid) {
+    const status = kinds.filter((k) => k !== 'update').length;
+    if (kinds.filter((k) => k === 'update').length > 1 || status > 1) {
+      problems.push(`${where}: key ${uuid} has more than one ${status > 1 ? 'status change' : 'update'}`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Reads a saved plan (`plan --out plan.json`) back into a frozen `Plan`.
+ * @throws PlanFileError naming the file: not JSON, an unknown `format_version`, schema violations (each with its
+ *   JSON pointer), or inconsistent changes (e.g. permissions_added that do not match before/after).
+ */
+export function parsePlanFile(text: string, file: string): Plan {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new PlanFileError(`${file}: not a plan file: invalid JSON (${(e as Error).message})`, {
+      hint: 'Write plans with `scaleflex-keys plan --out plan.json`.',
+    });
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc) || !('format_version' in doc)) {
+    throw new PlanFileError(`${file}: not a plan file: no format_version`, {
+      hint: 'Write plans with `scaleflex-keys plan --out plan.json`.',
+    });
+  }
+  const version = (doc as { format_version: unknown }).format_version;
+  if (version !== PLAN_FORMAT_VERSION) {
+    throw new PlanFileError(
+      `${file}: plan format_version ${JSON.stringify(version)} is not supported; this scaleflex-keys reads format_version ${PLAN_FORMAT_VERSION}`,
+      { hint: 'Make the plan again with this version of scaleflex-keys.' },
+    );
+  }
+  const errors = validate(doc);
+  if (errors && errors.length) {
+    // oneOf failures repeat once per branch; the distinct pointer+message pairs are what helps.
+    const lines = [...new Set(errors.map((e) => `  ${e.instancePath || '/'}: ${e.message ?? 'invalid'}`))];
+    throw new PlanFileError(`${file}: invalid plan file (schemas/plan.schema.json):\n${lines.join('\n')}`);
+  }
+  const d = doc as unknown as { projects: ProjectDoc[]; summary: ChangeCounts };
+  const projects: ProjectPlan[] = d.projects.map((p) =>
+    deepFreeze({
+      project: p.project,
+      apiUrl: p.api_url,
+      liveFingerprint: p.live_fingerprint,
+      desiredFingerprint: p.desired_fingerprint,
+      selfUuid: p.self_uuid,
+      unmanaged: p.unmanaged,
+      liveKeys: p.live_keys,
+      liveActive: p.live_active,
+      changes: sortChanges(p.changes.map(changeFromDoc)),
+    }),
+  );
+  const problems = projects.flatMap((p, i) => invariantProblems(p, `/projects/${i}`));
+  const seen = new Set<string>();
+  projects.forEach((p, i) => {
+    if (seen.has(p.project)) problems.push(`/projects/${i}: project ${p.project} appears twice`);
+    seen.add(p.project);
+  });
+  if (problems.length) {
+    throw new PlanFileError(`${file}: inconsistent plan file:\n${problems.map((x) => `  ${x}`).join('\n')}`);
+  }
+  const plan = buildPlan(projects);
+  const counts = countChanges(plan);
+  if (counts.create !== d.summary.create || counts.change !== d.summary.change || counts.deactivate !== d.summary.deactivate) {
+    throw new PlanFileError(`${file}: inconsistent plan file: summary does not match the changes`);
+  }
+  return plan;
+}
