@@ -163,6 +163,12 @@ export class ApplyFailedError extends ScaleflexKeysError {
   override readonly code = 'APPLY_FAILED';
 }
 
+/** A secrets file (`--secrets-out`, `secrets pull --out`) cannot be read for merging or cannot be written. */
+export class SecretsFileError extends ScaleflexKeysError {
+  override name = 'SecretsFileError';
+  override readonly code = 'SECRETS_FILE';
+}
+
 /** Another emulator holds the state directory's lock. */
 export class StateLockedError extends ScaleflexKeysError {
   override name = 'StateLockedError';

@@ -17,6 +17,11 @@ export interface Io {
   err(text: string): void;
   /** Reads one line from stdin (interactive confirmation); resolves to undefined at end of input. */
   readLine(prompt: string): Promise<string | undefined>;
+  /**
+   * Writes to stdout WITHOUT redaction. Exists for one purpose only: GitHub Actions' `::add-mask::<secret>`
+   * command, which must carry the secret itself (see src/cli/secrets-file.ts). Nothing else may call it.
+   */
+  unredactedOut?(text: string): void;
 }
 
 /** The real process's Io. */
@@ -28,6 +33,7 @@ export function processIo(): Io {
     stdinIsTTY: Boolean(process.stdin.isTTY),
     out: (text) => void process.stdout.write(redact(text)),
     err: (text) => void process.stderr.write(redact(text)),
+    unredactedOut: (text) => void process.stdout.write(text),
     readLine: async (prompt) => {
       const { createInterface } = await import('node:readline/promises');
       const rl = createInterface({ input: process.stdin, output: process.stderr });

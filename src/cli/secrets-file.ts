@@ -1,0 +1,266 @@
+/**
+ * The one place secrets of keys leave the process on purpose: `apply --secrets-out FILE` and
+ * `secrets pull --out FILE`. The file is a `.json` map or a `.env` file, written with mode 0600 through a
+ * temp file and a rename (never half-written), merged with what the file already holds. Under GitHub Actions
+ * every secret is also registered with `::add-mask::` before anything could print it.
+ *
+ * Pure rendering (`mergeSecrets`) is kept apart from the file I/O (`writeSecretsFile`, `SecretSink`).
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants, promises as fsp, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { SecretsFileError } from '../errors';
+import { secrets } from '../redact';
+import type { Io } from './io';
+
+/** How a secrets file is laid out. */
+export type SecretsFormat = 'json' | 'env';
+
+/** One key's secret, with what identifies the key. */
+export interface KeySecret {
+  readonly project: string;
+  readonly uuid: string;
+  readonly description: string;
+  readonly secret: string;
+}
+
+/**
+ * The format for `file`: the explicit flag when given, else `.env` files (`.env`, `x.env`, `.env.local`)
+ * are `env`, everything else `json`.
+ */
+export function secretsFormatFor(file: string, explicit?: string): SecretsFormat {
+  if (explicit === 'json' || explicit === 'env') return explicit;
+  const base = path.basename(file).toLowerCase();
+  return base === '.env' || base.endsWith('.env') || base.startsWith('.env.') ? 'env' : 'json';
+}
+
+/**
+ * The `.env` variable name of a key: `SCALEFLEX_KEY_<PROJECT>_<DESCRIPTION>`, upper-cased, every run of
+ * characters outside `[A-Z0-9]` turned into one `_`.
+ */
+export function envVarName(project: string, description: string): string {
+  const part = (s: string) =>
+    s
+      .toUpperCase()
+      .replace(/[^A-Z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, '');
+  return ['SCALEFLEX_KEY', part(project), part(description) || 'KEY'].filter(Boolean).join('_');
+}
+
+type JsonSecrets = Record<string, Record<string, string>>;
+
+/** Sorts entries so that output never depends on the order keys were created in. */
+function sorted(entries: readonly KeySecret[]): KeySecret[] {
+  return [...entries].sort(
+    (a, b) =>
+      a.project.localeCompare(b.project, 'en') ||
+      a.description.localeCompare(b.description, 'en') ||
+      a.uuid.localeCompare(b.uuid, 'en'),
+  );
+}
+
+/**
+ * Keys that share a description in one project (pinned duplicates) cannot share a name in the file:
+ * every one of them gets its uuid appended, so no secret silently replaces another.
+ */
+function displayNames(entries: readonly KeySecret[]): Map<KeySecret, string> {
+  const count = new Map<string, Set<string>>();
+  for (const e of entries) {
+    const k = `${e.project}\u0000${e.description}`;
+    if (!count.has(k)) count.set(k, new Set());
+    count.get(k)!.add(e.uuid);
+  }
+  const names = new Map<KeySecret, string>();
+  for (const e of entries) {
+    const shared = count.get(`${e.project}\u0000${e.description}`)!.size > 1;
+    names.set(e, shared ? `${e.description} (${e.uuid})` : e.description);
+  }
+  return names;
+}
+
+function mergeJson(existing: string | undefined, entries: readonly KeySecret[], file: string): string {
+  let doc: JsonSecrets = {};
+  if (existing !== undefined && existing.trim() !== '') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(existing);
+    } catch {
+      throw new SecretsFileError(`cannot merge into ${file}: it is not valid JSON`, {
+        hint: 'fix or move the file, or choose another --out / --secrets-out file',
+      });
+    }
+    const ok =
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      !Array.isArray(parsed) &&
+      Object.values(parsed).every(
+        (v) =>
+          typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((s) => typeof s === 'string'),
+      );
+    if (!ok) {
+      throw new SecretsFileError(
+        `cannot merge into ${file}: expected a JSON object of projects, each mapping descriptions to secrets`,
+        { hint: 'fix or move the file, or choose another --out / --secrets-out file' },
+      );
+    }
+    doc = parsed as JsonSecrets;
+  }
+  const names = displayNames(entries);
+  for (const e of sorted(entries)) {
+    doc[e.project] = { ...(doc[e.project] ?? {}), [names.get(e)!]: e.secret };
+  }
+  // Sorted output: merging the same secrets twice gives the same bytes.
+  const out: JsonSecrets = {};
+  for (const project of Object.keys(doc).sort()) {
+    out[project] = {};
+    for (const name of Object.keys(doc[project]!).sort()) out[project]![name] = doc[project]![name]!;
+  }
+  return `${JSON.stringify(out, null, 2)}\n`;
+}
+
+const ENV_LINE = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/;
+
+function mergeEnv(existing: string | undefined, entries: readonly KeySecret[]): string {
+  const lines = existing === undefined || existing === '' ? [] : existing.replace(/\n$/, '').split('\n');
+  const index = new Map<string, number>();
+  lines.forEach((line, i) => {
+    const m = ENV_LINE.exec(line);
+    if (m) index.set(m[1]!, i);
+  });
+  const names = displayNames(entries);
+  const usedNow = new Map<string, KeySecret>();
+  for (const e of sorted(entries)) {
+    let name = envVarName(e.project, names.get(e)!);
+    // Two different keys of this batch would land on one variable: keep both, the later one suffixed.
+    const clash = usedNow.get(name);
+    if (clash && clash.uuid !== e.uuid) name = `${name}_${e.uuid.replace(/[^A-Za-z0-9]/g, '').slice(0, 8).toUpperCase()}`;
+    usedNow.set(name, e);
+    const line = `${name}=${e.secret}`;
+    const at = index.get(name);
+    if (at !== undefined) {
+      lines[at] = line;
+    } else {
+      const label = `${e.project}: ${e.description} (${e.uuid})`.replace(/[\r\n]+/g, ' ');
+      lines.push(`# ${label}`, line);
+      index.set(name, lines.length - 1);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Pure: the new content of a secrets file holding `existing` (undefined: no file yet) merged with `entries`.
+ * Later entries win over earlier values for the same key. Throws SecretsFileError when `existing` cannot be
+ * understood (nothing is overwritten then).
+ */
+export function mergeSecrets(
+  existing: string | undefined,
+  entries: readonly KeySecret[],
+  format: SecretsFormat,
+  file = 'secrets file',
+): string {
+  return format === 'json' ? mergeJson(existing, entries, file) : mergeEnv(existing, entries);
+}
+
+function readExisting(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new SecretsFileError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Checks, before anything is changed, that `file` can be merged into and its directory written: an apply
+ * must not create keys whose secrets then have nowhere to go.
+ */
+export async function preflightSecretsFile(file: string, format: SecretsFormat): Promise<void> {
+  mergeSecrets(readExisting(file), [], format, file);
+  const dir = path.dirname(path.resolve(file));
+  try {
+    await fsp.access(dir, fsConstants.W_OK);
+  } catch {
+    throw new SecretsFileError(`cannot write ${file}: the directory ${dir} does not exist or is not writable`);
+  }
+}
+
+/** Atomically writes `content` to `file` with mode 0600: temp file in the same directory, fsync, rename. */
+export async function writeFileAtomic(file: string, content: string, mode = 0o600): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(tmp, 'wx', mode);
+    await handle.writeFile(content, 'utf8');
+    await handle.chmod(mode); // the umask may have narrowed or the filesystem widened it
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fsp.rename(tmp, file);
+  } catch (error) {
+    await handle?.close().catch(() => undefined);
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw new SecretsFileError(`cannot write ${file}: ${(error as Error).message}`);
+  }
+}
+
+/** Merges `entries` into `file` (created if missing), atomically, mode 0600. */
+export async function writeSecretsFile(file: string, entries: readonly KeySecret[], format: SecretsFormat): Promise<void> {
+  await writeFileAtomic(file, mergeSecrets(readExisting(file), entries, format, file));
+}
+
+/**
+ * Registers a secret with the redactor and, under GitHub Actions, with the runner's log masking.
+ *
+ * `::add-mask::<value>` necessarily contains the secret itself, so it is the one line that bypasses the
+ * redactor (through `io.unredactedOut`): redacting it would register `[REDACTED]` instead and leave the real
+ * value unmasked in the job log. It is written before the secret is stored or any line about its key is
+ * printed, so the runner masks it from then on. Outside GitHub Actions nothing is printed.
+ */
+export function protectSecret(io: Io, secret: string): void {
+  secrets.add(secret);
+  if (io.env.GITHUB_ACTIONS === 'true' && io.unredactedOut) {
+    io.unredactedOut(`::add-mask::${secret}\n`);
+  }
+}
+
+/**
+ * Collects secrets as keys are created and merges them into one file. Concurrent `add`s are coalesced into
+ * one write at a time; each `add` resolves once its secret is on disk (or rejects when it cannot be written).
+ */
+export class SecretSink {
+  private pending: KeySecret[] = [];
+  private draining: Promise<void> | undefined;
+  private stored = 0;
+
+  constructor(
+    private readonly io: Io,
+    readonly file: string,
+    readonly format: SecretsFormat,
+  ) {}
+
+  /** How many secrets have been written so far. */
+  get written(): number {
+    return this.stored;
+  }
+
+  /** Protects the secret (redactor, GitHub mask) at once, then stores it. */
+  add(entry: KeySecret): Promise<void> {
+    protectSecret(this.io, entry.secret);
+    this.pending.push(entry);
+    this.draining ??= this.drain();
+    return this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0);
+        await writeSecretsFile(this.file, batch, this.format);
+        this.stored += batch.length;
+      }
+    } finally {
+      this.draining = undefined;
+    }
+  }
+}

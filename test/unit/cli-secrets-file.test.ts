@@ -1,0 +1,149 @@
+/** Unit tests of the secrets file: format choice, merging (.json and .env), atomic 0600 writes, CI masking. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { SecretsFileError } from '../../src/errors';
+import {
+  envVarName,
+  mergeSecrets,
+  preflightSecretsFile,
+  protectSecret,
+  SecretSink,
+  secretsFormatFor,
+  writeSecretsFile,
+  type KeySecret,
+} from '../../src/cli/secrets-file';
+import type { Io } from '../../src/cli/io';
+import { redact } from '../../src/redact';
+
+const s = (project: string, description: string, secret: string, uuid = `uuid-${description}`): KeySecret => ({ project, description, secret, uuid });
+
+function captureIo(env: NodeJS.ProcessEnv = {}): Io & { stdout: string[]; raw: string[] } {
+  const stdout: string[] = [];
+  const raw: string[] = [];
+  return {
+    env, cwd: process.cwd(), stdoutIsTTY: false, stdinIsTTY: false, stdout, raw,
+    out: (t) => void stdout.push(redact(t)),
+    err: (t) => void stdout.push(redact(t)),
+    readLine: async () => undefined,
+    unredactedOut: (t) => void raw.push(t),
+  };
+}
+
+let dir: string;
+beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfk-'))));
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('secretsFormatFor', () => {
+  test.each([
+    ['secrets.json', undefined, 'json'],
+    ['.env', undefined, 'env'],
+    ['prod.env', undefined, 'env'],
+    ['.env.local', undefined, 'env'],
+    ['dir/SECRETS.ENV', undefined, 'env'],
+    ['secrets.txt', undefined, 'json'],
+    ['secrets.json', 'env', 'env'],
+    ['.env', 'json', 'json'],
+  ])('%s with --format %s is %s', (file, explicit, expected) => {
+    expect(secretsFormatFor(file, explicit)).toBe(expected);
+  });
+});
+
+describe('envVarName', () => {
+  test.each([
+    ['demo', 'CI uploader', 'SCALEFLEX_KEY_DEMO_CI_UPLOADER'],
+    ['my-shop', 'web: read-only (v2)', 'SCALEFLEX_KEY_MY_SHOP_WEB_READ_ONLY_V2'],
+    ['p', '✓✓', 'SCALEFLEX_KEY_P_KEY'],
+  ])('project %s, description %s -> %s', (project, description, expected) => {
+    expect(envVarName(project, description)).toBe(expected);
+  });
+});
+
+describe('mergeSecrets', () => {
+  test('json: a map of projects to descriptions to secrets, sorted, merged with what is there', () => {
+    const first = mergeSecrets(undefined, [s('demo', 'b', 'secret-b-0000'), s('demo', 'a', 'secret-a-0000')], 'json');
+    expect(JSON.parse(first)).toEqual({ demo: { a: 'secret-a-0000', b: 'secret-b-0000' } });
+    const second = mergeSecrets(first, [s('demo', 'a', 'secret-a-1111'), s('other', 'c', 'secret-c-0000')], 'json');
+    expect(second).toBe(`${JSON.stringify({ demo: { a: 'secret-a-1111', b: 'secret-b-0000' }, other: { c: 'secret-c-0000' } }, null, 2)}\n`);
+  });
+
+  test('json: keys sharing a description keep both secrets, named with their uuid', () => {
+    const out = JSON.parse(mergeSecrets(undefined, [s('p', 'test', 'secret-1-xxxx', 'u1'), s('p', 'test', 'secret-2-xxxx', 'u2')], 'json'));
+    expect(out).toEqual({ p: { 'test (u1)': 'secret-1-xxxx', 'test (u2)': 'secret-2-xxxx' } });
+  });
+
+  test.each([
+    ['not JSON', '{oops'],
+    ['an array', '[]'],
+    ['a project that is not a map', '{"demo": "x"}'],
+    ['a non-string secret', '{"demo": {"a": 1}}'],
+  ])('json: refuses to merge into %s', (_name, existing) => {
+    expect(() => mergeSecrets(existing, [s('demo', 'a', 'secret-a-0000')], 'json', 'f.json')).toThrow(SecretsFileError);
+  });
+
+  test('env: appends commented lines and replaces an existing variable in place, keeping other lines', () => {
+    const existing = 'OTHER=1\n# demo: a (old)\nSCALEFLEX_KEY_DEMO_A=old-secret-000\n';
+    const out = mergeSecrets(existing, [s('demo', 'a', 'new-secret-aaaa'), s('demo', 'b', 'new-secret-bbbb', 'ub')], 'env');
+    expect(out).toBe('OTHER=1\n# demo: a (old)\nSCALEFLEX_KEY_DEMO_A=new-secret-aaaa\n# demo: b (ub)\nSCALEFLEX_KEY_DEMO_B=new-secret-bbbb\n');
+  });
+
+  test('env: two descriptions that spell the same variable both survive', () => {
+    const out = mergeSecrets(undefined, [s('p', 'ci-key', 'secret-1-xxxx', 'aaaa1111'), s('p', 'ci key', 'secret-2-xxxx', 'bbbb2222')], 'env');
+    const vars = out.split('\n').filter((l) => l.includes('='));
+    expect(vars).toEqual(['SCALEFLEX_KEY_P_CI_KEY=secret-2-xxxx', 'SCALEFLEX_KEY_P_CI_KEY_AAAA1111=secret-1-xxxx']);
+  });
+});
+
+describe('writing the file', () => {
+  test('writes mode 0600 atomically, merging with the existing file and leaving no temp file', async () => {
+    const file = path.join(dir, 'secrets.json');
+    fs.writeFileSync(file, JSON.stringify({ keep: { k: 'kept-secret-1234' } }), { mode: 0o644 });
+    await writeSecretsFile(file, [s('demo', 'a', 'secret-a-0000')], 'json');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ demo: { a: 'secret-a-0000' }, keep: { k: 'kept-secret-1234' } });
+    expect(fs.readdirSync(dir)).toEqual(['secrets.json']);
+  });
+
+  test('a file that cannot be merged is left untouched', async () => {
+    const file = path.join(dir, 'secrets.json');
+    fs.writeFileSync(file, 'not json');
+    await expect(writeSecretsFile(file, [s('demo', 'a', 'secret-a-0000')], 'json')).rejects.toThrow(/not valid JSON/);
+    expect(fs.readFileSync(file, 'utf8')).toBe('not json');
+  });
+
+  test('preflight refuses an unparseable file and a missing directory before anything is changed', async () => {
+    const bad = path.join(dir, 'bad.json');
+    fs.writeFileSync(bad, '[1]');
+    await expect(preflightSecretsFile(bad, 'json')).rejects.toThrow(SecretsFileError);
+    await expect(preflightSecretsFile(path.join(dir, 'nope', 's.json'), 'json')).rejects.toThrow(/does not exist/);
+    await expect(preflightSecretsFile(path.join(dir, 'fresh.env'), 'env')).resolves.toBeUndefined();
+  });
+
+  test('the sink coalesces concurrent secrets into the file and each add resolves once written', async () => {
+    const file = path.join(dir, 'out.env');
+    const io = captureIo();
+    const sink = new SecretSink(io, file, 'env');
+    await Promise.all(Array.from({ length: 25 }, (_, i) => sink.add(s('demo', `key ${i}`, `secret-value-${i}-xxxxxxxx`))));
+    expect(sink.written).toBe(25);
+    const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('SCALEFLEX_KEY_'));
+    expect(lines).toHaveLength(25);
+    expect(io.stdout.join('') + io.raw.join('')).toBe('');
+  });
+});
+
+describe('protectSecret', () => {
+  test('under GitHub Actions prints ::add-mask:: with the real value, bypassing the redactor', () => {
+    const io = captureIo({ GITHUB_ACTIONS: 'true' });
+    protectSecret(io, 'a-new-secret-value-1234567890');
+    expect(io.raw).toEqual(['::add-mask::a-new-secret-value-1234567890\n']);
+    expect(redact('x a-new-secret-value-1234567890 y')).toBe('x [REDACTED] y');
+  });
+
+  test('elsewhere prints nothing and still registers the secret with the redactor', () => {
+    const io = captureIo({});
+    protectSecret(io, 'another-secret-value-0987654321');
+    expect(io.raw).toEqual([]);
+    expect(io.stdout).toEqual([]);
+    expect(redact('another-secret-value-0987654321')).toBe('[REDACTED]');
+  });
+});
