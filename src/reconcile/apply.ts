@@ -1,8 +1,19 @@
 /**
- * Applies one project's plan through the `KeysApi` seam. (Being implemented.)
+ * `applyProjectPlan`: carries out one project's reviewed plan through the narrow `KeysApi` seam.
+ *
+ * Order: creates and updates (bounded-parallel: they touch different keys), then activations, then deactivations
+ * (bulk status calls in chunks of `bulkMax`), so a replacement key exists before its predecessor goes dark.
+ * Before mutating an existing key, apply re-reads it and compares it with the plan's `before`; any difference
+ * stops the project with ChangedSincePlanError. On the first failure nothing new is started, in-flight calls
+ * finish, and the result says what was done and what was not; planning and applying again converges.
+ *
+ * A created key's secret goes to `onSecret` and nowhere else: not into events, errors or the result.
  */
-import type { KeysApi } from '../model';
-import type { Change, ProjectPlan } from './plan';
+import { ChangedSincePlanError, GuardRefusedError, ScaleflexApiError } from '../errors';
+import type { KeysApi, LiveKey, UpdateKeyInput } from '../model';
+import { canonicalPermissions } from '../permissions';
+import { selfLockoutViolations } from './guards';
+import type { ActivateChange, Change, DeactivateChange, ExistingKeyChange, KeyState, ProjectPlan } from './plan';
 
 /** One change's outcome, reported as it happens (never carries a secret). */
 export interface ApplyEvent {
@@ -25,12 +36,152 @@ export interface ApplyOptions {
 }
 
 export interface ApplyResult {
+  /** Changes carried out, in the order they completed. */
   readonly done: Change[];
+  /** The first failure, which stopped the project. */
   readonly failed?: { change: Change; error: Error };
+  /** Changes not carried out (not started, or failed after the first failure), in plan order. */
   readonly notDone: Change[];
 }
 
-/** Applies `project.changes` in plan order; stops the project at the first failure. */
-export async function applyProjectPlan(_api: KeysApi, _project: ProjectPlan, _opts: ApplyOptions): Promise<ApplyResult> {
-  throw new Error('applyProjectPlan: not implemented yet');
+/** Runs `fn` over `items` with at most `limit` in flight; after `stopped()` turns true, starts nothing new. */
+async function forEachBounded<T>(items: readonly T[], limit: number, stopped: () => boolean, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && !stopped()) {
+      const item = items[next++]!;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+function differences(expected: KeyState, live: LiveKey): string[] {
+  const diffs: string[] = [];
+  if (live.description !== expected.description) diffs.push(`description is "${live.description}", the plan expected "${expected.description}"`);
+  const perms = canonicalPermissions(live.permissions);
+  if (perms.join(',') !== expected.permissions.join(',')) {
+    diffs.push(`permissions are [${perms.join(', ')}], the plan expected [${expected.permissions.join(', ')}]`);
+  }
+  if (live.active !== expected.active) diffs.push(`it is ${live.active ? 'active' : 'inactive'}, the plan expected ${expected.active ? 'active' : 'inactive'}`);
+  return diffs;
+}
+
+/** Re-reads the key a change is about to mutate; throws ChangedSincePlanError unless it is as the plan saw it. */
+async function ensureUnchanged(api: KeysApi, project: string, change: ExistingKeyChange): Promise<void> {
+  const what = `project ${project}: key "${change.before.description}" (uuid ${change.uuid})`;
+  let live: LiveKey;
+  try {
+    live = await api.get(change.uuid);
+  } catch (e) {
+    if (e instanceof ScaleflexApiError && e.status === 404) {
+      throw new ChangedSincePlanError(`${what} no longer exists; it changed since the plan was made. Run plan again.`, { cause: e });
+    }
+    throw e;
+  }
+  const diffs = differences(change.before, live);
+  if (diffs.length) {
+    throw new ChangedSincePlanError(`${what} changed since the plan was made: ${diffs.join('; ')}. Run plan again.`);
+  }
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Applies `project.changes` (see the module comment for order, checks and failure handling).
+ * @throws GuardRefusedError before doing anything if the plan would lock the planning key out (defence in depth:
+ *   the CLI runs `checkGuards` first).
+ */
+export async function applyProjectPlan(api: KeysApi, project: ProjectPlan, opts: ApplyOptions): Promise<ApplyResult> {
+  const lockout = selfLockoutViolations(project);
+  if (lockout.length) throw new GuardRefusedError(lockout.map((v) => v.message).join('\n'));
+
+  const name = project.project;
+  const parallelism = Math.max(1, Math.floor(opts.parallelism) || 1);
+  const bulkMax = Math.max(1, Math.floor(opts.bulkMax) || 1);
+  const done: Change[] = [];
+  /** Changes that already had their event, done or failed. */
+  const finished = new Set<Change>();
+  let failed: { change: Change; error: Error } | undefined;
+  const stopped = (): boolean => failed !== undefined;
+
+  const succeed = (change: Change, uuid?: string): void => {
+    done.push(change);
+    finished.add(change);
+    opts.onEvent({ project: name, change, status: 'done', ...(uuid ? { uuid } : {}) });
+  };
+  const fail = (change: Change, error: Error): void => {
+    failed ??= { change, error };
+    finished.add(change);
+    opts.onEvent({ project: name, change, status: 'failed', error });
+  };
+  const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+
+  // Phase 1: creates and updates touch distinct keys, so they may run side by side.
+  const individual = project.changes.filter((c) => c.kind === 'create' || c.kind === 'update');
+  await forEachBounded(individual, parallelism, stopped, async (change) => {
+    try {
+      if (change.kind === 'create') {
+        const created = await api.create({
+          description: change.after.description,
+          permissions: change.after.permissions,
+          active: change.after.active,
+        });
+        try {
+          await opts.onSecret({ project: name, uuid: created.key.uuid, description: created.key.description, secret: created.secret });
+        } catch (e) {
+          throw new Error(
+            `project ${name}: key "${change.after.description}" was created (uuid ${created.key.uuid}) but its secret could not be ` +
+              `stored: ${asError(e).message}. Fetch it later with \`scaleflex-keys secrets pull\`.`,
+            { cause: e },
+          );
+        }
+        succeed(change, created.key.uuid);
+      } else if (change.kind === 'update') {
+        await ensureUnchanged(api, name, change);
+        const input: { -readonly [K in keyof UpdateKeyInput]: UpdateKeyInput[K] } = {};
+        if (change.after.description !== change.before.description) input.description = change.after.description;
+        if (change.permissionsAdded.length + change.permissionsRemoved.length > 0) input.permissions = change.after.permissions;
+        await api.update(change.uuid, input);
+        succeed(change);
+      }
+    } catch (e) {
+      fail(change, asError(e));
+    }
+  });
+
+  // Phases 2 and 3: status changes through the bulk endpoint, activations before deactivations.
+  for (const kind of ['activate', 'deactivate'] as const) {
+    const changes = project.changes.filter((c): c is ActivateChange | DeactivateChange => c.kind === kind);
+    for (const batch of chunk(changes, bulkMax)) {
+      if (stopped()) break;
+      await forEachBounded(batch, parallelism, stopped, async (change) => {
+        try {
+          await ensureUnchanged(api, name, change);
+        } catch (e) {
+          fail(change, asError(e));
+        }
+      });
+      if (stopped()) break;
+      try {
+        await api.setStatus(
+          batch.map((c) => c.uuid),
+          kind === 'activate',
+        );
+        for (const change of batch) succeed(change);
+      } catch (e) {
+        // The bulk call is all or nothing: the first change carries the failure, the others were not done.
+        fail(batch[0]!, asError(e));
+      }
+    }
+  }
+
+  const doneSet = new Set(done);
+  const notDone = project.changes.filter((c) => c !== failed?.change && !doneSet.has(c));
+  for (const change of notDone) if (!finished.has(change)) opts.onEvent({ project: name, change, status: 'skipped' });
+  return { done, ...(failed ? { failed } : {}), notDone };
 }
