@@ -4,6 +4,7 @@
  * and the API's masked preview, never by a secret (plans hold none).
  */
 export { renderText, type TextRenderOptions } from './text';
-export { renderMarkdown } from './markdown';
+export { renderMarkdown, escapeMarkdown, type MarkdownRenderOptions } from './markdown';
+export { summaryLine } from './text';
 export { renderJson } from './json';
 export { RISKY_PERMISSIONS, isRisky, riskReason } from './risk';

@@ -1,7 +1,161 @@
-/** Markdown rendering of a plan for a GitHub pull-request comment. (Being implemented.) */
-import type { Plan } from '../reconcile/plan';
+/**
+ * Markdown rendering of a plan for a GitHub pull-request comment: a summary table, a warning listing risky
+ * grants, then one section per project with changes, each key with its permission diff (risky grants flagged
+ * from the one table in `./risk`). Long sections are folded in `<details>`. Descriptions are user text: every
+ * Markdown-special character is escaped and `@` cannot mention anyone.
+ */
+import type { Permission } from '../model';
+import { changesByKey, countChanges, type KeyChangeGroup } from '../reconcile/build';
+import type { GuardViolation, Plan, ProjectPlan } from '../reconcile/plan';
+import { riskReason } from './risk';
+import { summaryLine } from './text';
 
-/** A PR comment: summary table, one section per project, permission diffs with risky grants flagged. */
-export function renderMarkdown(_plan: Plan): string {
-  throw new Error('renderMarkdown: not implemented yet');
+/** A project's key list is folded once it has more entries than this. */
+export const FOLD_AFTER_KEYS = 10;
+/** At most this many risky grants are listed in the warning at the top; the rest are counted. */
+const MAX_LISTED_RISKS = 10;
+
+export interface MarkdownRenderOptions {
+  /** Guard refusals to show at the top (from `checkGuards`), if any. */
+  readonly violations?: readonly GuardViolation[];
+}
+
+/**
+ * Escapes user text for GitHub Markdown, in running text and in table cells: ASCII punctuation that Markdown
+ * reads is backslash-escaped, `<` and `&` become entities (no HTML), `@` gets a zero-width space (no mentions),
+ * line breaks become spaces.
+ */
+export function escapeMarkdown(text: string): string {
+  return text
+    .replace(/\r\n|\r|\n/g, ' ')
+    .replace(/[\\`*_{}[\]()#+\-.!|~>]/g, (c) => `\\${c}`)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/@/g, '@&#8203;');
+}
+
+/** Inline code for text we generate (uuids, previews, URLs, tokens): a fence longer than any backtick run inside. */
+function code(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((r) => r.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${text.replace(/\r\n|\r|\n/g, ' ')}${pad}${fence}`;
+}
+
+const desc = (d: string): string => `“${escapeMarkdown(d)}”`;
+
+function grant(p: Permission): string {
+  const reason = riskReason(p);
+  return reason ? `➕ ${code(p)} ⚠️ **risky:** ${reason}` : `➕ ${code(p)}`;
+}
+
+function keyItem(g: KeyChangeGroup, project: ProjectPlan): string[] {
+  const lines: string[] = [];
+  if (!g.key) {
+    lines.push(`- ➕ **Create** ${desc(g.after.description)} (${g.after.active ? 'active' : 'inactive'})`);
+    if (g.after.permissions.length === 0) lines.push('  - no permissions');
+    for (const p of g.after.permissions) lines.push(`  - ${grant(p)}`);
+    return lines;
+  }
+  const head = g.symbol === '-' ? '⛔ **Deactivate**' : '✏️ **Change**';
+  const own = g.key.uuid === project.selfUuid ? ' · 🔑 the key scaleflex-keys authenticates with' : '';
+  lines.push(`- ${head} ${desc(g.after.description)} · uuid ${code(g.key.uuid)} · secret ${code(g.key.secretPreview)}${own}`);
+  if (g.update) {
+    const u = g.update;
+    if (u.before.description !== u.after.description) lines.push(`  - renamed from ${desc(u.before.description)}`);
+    for (const p of u.permissionsAdded) lines.push(`  - ${grant(p)}`);
+    for (const p of u.permissionsRemoved) lines.push(`  - ➖ ${code(p)}`);
+  }
+  if (g.status) {
+    const s = g.status;
+    if (s.kind === 'activate') lines.push('  - activate (inactive → active)');
+    else if (s.reason === 'declared-inactive') lines.push('  - deactivate: the manifest declares `active: false`');
+    else lines.push('  - deactivate: not in the manifest (`unmanaged: deactivate`)');
+  }
+  return lines;
+}
+
+interface RiskyGrant {
+  project: string;
+  description: string;
+  permission: Permission;
+}
+
+function riskyGrants(plan: Plan): RiskyGrant[] {
+  const found: RiskyGrant[] = [];
+  for (const p of plan.projects) {
+    for (const c of p.changes) {
+      const granted = c.kind === 'create' ? c.after.permissions : c.kind === 'update' ? c.permissionsAdded : [];
+      for (const permission of granted) {
+        if (riskReason(permission)) found.push({ project: p.project, description: c.after.description, permission });
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * Renders `plan` as a GitHub PR comment. Deterministic: same plan, same text.
+ */
+export function renderMarkdown(plan: Plan, opts: MarkdownRenderOptions = {}): string {
+  const out: string[] = ['## scaleflex-keys plan', ''];
+  const counts = countChanges(plan);
+  out.push(
+    counts.create + counts.change + counts.deactivate === 0
+      ? '**No changes.** Live keys match the manifest.'
+      : `**${summaryLine(counts)}**`,
+    '',
+  );
+
+  if (opts.violations && opts.violations.length > 0) {
+    out.push('> [!CAUTION]', `> Apply will refuse this plan (${opts.violations.length} guard refusal${opts.violations.length === 1 ? '' : 's'}):`);
+    for (const v of opts.violations) out.push(`> - ${escapeMarkdown(v.message)}`);
+    out.push('');
+  }
+
+  const risks = riskyGrants(plan);
+  if (risks.length > 0) {
+    out.push('> [!WARNING]', `> This plan grants ${risks.length} risky permission${risks.length === 1 ? '' : 's'}:`);
+    for (const r of risks.slice(0, MAX_LISTED_RISKS)) {
+      out.push(`> - ${code(r.permission)} to ${desc(r.description)} in ${code(r.project)}`);
+    }
+    if (risks.length > MAX_LISTED_RISKS) out.push(`> - … and ${risks.length - MAX_LISTED_RISKS} more, flagged ⚠️ below`);
+    out.push('');
+  }
+
+  if (plan.projects.length > 0) {
+    out.push('| Project | Create | Change | Deactivate |', '|:--|--:|--:|--:|');
+    for (const p of plan.projects) {
+      const c = countChanges(p);
+      out.push(`| ${code(p.project)} | ${c.create} | ${c.change} | ${c.deactivate} |`);
+    }
+    out.push('');
+  }
+
+  for (const p of plan.projects) {
+    if (p.changes.length === 0) continue;
+    const groups = changesByKey(p);
+    const c = countChanges(p);
+    out.push(`### Project ${code(p.project)}`, '');
+    out.push(
+      `API ${code(p.apiUrl)} · ${p.liveKeys} live key${p.liveKeys === 1 ? '' : 's'}, ${p.liveActive} active · ` +
+        `live state ${code(p.liveFingerprint.slice(0, 19))}`,
+      '',
+    );
+    const items = groups.flatMap((g) => keyItem(g, p));
+    if (groups.length > FOLD_AFTER_KEYS) {
+      out.push(
+        '<details>',
+        `<summary>${c.create} to create, ${c.change} to change, ${c.deactivate} to deactivate (${groups.length} keys)</summary>`,
+        '',
+        ...items,
+        '',
+        '</details>',
+        '',
+      );
+    } else {
+      out.push(...items, '');
+    }
+  }
+  return `${out.join('\n').replace(/\n+$/, '')}\n`;
 }

@@ -1,12 +1,112 @@
-/** Terraform-like text rendering of a plan. (Being implemented.) */
-import type { Plan } from '../reconcile/plan';
+/**
+ * Terraform-like text rendering of a plan, for terminals and CI logs.
+ *
+ * `+` a new key, `~` an existing key changed (renamed, re-permissioned, activated), `-` an existing key
+ * deactivated; each permission on its own line with `+`/`-`. Keys are shown by description (JSON-quoted, so
+ * control characters cannot reach the terminal), uuid and the API's masked preview. Projects come in plan order
+ * (sorted by token); colour only when the caller asks for it.
+ */
+import { changesByKey, countChanges, type KeyChangeGroup } from '../reconcile/build';
+import type { ChangeCounts, GuardViolation, Plan, ProjectPlan } from '../reconcile/plan';
 
 export interface TextRenderOptions {
-  /** ANSI colours; the caller decides (a TTY and no NO_COLOR). */
+  /** ANSI colours; the caller decides (stdout is a TTY and NO_COLOR is unset). */
   readonly color: boolean;
+  /** Guard refusals to show after the plan (from `checkGuards`), if any. */
+  readonly violations?: readonly GuardViolation[];
 }
 
-/** Terraform-like text: `+` create, `~` change, `-` deactivate; ends with the `Plan: ...` or `No changes.` line. */
-export function renderText(_plan: Plan, _opts: TextRenderOptions): string {
-  throw new Error('renderText: not implemented yet');
+const ANSI = { green: '\u001b[32m', yellow: '\u001b[33m', red: '\u001b[31m', bold: '\u001b[1m', dim: '\u001b[2m', reset: '\u001b[0m' };
+type Paint = (style: keyof typeof ANSI, text: string) => string;
+
+/** `Plan: 2 to create, 1 to change, 3 to deactivate.` or the no-changes sentence. */
+export function summaryLine(counts: ChangeCounts): string {
+  if (counts.create + counts.change + counts.deactivate === 0) return 'No changes. Live keys match the manifest.';
+  return `Plan: ${counts.create} to create, ${counts.change} to change, ${counts.deactivate} to deactivate.`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+const quote = (s: string): string => JSON.stringify(s);
+
+function keyBlock(g: KeyChangeGroup, project: ProjectPlan, paint: Paint): string[] {
+  const colour = g.symbol === '+' ? 'green' : g.symbol === '~' ? 'yellow' : 'red';
+  const sym = paint(colour, g.symbol);
+  const add = paint('green', '+');
+  const remove = paint('red', '-');
+  const lines: string[] = [];
+  if (!g.key) {
+    lines.push(`  ${sym} key ${quote(g.after.description)}`);
+    lines.push(`      active: ${g.after.active}`);
+    if (g.after.permissions.length === 0) lines.push('      permissions: (none)');
+    else {
+      lines.push('      permissions:');
+      for (const p of g.after.permissions) lines.push(`        ${add} ${p}`);
+    }
+    return lines;
+  }
+  const own = g.key.uuid === project.selfUuid ? '  (the key scaleflex-keys authenticates with)' : '';
+  lines.push(`  ${sym} key ${quote(g.after.description)}  uuid ${g.key.uuid}  secret ${g.key.secretPreview}${own}`);
+  if (g.update) {
+    const u = g.update;
+    if (u.before.description !== u.after.description) {
+      lines.push(`      description: ${quote(u.before.description)} -> ${quote(u.after.description)}`);
+    }
+    if (u.permissionsAdded.length + u.permissionsRemoved.length > 0) {
+      lines.push('      permissions:');
+      for (const p of u.permissionsAdded) lines.push(`        ${add} ${p}`);
+      for (const p of u.permissionsRemoved) lines.push(`        ${remove} ${p}`);
+      const unchanged = u.after.permissions.length - u.permissionsAdded.length;
+      if (unchanged > 0) lines.push(paint('dim', `        # (${plural(unchanged, 'unchanged permission')} hidden)`));
+    }
+  }
+  if (g.status) {
+    const s = g.status;
+    const why =
+      s.kind === 'activate'
+        ? ''
+        : s.reason === 'declared-inactive'
+          ? '  (declared active: false)'
+          : '  (not in the manifest; unmanaged: deactivate)';
+    lines.push(`      active: ${s.before.active} -> ${s.after.active}${why}`);
+  }
+  return lines;
+}
+
+/**
+ * Renders `plan` as Terraform-like text ending with `Plan: N to create, N to change, N to deactivate.` or
+ * `No changes. Live keys match the manifest.`; guard refusals, if given, follow.
+ */
+export function renderText(plan: Plan, opts: TextRenderOptions): string {
+  const paint: Paint = opts.color ? (style, text) => `${ANSI[style]}${text}${ANSI.reset}` : (_style, text) => text;
+  const out: string[] = [];
+  const counts = countChanges(plan);
+  const quiet: string[] = [];
+  const busy = plan.projects.filter((p) => {
+    if (p.changes.length > 0) return true;
+    quiet.push(p.project);
+    return false;
+  });
+  if (busy.length > 0) {
+    out.push('scaleflex-keys will perform the following actions (+ create, ~ change, - deactivate):', '');
+    for (const p of busy) {
+      const pc = countChanges(p);
+      out.push(
+        paint('bold', `Project ${p.project}`) +
+          ` (${p.apiUrl}): ${plural(p.liveKeys, 'live key')}, ${p.liveActive} active; ` +
+          `${pc.create} to create, ${pc.change} to change, ${pc.deactivate} to deactivate`,
+        '',
+      );
+      for (const g of changesByKey(p)) out.push(...keyBlock(g, p, paint), '');
+    }
+    if (quiet.length > 0) out.push(`No changes in ${plural(quiet.length, 'other project')}: ${quiet.join(', ')}.`, '');
+  }
+  out.push(paint('bold', summaryLine(counts)));
+  if (opts.violations && opts.violations.length > 0) {
+    out.push('', paint('red', `Refused by ${plural(opts.violations.length, 'guard')}:`));
+    for (const v of opts.violations) out.push(`  ${paint('red', '!')} ${v.message}`);
+  }
+  return `${out.join('\n')}\n`;
 }
