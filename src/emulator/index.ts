@@ -1,0 +1,212 @@
+/**
+ * The emulator as a library: `startEmulator` opens (or creates) the state in a directory, takes its lock,
+ * makes sure each project exists with a bootstrap admin key (secret in `<state-dir>/<token>.admin-key`,
+ * mode 0600), and serves the Scaleflex key-management contract over HTTP. Used by `scaleflex-keys emulator`,
+ * by `--local`, and by every integration test. Never imports the client (`src/api/`).
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { PERMISSIONS } from '../permissions';
+import { ALL_FAULTS, EmulatorServer, newKeyRecord, type ServerKnobs } from './server';
+import { FAULT_KINDS, type FaultKind } from './faults';
+import { Journal } from './journal';
+import { acquireStateLock, type StateLock } from './lock';
+
+export type { FaultKind } from './faults';
+export { FAULT_KINDS, parseFaultKinds, parseLatency } from './faults';
+
+export interface EmulatorOptions {
+  /** Where state, the lock and the bootstrap admin-key files live (created if missing). */
+  stateDir: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (a free port). */
+  port?: number;
+  /** Projects that must exist; default ['demo']. Projects already in the state are served too. */
+  projects?: string[];
+  /** Seed for every random choice (faults, jitter); default 1. */
+  seed?: number;
+  /** Delay added to every answer: fixed ms, or a [min, max] range drawn from the seed. */
+  latencyMs?: number | [min: number, max: number];
+  /** Fraction of requests answered with an injected fault (0..1); default 0. */
+  faultRate?: number;
+  /** Fault kinds to draw from; default all. */
+  faults?: FaultKind[];
+  /** How long a stalled request is held before its connection is cut; default 30000. */
+  stallMs?: number;
+  /** Requests per second per key (token bucket, burst = rate); 0 = off (default). */
+  rateLimit?: number;
+  /** Largest page GET /keys serves (and its default limit); default 100. */
+  maxPageSize?: number;
+  /** Most uuids POST /keys/status accepts; default 100. */
+  bulkMax?: number;
+  /** One line per request, never a secret. */
+  log?: (line: string) => void;
+  /** Journal size (bytes) that triggers compaction into a snapshot; default 16 MiB. */
+  compactBytes?: number;
+}
+
+export interface EmulatorStats {
+  requests: number;
+  byRoute: Record<string, number>;
+  byStatus: Record<string, number>;
+  faults: Record<string, number>;
+}
+
+export interface EmulatorHandle {
+  /** e.g. http://127.0.0.1:41234 — a project's base is `${url}/${token}/v5`. */
+  url: string;
+  /** The bootstrap admin key's secret (all 31 permissions); throws for an unknown project. */
+  adminKey(token: string): string;
+  /** Path of the file holding a project's bootstrap admin key. */
+  adminKeyFile(token: string): string;
+  /** Tokens of every project served. */
+  projects(): string[];
+  /** Creates the project and its bootstrap key if missing; resolves to the admin secret. */
+  ensureProject(token: string): Promise<string>;
+  /** Test setup that bypasses HTTP (and faults, rate limits): creates keys durably. */
+  seedKeys(
+    token: string,
+    keys: { description: string; permissions: string[]; active?: boolean }[],
+  ): Promise<{ uuid: string; secret: string }[]>;
+  configure(opts: Partial<Pick<EmulatorOptions, 'faultRate' | 'faults' | 'rateLimit' | 'latencyMs' | 'stallMs' | 'seed'>>): void;
+  stats(): EmulatorStats;
+  resetStats(): void;
+  /** Every secret ever issued (for leak scans in tests). */
+  issuedSecrets(): string[];
+  /** Stops listening, cuts open connections, flushes the journal, releases the lock. */
+  close(): Promise<void>;
+}
+
+const TOKEN_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/** Throws a plain Error when `token` cannot be a project token (it becomes part of file names). */
+export function checkProjectToken(token: string): void {
+  if (!TOKEN_RE.test(token)) {
+    throw new Error(`"${token}" is not a valid project token (letters, digits, - and _, at most 64, starting with a letter or digit)`);
+  }
+}
+
+/** Writes a file atomically with mode 0600 (temp file + fsync + rename). */
+async function writePrivateFile(file: string, content: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fh = await fsp.open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(content, 'utf8');
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fsp.chmod(tmp, 0o600);
+  await fsp.rename(tmp, file);
+}
+
+/** Starts an emulator; resolves once it listens. */
+export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHandle> {
+  const stateDir = path.resolve(opts.stateDir);
+  for (const token of opts.projects ?? []) checkProjectToken(token);
+  for (const kind of opts.faults ?? []) {
+    if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new Error(`unknown fault kind "${kind}"`);
+  }
+  await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const lock: StateLock = acquireStateLock(stateDir);
+  let journal: Journal | undefined;
+  let server: EmulatorServer | undefined;
+  try {
+    journal = await Journal.open(stateDir, opts.compactBytes === undefined ? {} : { compactBytes: opts.compactBytes });
+    const j = journal;
+    const adminKeyFile = (token: string): string => path.join(stateDir, `${token}.admin-key`);
+
+    const writeAdminFile = async (token: string): Promise<void> => {
+      const project = j.store.project(token)!;
+      await writePrivateFile(adminKeyFile(token), project.get(project.adminUuid)!.secret);
+    };
+
+    const ensureProject = async (token: string): Promise<string> => {
+      checkProjectToken(token);
+      if (!j.store.project(token)) {
+        const admin = newKeyRecord(j, { description: `${token} admin (bootstrap)`, permissions: [...PERMISSIONS].sort(), active: true });
+        await j.commit({ op: 'project', project: token, admin });
+        await writeAdminFile(token);
+      }
+      return adminKey(token);
+    };
+
+    const adminKey = (token: string): string => {
+      const project = j.store.project(token);
+      if (!project) throw new Error(`the emulator has no project "${token}"`);
+      return project.get(project.adminUuid)!.secret;
+    };
+
+    const wanted = opts.projects && opts.projects.length > 0 ? opts.projects : ['demo'];
+    for (const token of wanted) await ensureProject(token);
+    // A crash between the journal commit and the admin-key file leaves the file missing: write it again.
+    for (const token of j.store.projects.keys()) {
+      try {
+        await fsp.access(adminKeyFile(token));
+      } catch {
+        await writeAdminFile(token);
+      }
+    }
+
+    const knobs: ServerKnobs = {
+      seed: opts.seed ?? 1,
+      latencyMs: opts.latencyMs,
+      faultRate: opts.faultRate ?? 0,
+      faults: opts.faults ?? ALL_FAULTS,
+      stallMs: opts.stallMs ?? 30_000,
+      rateLimit: opts.rateLimit ?? 0,
+      maxPageSize: opts.maxPageSize ?? 100,
+      bulkMax: opts.bulkMax ?? 100,
+    };
+    server = new EmulatorServer(j, knobs, opts.log);
+    const srv = server;
+    const url = await srv.listen(opts.host ?? '127.0.0.1', opts.port ?? 0);
+
+    let closed: Promise<void> | undefined;
+    return {
+      url,
+      adminKey,
+      adminKeyFile,
+      projects: () => [...j.store.projects.keys()].sort(),
+      ensureProject,
+      async seedKeys(token, keys) {
+        if (!j.store.project(token)) throw new Error(`the emulator has no project "${token}"`);
+        const records = keys.map((k) =>
+          newKeyRecord(j, { description: k.description, permissions: [...new Set(k.permissions)].sort(), active: k.active ?? true }),
+        );
+        await Promise.all(records.map((key) => j.commit({ op: 'create', project: token, key })));
+        return records.map((r) => ({ uuid: r.uuid, secret: r.secret }));
+      },
+      configure(patch) {
+        const out: Partial<ServerKnobs> = {};
+        if (patch.faultRate !== undefined) out.faultRate = patch.faultRate;
+        if (patch.faults !== undefined) out.faults = patch.faults;
+        if (patch.rateLimit !== undefined) out.rateLimit = patch.rateLimit;
+        if ('latencyMs' in patch) out.latencyMs = patch.latencyMs;
+        if (patch.stallMs !== undefined) out.stallMs = patch.stallMs;
+        if (patch.seed !== undefined) out.seed = patch.seed;
+        srv.configure(out);
+      },
+      stats: () => srv.stats(),
+      resetStats: () => srv.resetStats(),
+      issuedSecrets: () => j.store.allSecrets(),
+      close() {
+        closed ??= (async () => {
+          try {
+            await srv.close();
+            await j.close();
+          } finally {
+            lock.release();
+          }
+        })();
+        return closed;
+      },
+    };
+  } catch (error) {
+    await server?.close().catch(() => undefined);
+    await journal?.close().catch(() => undefined);
+    lock.release();
+    throw error;
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * The emulator's in-memory state: projects, their keys in listing order, and a secret index. State changes
+ * only through `apply(record)`, the same function that replays the journal after a restart, so what was
+ * answered and what is recovered cannot drift apart. Pure (no I/O); the journal makes records durable.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { comparePositions, formatMicros, type KeyPosition, pageStart, parseMicros } from './cursor';
+
+/** One key as the emulator keeps it, secret included. */
+export interface StoredKey extends KeyPosition {
+  readonly uuid: string;
+  description: string;
+  permissions: string[];
+  active: boolean;
+  readonly createdAt: string;
+  readonly createdUs: number;
+  readonly secret: string;
+}
+
+/** A key as it appears in the journal and the snapshot. */
+export interface KeyRecord {
+  readonly uuid: string;
+  readonly description: string;
+  readonly permissions: readonly string[];
+  readonly active: boolean;
+  readonly created_at: string;
+  readonly secret: string;
+}
+
+/** One state change. Records are applied in journal order; each carries its sequence number. */
+export type Mutation =
+  | { readonly op: 'project'; readonly project: string; readonly admin: KeyRecord }
+  | { readonly op: 'create'; readonly project: string; readonly key: KeyRecord }
+  | {
+      readonly op: 'update';
+      readonly project: string;
+      readonly uuid: string;
+      readonly description?: string;
+      readonly permissions?: readonly string[];
+      readonly active?: boolean;
+    }
+  | { readonly op: 'status'; readonly project: string; readonly uuids: readonly string[]; readonly active: boolean };
+
+export type JournalRecord = Mutation & { readonly seq: number };
+
+/** The whole state as one JSON document (what compaction writes). */
+export interface Snapshot {
+  readonly format: 1;
+  readonly seq: number;
+  readonly projects: Record<string, { readonly admin_uuid: string; readonly keys: readonly KeyRecord[] }>;
+}
+
+/** One project's keys, sorted by (created_at, uuid), with an index by uuid. */
+export class ProjectKeys {
+  readonly keys: StoredKey[] = [];
+  private readonly index = new Map<string, number>();
+
+  constructor(
+    readonly token: string,
+    public adminUuid: string,
+  ) {}
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  get(uuid: string): StoredKey | undefined {
+    const i = this.index.get(uuid);
+    return i === undefined ? undefined : this.keys[i];
+  }
+
+  /** Adds a key; keys almost always arrive in order, so this is an append (a sorted insert otherwise). */
+  insert(key: StoredKey): void {
+    const last = this.keys[this.keys.length - 1];
+    if (!last || comparePositions(last, key) < 0) {
+      this.index.set(key.uuid, this.keys.length);
+      this.keys.push(key);
+      return;
+    }
+    const at = pageStart(this.keys, key);
+    this.keys.splice(at, 0, key);
+    for (let i = at; i < this.keys.length; i++) this.index.set(this.keys[i]!.uuid, i);
+  }
+
+  /** Up to `limit` keys after `after`, and whether more follow. A binary search and a slice: no scan. */
+  page(after: KeyPosition | undefined, limit: number): { keys: StoredKey[]; more: boolean } {
+    const start = pageStart(this.keys, after);
+    const keys = this.keys.slice(start, start + limit);
+    return { keys, more: start + keys.length < this.keys.length };
+  }
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+function toStored(record: KeyRecord): StoredKey {
+  const createdUs = parseMicros(record.created_at);
+  if (!Number.isFinite(createdUs)) throw new Error(`key ${record.uuid} has an unreadable created_at "${record.created_at}"`);
+  return {
+    uuid: record.uuid,
+    description: record.description,
+    permissions: [...record.permissions],
+    active: record.active,
+    createdAt: record.created_at,
+    createdUs,
+    secret: record.secret,
+  };
+}
+
+function toRecord(key: StoredKey): KeyRecord {
+  return {
+    uuid: key.uuid,
+    description: key.description,
+    permissions: key.permissions,
+    active: key.active,
+    created_at: key.createdAt,
+    secret: key.secret,
+  };
+}
+
+/** Every project and key the emulator serves. */
+export class KeyStore {
+  readonly projects = new Map<string, ProjectKeys>();
+  /** sha256(secret) -> owning project and key: finds the caller without comparing against every secret. */
+  private readonly bySecretHash = new Map<string, { project: string; uuid: string }>();
+  /** Sequence number of the last applied record. */
+  seq = 0;
+  /** Latest creation time handed out or loaded, so creation times stay strictly increasing. */
+  private lastCreatedUs = 0;
+
+  /** A creation time strictly after every earlier one (microseconds), and its ISO form. */
+  nextCreatedAt(nowMs: number = Date.now()): string {
+    const us = Math.max(nowMs * 1000, this.lastCreatedUs + 1);
+    this.lastCreatedUs = us;
+    return formatMicros(us);
+  }
+
+  project(token: string): ProjectKeys | undefined {
+    return this.projects.get(token);
+  }
+
+  /** Applies one record. Throws on a record that does not fit the state (a corrupt journal). */
+  apply(record: JournalRecord): void {
+    switch (record.op) {
+      case 'project': {
+        if (this.projects.has(record.project)) throw new Error(`project ${record.project} created twice`);
+        const project = new ProjectKeys(record.project, record.admin.uuid);
+        this.projects.set(record.project, project);
+        this.addKey(project, record.admin);
+        break;
+      }
+      case 'create':
+        this.addKey(this.mustProject(record.project), record.key);
+        break;
+      case 'update': {
+        const key = this.mustKey(record.project, record.uuid);
+        if (record.description !== undefined) key.description = record.description;
+        if (record.permissions !== undefined) key.permissions = [...record.permissions];
+        if (record.active !== undefined) key.active = record.active;
+        break;
+      }
+      case 'status': {
+        const keys = record.uuids.map((uuid) => this.mustKey(record.project, uuid));
+        for (const key of keys) key.active = record.active;
+        break;
+      }
+      default:
+        throw new Error(`unknown journal operation ${JSON.stringify((record as { op?: unknown }).op)}`);
+    }
+    this.seq = Math.max(this.seq, record.seq);
+  }
+
+  /** The key of `project` whose secret is `secret`, compared in constant time; undefined if none. */
+  findBySecret(project: string, secret: string): StoredKey | undefined {
+    const hit = this.bySecretHash.get(sha256(secret));
+    if (!hit || hit.project !== project) return undefined;
+    const key = this.projects.get(project)?.get(hit.uuid);
+    if (!key) return undefined;
+    const a = Buffer.from(key.secret, 'utf8');
+    const b = Buffer.from(secret, 'utf8');
+    return a.length === b.length && timingSafeEqual(a, b) ? key : undefined;
+  }
+
+  /** Every secret in the store (for leak scans in tests). */
+  allSecrets(): string[] {
+    const out: string[] = [];
+    for (const project of this.projects.values()) for (const key of project.keys) out.push(key.secret);
+    return out;
+  }
+
+  toSnapshot(): Snapshot {
+    const projects: Record<string, { admin_uuid: string; keys: KeyRecord[] }> = {};
+    for (const [token, project] of this.projects) {
+      projects[token] = { admin_uuid: project.adminUuid, keys: project.keys.map(toRecord) };
+    }
+    return { format: 1, seq: this.seq, projects };
+  }
+
+  /** Rebuilds a store from a snapshot; throws on anything it cannot read. */
+  static fromSnapshot(snapshot: Snapshot): KeyStore {
+    if (snapshot.format !== 1 || !Number.isSafeInteger(snapshot.seq) || typeof snapshot.projects !== 'object') {
+      throw new Error('the snapshot has an unknown format');
+    }
+    const store = new KeyStore();
+    for (const [token, data] of Object.entries(snapshot.projects)) {
+      const project = new ProjectKeys(token, data.admin_uuid);
+      store.projects.set(token, project);
+      for (const key of data.keys) store.addKey(project, key);
+      if (!project.get(data.admin_uuid)) throw new Error(`project ${token}: its admin key ${data.admin_uuid} is missing`);
+    }
+    store.seq = snapshot.seq;
+    return store;
+  }
+
+  private addKey(project: ProjectKeys, record: KeyRecord): void {
+    if (project.get(record.uuid)) throw new Error(`key ${record.uuid} created twice`);
+    const key = toStored(record);
+    project.insert(key);
+    this.bySecretHash.set(sha256(key.secret), { project: project.token, uuid: key.uuid });
+    if (key.createdUs > this.lastCreatedUs) this.lastCreatedUs = key.createdUs;
+  }
+
+  private mustProject(token: string): ProjectKeys {
+    const project = this.projects.get(token);
+    if (!project) throw new Error(`unknown project ${token}`);
+    return project;
+  }
+
+  private mustKey(token: string, uuid: string): StoredKey {
+    const key = this.mustProject(token).get(uuid);
+    if (!key) throw new Error(`unknown key ${uuid} in project ${token}`);
+    return key;
+  }
+}
