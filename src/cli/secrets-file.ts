@@ -6,11 +6,11 @@
  *
  * Pure rendering (`mergeSecrets`) is kept apart from the file I/O (`writeSecretsFile`, `SecretSink`).
  */
-import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { SecretsFileError } from '../errors';
 import { secrets } from '../redact';
+import { writeFileAtomic } from './atomic-file';
 import type { Io } from './io';
 
 /** How a secrets file is laid out. */
@@ -185,28 +185,9 @@ export async function preflightSecretsFile(file: string, format: SecretsFormat):
   }
 }
 
-/** Atomically writes `content` to `file` with mode 0600: temp file in the same directory, fsync, rename. */
-export async function writeFileAtomic(file: string, content: string, mode = 0o600): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  let handle: fsp.FileHandle | undefined;
-  try {
-    handle = await fsp.open(tmp, 'wx', mode);
-    await handle.writeFile(content, 'utf8');
-    await handle.chmod(mode); // the umask may have narrowed or the filesystem widened it
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await fsp.rename(tmp, file);
-  } catch (error) {
-    await handle?.close().catch(() => undefined);
-    await fsp.rm(tmp, { force: true }).catch(() => undefined);
-    throw new SecretsFileError(`cannot write ${file}: ${(error as Error).message}`);
-  }
-}
-
 /** Merges `entries` into `file` (created if missing), atomically, mode 0600. */
 export async function writeSecretsFile(file: string, entries: readonly KeySecret[], format: SecretsFormat): Promise<void> {
-  await writeFileAtomic(file, mergeSecrets(readExisting(file), entries, format, file));
+  await writeFileAtomic(file, mergeSecrets(readExisting(file), entries, format, file), 0o600, (m) => new SecretsFileError(m));
 }
 
 /**

@@ -1,7 +1,50 @@
-/** `scaleflex-keys import` — placeholder until its issue lands. */
-import { ScaleflexKeysError } from '../../errors';
+/**
+ * `scaleflex-keys import --project T [--out FILE]`: lists the live keys of each named project and writes them
+ * as a manifest (see `../import-manifest`): sorted, commented with uuid and creation date, no secrets, and
+ * planning empty. `--out` replaces the file atomically (it is an explicit request); otherwise stdout.
+ */
+import * as path from 'node:path';
+import { UsageError } from '../../errors';
+import { writeFileAtomic } from '../atomic-file';
+import { EXIT } from '../exit-codes';
+import { runBounded } from '../grouped-output';
+import { importManifest, type ImportedProject } from '../import-manifest';
 import type { Io } from '../io';
+import { ApiSession, type ApiFlags, listAll, projectErrorLines } from '../projects';
 
-export async function run(_opts: Record<string, unknown>, _io: Io, _args: string[]): Promise<number> {
-  throw new ScaleflexKeysError('import is not implemented yet');
+export interface ImportFlags extends ApiFlags {
+  readonly project: string[];
+  readonly out?: string;
+}
+
+export async function run(opts: ImportFlags, io: Io): Promise<number> {
+  const tokens = [...new Set(opts.project)];
+  if (tokens.length === 0) throw new UsageError('import needs --project TOKEN');
+  const session = await ApiSession.start(io, opts, tokens);
+  let settled: PromiseSettledResult<ImportedProject>[];
+  try {
+    settled = await runBounded(tokens, opts.parallelism ?? 8, async (token) => {
+      const { api } = await session.open({ token }, 'import');
+      return { token, keys: await listAll(api), selfUuid: api.selfKey.uuid };
+    });
+  } finally {
+    await session.close();
+  }
+
+  const failed = settled.flatMap((r, i) => (r.status === 'rejected' ? [{ token: tokens[i]!, error: r.reason as unknown }] : []));
+  for (const f of failed) io.err(projectErrorLines(f.token, f.error));
+  if (failed.length > 0) {
+    io.err('Nothing was written: every project must be readable.\n');
+    return EXIT.ERROR;
+  }
+  const projects = settled.map((r) => (r as PromiseFulfilledResult<ImportedProject>).value);
+  const text = importManifest(projects);
+  const keys = projects.reduce((n, p) => n + p.keys.length, 0);
+  if (opts.out !== undefined) {
+    await writeFileAtomic(path.resolve(io.cwd, opts.out), text, 0o644);
+    io.err(`Wrote ${keys} key${keys === 1 ? '' : 's'} of ${tokens.join(', ')} to ${opts.out}; check it with: scaleflex-keys plan -f ${opts.out}\n`);
+  } else {
+    io.out(text);
+  }
+  return EXIT.OK;
 }

@@ -1,7 +1,77 @@
-/** `scaleflex-keys plan` — placeholder until its issue lands. */
-import { ScaleflexKeysError } from '../../errors';
-import type { Io } from '../io';
+/**
+ * `scaleflex-keys plan`: reads the desired state, lists every project's live keys (concurrently), diffs them,
+ * checks the guards and prints the plan as text, JSON or Markdown; `--out` also saves it for `apply plan.json`.
+ * Machine formats put only the document on stdout; progress and diagnostics go to stderr.
+ *
+ * Exit: 0 (no changes, or changes without --detailed-exitcode), 2 (changes, with it), 1 (an error in any
+ * project, e.g. an ambiguous match: the others are still planned and shown), 3 (a guard refused).
+ */
+import * as path from 'node:path';
+import type { Plan } from '../../reconcile';
+import { EXIT } from '../exit-codes';
+import { type Io, useColor } from '../io';
+import { loadProjects, type SourceFlags } from '../desired';
+import { ApiSession, type ApiFlags, type GuardFlags, planProjects, projectErrorLines, type ProjectOutcome } from '../projects';
+import { writeFileAtomic } from '../atomic-file';
 
-export async function run(_opts: Record<string, unknown>, _io: Io, _args: string[]): Promise<number> {
-  throw new ScaleflexKeysError('plan is not implemented yet');
+export interface PlanFlags extends SourceFlags, ApiFlags, GuardFlags {
+  readonly format?: 'text' | 'json' | 'markdown';
+  readonly out?: string;
+  readonly detailedExitcode?: boolean;
+}
+
+/** Renders `plan` in `format` (loaded lazily: the renderers are only needed once there is a plan). */
+export async function renderPlan(plan: Plan, format: 'text' | 'json' | 'markdown', io: Io): Promise<string> {
+  const render = await import('../../render');
+  if (format === 'json') return render.renderJson(plan);
+  if (format === 'markdown') return render.renderMarkdown(plan);
+  return render.renderText(plan, { color: useColor(io) });
+}
+
+/** Prints each failed project's error and each guard refusal to stderr, in project order. */
+export function reportProblems(outcomes: readonly ProjectOutcome[], io: Io): void {
+  for (const o of [...outcomes].sort((a, b) => (a.spec.token < b.spec.token ? -1 : 1))) {
+    if (o.error !== undefined) io.err(projectErrorLines(o.spec.token, o.error));
+    for (const v of o.violations) {
+      io.err(`error: guard ${v.guard} refused: ${v.message}\n${v.flag ? `hint: ${v.flag} overrides this guard\n` : ''}`);
+    }
+  }
+}
+
+export async function run(opts: PlanFlags, io: Io): Promise<number> {
+  const format = opts.format ?? 'text';
+  const { projects } = await loadProjects(opts, io);
+  const session = await ApiSession.start(io, opts, projects.map((p) => p.token));
+  let outcomes: ProjectOutcome[];
+  try {
+    outcomes = await planProjects(session, projects, 'plan', opts, (line) => {
+      if (projects.length > 1) io.err(`${line}\n`);
+    });
+  } finally {
+    await session.close();
+  }
+
+  const { buildPlan, planToJson, countChanges } = await import('../../reconcile');
+  const planned = outcomes.filter((o) => o.plan !== undefined);
+  const failed = outcomes.filter((o) => o.error !== undefined);
+  const refused = outcomes.some((o) => o.violations.length > 0);
+  const plan = buildPlan(planned.map((o) => o.plan!));
+
+  if (format !== 'text' || planned.length > 0) io.out(await renderPlan(plan, format, io));
+  reportProblems(outcomes, io);
+
+  if (opts.out !== undefined) {
+    if (failed.length > 0) {
+      io.err(`plan not saved to ${opts.out}: ${failed.length} project${failed.length === 1 ? '' : 's'} could not be planned\n`);
+    } else {
+      await writeFileAtomic(path.resolve(io.cwd, opts.out), planToJson(plan), 0o644);
+      io.err(`Saved the plan to ${opts.out}; apply exactly it with: scaleflex-keys apply ${opts.out}\n`);
+    }
+  }
+
+  if (failed.length > 0) return EXIT.ERROR;
+  if (refused) return EXIT.GUARD;
+  const counts = countChanges(plan);
+  const changes = counts.create + counts.change + counts.deactivate > 0;
+  return changes && opts.detailedExitcode ? EXIT.CHANGES : EXIT.OK;
 }

@@ -1,0 +1,34 @@
+/**
+ * Reading the desired state for a command: `-f FILE` / `--from-cdktf FILE` through the manifest loader, with
+ * every diagnostic printed (`file:line:col: error: ...`) before the error is reported, then `--project` applied.
+ */
+import { ManifestError } from '../errors';
+import type { DesiredState, ProjectSpec } from '../model';
+import type { Io } from './io';
+import { selectProjects } from './projects';
+
+/** The source flags (declared in main.ts's `addSourceOptions`). */
+export interface SourceFlags {
+  readonly file?: string;
+  readonly fromCdktf?: string;
+  readonly project?: string[];
+}
+
+/** Loads the desired state and returns it with the projects this run covers. Prints diagnostics on failure. */
+export async function loadProjects(flags: SourceFlags, io: Io): Promise<{ state: DesiredState; projects: ProjectSpec[] }> {
+  const manifest = await import('../manifest');
+  let state: DesiredState;
+  try {
+    state = manifest.loadDesiredState({
+      ...(flags.file !== undefined ? { file: flags.file } : {}),
+      ...(flags.fromCdktf !== undefined ? { fromCdktf: flags.fromCdktf } : {}),
+      cwd: io.cwd,
+    });
+  } catch (error) {
+    if (error instanceof ManifestError && error.diagnostics.length > 0) {
+      io.err(manifest.formatDiagnostics(error.diagnostics, 'text').replace(/\n?$/, '\n'));
+    }
+    throw error;
+  }
+  return { state, projects: selectProjects(state, flags.project) };
+}
