@@ -11,7 +11,7 @@ import { riskReason } from './risk';
 import { summaryLine } from './text';
 
 /** A project's key list is folded once it has more entries than this. */
-export const FOLD_AFTER_KEYS = 10;
+export const FOLD_AFTER_KEYS = 15;
 /** At most this many risky grants are listed in the warning at the top; the rest are counted. */
 const MAX_LISTED_RISKS = 10;
 
