@@ -121,13 +121,20 @@ export function planProject(input: PlanProjectInput): ProjectPlan {
 
   // Stages 2 and 3: description, then former descriptions.
   const ambiguities: string[] = [];
+  // Indexed once: matching 10,000 entries against 10,000 keys must not compare every pair.
+  const byDescription = new Map<string, LiveKey[]>();
+  for (const k of live) {
+    const same = byDescription.get(k.description);
+    if (same) same.push(k);
+    else byDescription.set(k.description, [k]);
+  }
   const unpinned = desired.keys.filter((e) => e.uuid === undefined);
   const stage = (entries: readonly KeySpec[], names: (e: KeySpec) => readonly string[], how: string): KeySpec[] => {
     const unmatched: KeySpec[] = [];
     for (const entry of entries) {
-      const wanted = new Set(names(entry));
-      const candidates = live
-        .filter((k) => !claimed.has(k.uuid) && wanted.has(k.description))
+      const candidates = [...new Set(names(entry))]
+        .flatMap((name) => byDescription.get(name) ?? [])
+        .filter((k) => !claimed.has(k.uuid))
         .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.uuid < b.uuid ? -1 : 1));
       if (candidates.length === 1) {
         claimed.add(candidates[0]!.uuid);
