@@ -1,7 +1,46 @@
-/** `scaleflex-keys validate` — placeholder until its issue lands. */
-import { ScaleflexKeysError } from '../../errors';
+/**
+ * `scaleflex-keys validate [-f FILE | --from-cdktf FILE] [--format text|json|github]`: checks a manifest
+ * against the schema and the semantic rules and reports every problem at once. Exit 0 valid, 1 invalid
+ * (2, a usage error, comes from the command line parser). Loads neither undici nor cdktf.
+ */
+import { type DiagnosticFormat, formatDiagnostics, readDesiredState } from '../../manifest';
+import { UsageError } from '../../errors';
+import { EXIT } from '../exit-codes';
 import type { Io } from '../io';
 
-export async function run(_opts: Record<string, unknown>, _io: Io, _args: string[]): Promise<number> {
-  throw new ScaleflexKeysError('validate is not implemented yet');
+export interface ValidateOptions {
+  file?: string;
+  fromCdktf?: string;
+  format?: DiagnosticFormat;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** Runs `validate`; resolves to the exit code. */
+export async function run(opts: ValidateOptions, io: Io, args: string[]): Promise<number> {
+  if (args.length > 0) throw new UsageError(`validate takes no arguments, got ${args.map((a) => JSON.stringify(a)).join(' ')}`);
+  const format = opts.format ?? 'text';
+  if (!['text', 'json', 'github'].includes(format)) throw new UsageError(`unknown format "${format}"; use text, json or github`);
+
+  const reading = readDesiredState({ file: opts.file, fromCdktf: opts.fromCdktf, cwd: io.cwd });
+  const errors = reading.diagnostics.filter((d) => d.severity === 'error').length;
+  const valid = reading.state !== undefined && errors === 0;
+
+  if (format === 'text') {
+    // Problems go to stderr, like a compiler's; the one-line verdict on success goes to stdout.
+    io.err(formatDiagnostics(reading.diagnostics, 'text'));
+    if (valid && reading.state) {
+      const keys = reading.state.projects.reduce((n, p) => n + p.keys.length, 0);
+      const warnings = reading.diagnostics.length - errors;
+      io.out(
+        `${reading.file}: valid (${plural(reading.state.projects.length, 'project')}, ${plural(keys, 'key')}` +
+          `${warnings > 0 ? `, ${plural(warnings, 'warning')}` : ''})\n`,
+      );
+    } else {
+      io.err(`${reading.file}: invalid (${plural(errors, 'problem')})\n`);
+    }
+  } else {
+    io.out(formatDiagnostics(reading.diagnostics, format));
+  }
+  return valid ? EXIT.OK : EXIT.ERROR;
 }

@@ -1,0 +1,131 @@
+/**
+ * The manifest stage of the pipeline: a YAML manifest (or a synthesized CDKTF stack, through
+ * `./cdktf-stack`) becomes a validated, frozen DesiredState, or a list of diagnostics that each point at
+ * the offending node. Never imports cdktf or undici, so `validate` stays light.
+ *
+ * Stages: bytes -> text (`read-source`), text -> value + positions (`yaml-source`), value -> schema
+ * problems (`schema-check`) + semantic problems (`rules`), value -> DesiredState (`rules`).
+ */
+import * as path from 'node:path';
+import { type Diagnostic, ManifestError, UsageError } from '../errors';
+import type { DesiredState, SourceLocation } from '../model';
+import { formatDiagnostics } from './format';
+import { fileError, hasErrors, type Locator, sortDiagnostics } from './diagnostics';
+import { readManifestFile } from './read-source';
+import { buildDesiredState, checkRules } from './rules';
+import { schemaDiagnostics } from './schema-check';
+import { parseYamlManifest } from './yaml-source';
+
+export { formatDiagnostics, type DiagnosticFormat } from './format';
+export { MAX_MANIFEST_BYTES } from './read-source';
+export { MANIFEST_SCHEMA } from './schema-check';
+export type { Locator } from './diagnostics';
+
+/** The manifest file used when neither a file nor a CDKTF stack is named. */
+export const DEFAULT_MANIFEST_FILE = 'scaleflex-keys.yaml';
+
+/** The outcome of validating a manifest: the state when there is no error, and every diagnostic. */
+export interface ManifestResult {
+  state?: DesiredState;
+  diagnostics: Diagnostic[];
+}
+
+function unexpected(file: string, error: unknown): ManifestResult {
+  // Bad input must never surface as a stack trace; anything that slips through the checks lands here.
+  const detail = error instanceof Error ? error.message : String(error);
+  return { diagnostics: [fileError(file, `the manifest could not be read: ${detail}`)] };
+}
+
+/**
+ * Validates a manifest-shaped value with a locator that can also point at mapping keys (unknown fields).
+ * Runs the schema and the semantic rules together, so one run reports every problem.
+ */
+export function validateLocatedDocument(doc: unknown, locate: Locator): ManifestResult {
+  const rules = checkRules(doc, locate);
+  const superseded = [...rules.superseded];
+  const schema = schemaDiagnostics(doc, locate, (pointer) =>
+    superseded.some((s) => pointer === s || pointer.startsWith(`${s}/`)),
+  );
+  const diagnostics = sortDiagnostics([...schema, ...rules.diagnostics]);
+  if (hasErrors(diagnostics) || doc === null || typeof doc !== 'object' || Array.isArray(doc)) return { diagnostics };
+  return { state: buildDesiredState(doc as Record<string, unknown>, locate), diagnostics };
+}
+
+/**
+ * Validates an already-parsed manifest-shaped object (used by the CDKTF path). `locate` maps a JSON pointer
+ * (e.g. `/projects/0/keys/1/permissions/0`) to where it came from. Never throws for bad input.
+ */
+export function validateManifestDocument(
+  doc: unknown,
+  locate: (pointer: string) => SourceLocation,
+): ManifestResult {
+  try {
+    return validateLocatedDocument(doc, (pointer) => locate(pointer));
+  } catch (error) {
+    return unexpected(locate('').file, error);
+  }
+}
+
+/** Parses and validates manifest text (schema and semantic rules). Never throws for bad input. */
+export function parseManifestText(text: string, file: string): ManifestResult {
+  try {
+    const parsed = parseYamlManifest(text, file);
+    if (hasErrors(parsed.diagnostics) || parsed.value === undefined) return { diagnostics: sortDiagnostics(parsed.diagnostics) };
+    const result = validateLocatedDocument(parsed.value, parsed.locate);
+    return { ...result, diagnostics: sortDiagnostics([...parsed.diagnostics, ...result.diagnostics]) };
+  } catch (error) {
+    return unexpected(file, error);
+  }
+}
+
+/** What `readDesiredState` read: the name shown in diagnostics, the state when valid, every diagnostic. */
+export interface DesiredStateReading extends ManifestResult {
+  file: string;
+}
+
+/**
+ * Reads and validates the desired state from `file` (default `scaleflex-keys.yaml`, relative to `cwd`)
+ * or from a synthesized CDKTF stack. Returns warnings too; throws only UsageError (both sources named).
+ */
+export function readDesiredState(opts: { file?: string; fromCdktf?: string; cwd: string }): DesiredStateReading {
+  if (opts.file !== undefined && opts.fromCdktf !== undefined) {
+    throw new UsageError('-f/--file and --from-cdktf are alternatives: name a manifest or a synthesized stack, not both');
+  }
+  if (opts.fromCdktf !== undefined) {
+    const file = opts.fromCdktf;
+    const target = path.isAbsolute(file) || path.resolve(file) === path.resolve(opts.cwd, file) ? file : path.resolve(opts.cwd, file);
+    // Loaded only here: most runs read YAML and never need the CDKTF reader.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { readCdktfStack } = require('./cdktf-stack') as {
+      readCdktfStack(file: string): { state?: DesiredState; diagnostics: Diagnostic[] };
+    };
+    try {
+      return { file, ...readCdktfStack(target) };
+    } catch (error) {
+      return { file, ...unexpected(file, error) };
+    }
+  }
+  const file = opts.file ?? DEFAULT_MANIFEST_FILE;
+  const read = readManifestFile(path.resolve(opts.cwd, file), file);
+  if (read.text === undefined) return { file, diagnostics: read.diagnostics };
+  return { file, ...parseManifestText(read.text, file) };
+}
+
+/**
+ * Reads the desired state from `-f FILE` (default scaleflex-keys.yaml in cwd) or `--from-cdktf FILE`
+ * (delegates to `readCdktfStack` in ./cdktf-stack, loaded lazily). Throws ManifestError with every diagnostic.
+ */
+export function loadDesiredState(opts: { file?: string; fromCdktf?: string; cwd: string }): DesiredState {
+  const reading = readDesiredState(opts);
+  if (reading.state === undefined || hasErrors(reading.diagnostics)) {
+    const errors = reading.diagnostics.filter((d) => d.severity === 'error');
+    const shown = errors.length > 0 ? errors : [fileError(reading.file, 'the desired state could not be read')];
+    // The message carries every problem, so a command that only prints the message still reports them all.
+    throw new ManifestError(
+      shown,
+      `${reading.file} is invalid (${shown.length} problem${shown.length === 1 ? '' : 's'}):\n` +
+        formatDiagnostics(shown, 'text').trimEnd(),
+    );
+  }
+  return reading.state;
+}

@@ -1,0 +1,279 @@
+/**
+ * Manifest text -> plain value + a locator, using the `yaml` package's Document API with a LineCounter.
+ * YAML 1.2 core schema (so `yes` is a string), duplicate keys are errors, one document per file, merge
+ * keys (`<<`) allowed. Alias expansion is budgeted before anything is materialised, so an alias bomb is
+ * refused in linear time instead of exhausting memory.
+ */
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node as YamlNode,
+  parseAllDocuments,
+  type ParsedNode,
+  type Pair,
+  type YAMLMap,
+} from 'yaml';
+import type { Diagnostic } from '../errors';
+import type { SourceLocation } from '../model';
+import { errorAt, fileError, type Locator, parsePointer } from './diagnostics';
+import { MAX_MANIFEST_BYTES } from './read-source';
+
+/** Most nodes a manifest may expand to through aliases (10,000 keys need about 150,000). */
+export const MAX_EXPANDED_NODES = 2_000_000;
+/** Deepest nesting accepted; a real manifest is 6 levels deep. */
+export const MAX_DEPTH = 64;
+
+export interface ParsedYaml {
+  /** The document as plain data; absent when the text is not a usable YAML mapping. */
+  value?: unknown;
+  locate: Locator;
+  diagnostics: Diagnostic[];
+}
+
+type Doc = Document.Parsed;
+
+class RefusedDocument extends Error {
+  constructor(
+    readonly node: YamlNode | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Parses manifest text. Never throws for bad input: every problem becomes a diagnostic. */
+export function parseYamlManifest(text: string, file: string): ParsedYaml {
+  const lineCounter = new LineCounter();
+  const at = (offset: number): SourceLocation => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { file, line, column: col };
+  };
+  const fallback: Locator = () => ({ file, line: 1, column: 1 });
+  const fail = (diagnostics: Diagnostic[]): ParsedYaml => ({ locate: fallback, diagnostics });
+
+  if (Buffer.byteLength(text, 'utf8') > MAX_MANIFEST_BYTES) {
+    return fail([fileError(file, 'the text is larger than the 10 MB a manifest may be')]);
+  }
+  if (text.includes('\u0000')) return fail([fileError(file, 'this is binary data (it contains NUL bytes), not a YAML manifest')]);
+  if (text.trim() === '') return fail([fileError(file, 'the manifest is empty; it needs at least `version: 1` and `projects:`')]);
+
+  let docs: Doc[];
+  try {
+    docs = parseAllDocuments(text, {
+      lineCounter,
+      version: '1.2',
+      schema: 'core',
+      uniqueKeys: true,
+      merge: true,
+      prettyErrors: false,
+    }) as unknown as Doc[];
+  } catch (error) {
+    return fail([fileError(file, refusal(error))]);
+  }
+  if (!Array.isArray(docs) || docs.length === 0) {
+    return fail([fileError(file, 'the manifest is empty (only comments); it needs at least `version: 1` and `projects:`')]);
+  }
+
+  const diagnostics: Diagnostic[] = [];
+  const doc = docs[0] as Doc;
+  if (docs.length > 1) {
+    const second = docs[1] as Doc;
+    diagnostics.push(
+      errorAt(
+        at(second.range[0]),
+        `a manifest holds one YAML document, but a second one starts here (${docs.length} in all); ` +
+          'remove the `---` separator or split the file',
+        '',
+      ),
+    );
+  }
+  for (const error of doc.errors) {
+    diagnostics.push(errorAt(at(error.pos[0]), yamlErrorMessage(doc, error.code, error.message, error.pos[0], at), ''));
+  }
+  for (const warning of doc.warnings) {
+    diagnostics.push({ ...errorAt(at(warning.pos[0]), `YAML: ${warning.message}`, ''), severity: 'warning' });
+  }
+  const locate = makeLocator(doc, file, at);
+  if (diagnostics.some((d) => d.severity === 'error')) return { locate, diagnostics };
+
+  const root = doc.contents;
+  if (root === null || (isScalar(root) && root.value === null && root.range[0] === root.range[1])) {
+    return { locate, diagnostics: [...diagnostics, fileError(file, 'the manifest is empty; it needs at least `version: 1` and `projects:`')] };
+  }
+  if (!isMap(root)) {
+    const got = isSeq(root) ? 'a list' : isAlias(root) ? 'an alias' : `the scalar ${JSON.stringify(String(root.source ?? ''))}`.slice(0, 80);
+    return {
+      locate,
+      diagnostics: [
+        ...diagnostics,
+        errorAt(at(root.range[0]), `the manifest's root must be a mapping (with \`version: 1\` and \`projects:\`), not ${got}`, ''),
+      ],
+    };
+  }
+
+  try {
+    checkExpansion(doc, root);
+    // The expansion budget above is the real guard; maxAliasCount is yaml's own second line of defence.
+    const value = doc.toJS({ maxAliasCount: MAX_EXPANDED_NODES }) as unknown;
+    return { value, locate, diagnostics };
+  } catch (error) {
+    const node = error instanceof RefusedDocument ? error.node : undefined;
+    const loc = node?.range ? at(node.range[0]) : { file, line: 1, column: 1 };
+    return { locate, diagnostics: [...diagnostics, errorAt(loc, refusal(error), '')] };
+  }
+}
+
+function refusal(error: unknown): string {
+  if (error instanceof RefusedDocument) return error.message;
+  if (error instanceof RangeError) return `the document is nested too deeply to read (over ${MAX_DEPTH} levels)`;
+  if (error instanceof ReferenceError) {
+    return 'aliases expand this document beyond what a manifest needs; refused as a possible alias bomb';
+  }
+  return `the YAML cannot be read: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+function yamlErrorMessage(
+  doc: Doc,
+  code: string,
+  message: string,
+  offset: number,
+  at: (offset: number) => SourceLocation,
+): string {
+  if (code === 'DUPLICATE_KEY') {
+    const dup = findDuplicateKey(doc, offset);
+    if (dup) {
+      const first = at(dup.first);
+      return `duplicate key "${dup.name}": it is already set at line ${first.line}, column ${first.column} of this mapping`;
+    }
+    return 'duplicate key: a mapping may set each key once';
+  }
+  if (code === 'BAD_ALIAS' || /unresolved alias/i.test(message)) return `YAML: ${message} (an alias *name needs an anchor &name before it)`;
+  return `invalid YAML: ${message}`;
+}
+
+/** Finds the mapping whose key starts at `offset` and the earlier key with the same name. */
+function findDuplicateKey(doc: Doc, offset: number): { name: string; first: number } | undefined {
+  let found: { name: string; first: number } | undefined;
+  const visitNode = (node: unknown, depth: number): void => {
+    if (found || depth > MAX_DEPTH || !node) return;
+    if (isMap(node)) {
+      const seen = new Map<string, number>();
+      for (const pair of node.items) {
+        const key = pair.key as ParsedNode | null;
+        if (key && isScalar(key) && key.range) {
+          const name = String(key.value);
+          const first = seen.get(name);
+          if (key.range[0] === offset && first !== undefined) {
+            found = { name, first };
+            return;
+          }
+          if (first === undefined) seen.set(name, key.range[0]);
+        }
+        visitNode(pair.value, depth + 1);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) visitNode(item, depth + 1);
+    }
+  };
+  visitNode(doc.contents, 0);
+  return found;
+}
+
+/** Counts the nodes the document expands to (aliases counted as copies), refusing bombs and deep nesting. */
+function checkExpansion(doc: Doc, root: YamlNode): void {
+  const sizes = new Map<YamlNode, number>();
+  const inProgress = new Set<YamlNode>();
+  const size = (node: unknown, depth: number): number => {
+    if (!node || typeof node !== 'object') return 1;
+    const n = node as YamlNode;
+    if (depth > MAX_DEPTH) throw new RefusedDocument(n, `the document is nested more than ${MAX_DEPTH} levels deep`);
+    const known = sizes.get(n);
+    if (known !== undefined) return known;
+    let total = 1;
+    if (isAlias(n)) {
+      const target = n.resolve(doc) as YamlNode | undefined;
+      if (!target) return 1;
+      if (inProgress.has(target)) throw new RefusedDocument(n, `alias *${n.source} refers to a node that contains it`);
+      inProgress.add(target);
+      total += size(target, depth + 1);
+      inProgress.delete(target);
+    } else if (isMap(n) || isSeq(n)) {
+      inProgress.add(n);
+      for (const item of n.items as unknown[]) {
+        total += isPair(item) ? size(item.key, depth + 1) + size(item.value, depth + 1) : size(item, depth + 1);
+        if (total > MAX_EXPANDED_NODES) {
+          const culprit = (isPair(item) ? item.value : item) as YamlNode;
+          throw new RefusedDocument(
+            culprit,
+            `aliases expand this document to more than ${MAX_EXPANDED_NODES.toLocaleString('en-US')} nodes; ` +
+              'refused as a possible alias bomb ("billion laughs")',
+          );
+        }
+      }
+      inProgress.delete(n);
+    }
+    sizes.set(n, total);
+    return total;
+  };
+  size(root, 0);
+}
+
+/** Builds the locator that maps a JSON pointer to the YAML node it came from. */
+function makeLocator(doc: Doc, file: string, at: (offset: number) => SourceLocation): Locator {
+  const deref = (node: unknown): unknown => (isAlias(node) ? node.resolve(doc) : node);
+  const findPair = (map: YAMLMap, name: string, depth: number): Pair | undefined => {
+    if (depth > MAX_DEPTH) return undefined;
+    for (const pair of map.items) {
+      if (isScalar(pair.key) && typeof pair.key.value !== 'symbol' && String(pair.key.value) === name) return pair as Pair;
+    }
+    // Keys brought in by merge keys (`<<: *defaults`) live in the merged mapping(s).
+    for (const pair of map.items) {
+      if (isScalar(pair.key) && typeof pair.key.value === 'symbol') {
+        const source = deref(pair.value);
+        const sources = isSeq(source) ? source.items.map(deref) : [source];
+        for (const s of sources) {
+          const hit = isMap(s) ? findPair(s, name, depth + 1) : undefined;
+          if (hit) return hit;
+        }
+      }
+    }
+    return undefined;
+  };
+
+  return (pointer, where = 'value') => {
+    let node: unknown = doc.contents;
+    let keyNode: unknown;
+    for (const segment of parsePointer(pointer)) {
+      const container = deref(node);
+      let next: unknown;
+      if (isMap(container)) {
+        const pair = findPair(container, segment, 0);
+        if (!pair) break;
+        keyNode = pair.key;
+        next = pair.value;
+        if (next === null || next === undefined) {
+          node = undefined;
+          break;
+        }
+      } else if (isSeq(container)) {
+        next = container.items[Number(segment)];
+        if (next === undefined) break;
+        keyNode = undefined;
+      } else break;
+      node = next;
+    }
+    const rangeOf = (n: unknown): [number, number, number] | undefined =>
+      n && typeof n === 'object' && 'range' in n ? ((n as YamlNode).range ?? undefined) : undefined;
+    const keyRange = rangeOf(keyNode);
+    const valueRange = rangeOf(node);
+    const emptyValue = !valueRange || (isScalar(node) && node.value === null && valueRange[0] === valueRange[1]);
+    if (keyRange && (where === 'key' || emptyValue)) return at(keyRange[0]);
+    if (valueRange) return at(valueRange[0]);
+    return { file, line: 1, column: 1 };
+  };
+}
