@@ -16,7 +16,7 @@
  * | OBJECTS_APPROVAL_MANAGE | changes approval workflows, so assets can skip review |
  *
  * Any permission ending in `_DELETE` is risky even if Scaleflex adds one later. The README's "Risky permissions"
- * mirrors this table (test/unit/render-risk.test.ts keeps them in sync).
+ * mirrors this table (test/unit/render-safety.test.ts keeps them in sync).
  */
 import type { Permission } from '../model';
 

@@ -1,4 +1,6 @@
 /** Output safety and the risk table: user text cannot break the comment or the terminal; risky grants are flagged. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { PERMISSIONS } from '../../src/permissions';
 import { buildPlan, planProject } from '../../src/reconcile';
 import { escapeMarkdown, isRisky, renderMarkdown, renderText, riskReason, RISKY_PERMISSIONS } from '../../src/render';
@@ -32,6 +34,12 @@ describe('risky permissions', () => {
   test('every *_DELETE permission is risky, even one Scaleflex adds later', () => {
     for (const p of PERMISSIONS.filter((x) => x.endsWith('_DELETE'))) expect(isRisky(p)).toBe(true);
     expect(riskReason('LABEL_DELETE')).toBe('deletes data');
+  });
+  test('the README\'s "Risky permissions" table is exactly the table in src/render/risk.ts', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Risky permissions'), readme.indexOf('### Plan JSON format'));
+    const rows = [...section.matchAll(/^\| `([A-Z_]+)` \| (.+) \|$/gm)].map((m) => [m[1], m[2]]);
+    expect(Object.fromEntries(rows)).toEqual(RISKY_PERMISSIONS);
   });
   test('the table names only real permissions', () => {
     for (const p of Object.keys(RISKY_PERMISSIONS)) expect(PERMISSIONS).toContain(p);
