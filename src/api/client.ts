@@ -1,0 +1,541 @@
+/**
+ * The undici implementation of `KeysApi` (src/model.ts) and the factory that opens it. `open()` first asks
+ * `GET /keys/self` and checks that the key may do what the command needs. `plan` and `import` get a
+ * read-only client: a class whose only channel to the API can issue GETs of keys and nothing else, so a
+ * mutation cannot happen through it whatever the caller does. `apply` and `secrets pull` get the managing client.
+ *
+ * `create` is the one call that is not idempotent; see `ManagingKeysApi.create` for how an ambiguous failure
+ * (no answer) is resolved by listing instead of blindly retrying.
+ */
+import { ApiUnreachableError, InsufficientPermissionError, ReadOnlyClientError, ScaleflexApiError } from '../errors';
+import type { CreateKeyInput, CreatedKey, KeysApi, LiveKey, UpdateKeyInput } from '../model';
+import { canonicalPermissions } from '../permissions';
+import { redact, secrets } from '../redact';
+import { fullJitterDelay, type RetryPolicy } from './backoff';
+import { MAX_PAGE_SIZE, endpoints, type Endpoints } from './endpoints';
+import { Transport, apiErrorFrom, parseJson, type Answer, type ServerClock, type Timeouts, type TransportOptions } from './transport';
+import { assertSafeApiUrl } from './url-safety';
+import {
+  WireShapeError,
+  createBody,
+  createdFromBody,
+  keyFromBody,
+  pageFromBody,
+  secretFromBody,
+  updateBody,
+  updatedFromBody,
+} from './wire';
+
+/** The commands that open a client; each decides the permissions needed and whether the client may mutate. */
+export type ClientCommand = 'plan' | 'apply' | 'import' | 'secrets pull';
+
+export interface OpenOptions {
+  project: string;
+  apiUrl: string;
+  apiKey: string;
+  /** Where the key came from, for messages: e.g. `SCALEFLEX_API_KEY_DEMO` or `file ./demo.key`. */
+  credentialSource: string;
+  command: ClientCommand;
+}
+
+export interface KeysApiFactoryOptions {
+  /** Concurrent requests (connections) per API origin; default 8. */
+  parallelism?: number;
+  /** One line per request attempt (method, path, status, attempt, ms), already redacted. */
+  trace?: (line: string) => void;
+  /** Per-attempt timeouts; defaults connect 10 s, headers 30 s, body 30 s, whole attempt 60 s. */
+  timeouts?: Partial<Timeouts>;
+  /** Retry policy; defaults 10 attempts, backoff 200 ms doubling up to 20 s with full jitter, deadline 120 s. */
+  retry?: Partial<RetryPolicy>;
+  /** Source of randomness for jitter, [0, 1); tests pass a seeded one. */
+  random?: () => number;
+}
+
+/** A client for one project, opened and checked. */
+export interface OpenedKeysApi extends KeysApi {
+  /** The key the client authenticates with, as `GET /keys/self` reported it when opened. */
+  readonly selfKey: LiveKey;
+  /** Whether mutations are refused (plan, import). */
+  readonly readOnly: boolean;
+}
+
+const READ_ONLY_COMMANDS: readonly ClientCommand[] = ['plan', 'import'];
+
+/** Which permissions a command needs its key to hold. */
+export function requiredPermissions(command: ClientCommand): readonly string[] {
+  return READ_ONLY_COMMANDS.includes(command) ? ['ACCESS_READ'] : ['ACCESS_READ', 'ACCESS_MANAGE'];
+}
+
+/** Checks a self key against a command; returns the error to throw, or undefined when the key will do. */
+export function checkSelfKey(self: LiveKey, command: ClientCommand, credentialSource: string): InsufficientPermissionError | undefined {
+  if (!self.active) {
+    return new InsufficientPermissionError(`the key in ${credentialSource} is deactivated, so ${command} cannot use it`, {
+      hint: 'activate the key in Scaleflex DAM (Settings > Project > Access > API keys) or use another admin key',
+    });
+  }
+  const held = new Set<string>(self.permissions);
+  const missing = requiredPermissions(command).filter((p) => !held.has(p));
+  if (missing.length === 0) return undefined;
+  return new InsufficientPermissionError(
+    `the key in ${credentialSource} lacks ${missing.join(' and ')}, which ${command} needs`,
+    { hint: `give the key ${missing.join(' and ')} in Scaleflex DAM (Settings > Project > Access > API keys), or use a key that holds ${missing.length === 1 ? 'it' : 'them'}` },
+  );
+}
+
+/** What a client knows about its project: where, with which key, and what it has seen. */
+class ProjectChannel {
+  /** Every uuid seen, with the order in which it was first seen (for resolving ambiguous creates). */
+  readonly seen = new Map<string, number>();
+  private seenCounter = 0;
+  /** The newest created_at seen (ms since epoch, the server's clock). */
+  newestCreatedAt = Number.NEGATIVE_INFINITY;
+  /** The page size to ask for; lowered if the server says its maximum is smaller. */
+  pageSize = MAX_PAGE_SIZE;
+  readonly ep: Endpoints;
+  readonly clock: ServerClock;
+
+  constructor(
+    private readonly transport: Transport,
+    readonly origin: string,
+    private readonly prefix: string,
+    private readonly apiKey: string,
+    readonly project: string,
+    readonly credentialSource: string,
+  ) {
+    this.ep = endpoints(project);
+    this.clock = transport.clock(origin);
+  }
+
+  get policy(): RetryPolicy {
+    return this.transport.policy;
+  }
+
+  get random(): () => number {
+    return this.transport.random;
+  }
+
+  /** Records a key as seen. */
+  observe(key: LiveKey): LiveKey {
+    if (!this.seen.has(key.uuid)) this.seen.set(key.uuid, ++this.seenCounter);
+    const at = Date.parse(key.createdAt);
+    if (at > this.newestCreatedAt) this.newestCreatedAt = at;
+    return key;
+  }
+
+  /** The current position in the seen order: keys seen later have a larger number. */
+  get seenMark(): number {
+    return this.seenCounter;
+  }
+
+  /** Sends a call; returns the answer whatever its status (NoAnswerError when there is none). */
+  async send(method: 'GET' | 'POST' | 'PATCH', path: string, body: string | undefined, retry: 'idempotent' | 'answered-only'): Promise<Answer> {
+    return this.transport.send({
+      origin: this.origin,
+      path: this.prefix + path,
+      method,
+      apiKey: this.apiKey,
+      ...(body === undefined ? {} : { body }),
+      retry,
+    });
+  }
+
+  /** The JSON body of a 2xx answer; a ScaleflexApiError for any other. */
+  expectOk(method: string, path: string, answer: Answer): unknown {
+    if (answer.status >= 200 && answer.status < 300) {
+      const json = parseJson(answer.text);
+      if (json === undefined) throw this.shapeError(method, path, answer, 'the answer is not JSON');
+      return json;
+    }
+    throw this.errorFor(method, path, answer);
+  }
+
+  /** The ScaleflexApiError for a failed answer. */
+  errorFor(method: string, path: string, answer: Answer): ScaleflexApiError {
+    return apiErrorFrom({ method, path: this.prefix + path }, answer, { project: this.project, credentialSource: this.credentialSource });
+  }
+
+  /** Parses a 2xx body with `parse`, turning a shape mismatch into a ScaleflexApiError. */
+  decode<T>(method: string, path: string, answer: Answer, parse: (body: unknown) => T): T {
+    const body = this.expectOk(method, path, answer);
+    try {
+      return parse(body);
+    } catch (e) {
+      if (e instanceof WireShapeError) throw this.shapeError(method, path, answer, e.message);
+      throw e;
+    }
+  }
+
+  private shapeError(method: string, path: string, answer: Answer, msg: string): ScaleflexApiError {
+    return new ScaleflexApiError({
+      status: answer.status,
+      apiCode: 'UNEXPECTED_ANSWER',
+      msg,
+      hint: 'the API URL may point at something that is not the Scaleflex API; check --api-url / SCALEFLEX_API_URL',
+      ...(answer.requestId ? { requestId: answer.requestId } : {}),
+      method,
+      path: (this.prefix + path).split('?')[0]!,
+    });
+  }
+
+  /** A GET of JSON, retried as idempotent. */
+  async get<T>(path: string, parse: (body: unknown) => T): Promise<T> {
+    return this.decode('GET', path, await this.send('GET', path, undefined, 'idempotent'), parse);
+  }
+}
+
+/** The only thing a read-only client can do with the API: GET keys. */
+interface ReadChannel {
+  readonly project: string;
+  readonly ep: Endpoints;
+  pageSize: number;
+  observe(key: LiveKey): LiveKey;
+  get<T>(path: string, parse: (body: unknown) => T): Promise<T>;
+  send(method: 'GET', path: string, body: undefined, retry: 'idempotent'): Promise<Answer>;
+  decode<T>(method: string, path: string, answer: Answer, parse: (body: unknown) => T): T;
+}
+
+/** A view of a channel that can only GET (by construction: it holds no way to send anything else). */
+function readOnlyView(channel: ProjectChannel): ReadChannel {
+  return {
+    project: channel.project,
+    ep: channel.ep,
+    get pageSize() {
+      return channel.pageSize;
+    },
+    set pageSize(n: number) {
+      channel.pageSize = n;
+    },
+    observe: (key) => channel.observe(key),
+    get: (path, parse) => channel.get(path, parse),
+    send: (_method, path) => channel.send('GET', path, undefined, 'idempotent'),
+    decode: (method, path, answer, parse) => channel.decode(method, path, answer, parse),
+  };
+}
+
+/** The calls every client has: self, list, get. */
+abstract class KeysApiReader implements OpenedKeysApi {
+  abstract readonly readOnly: boolean;
+
+  constructor(
+    protected readonly reader: ReadChannel,
+    readonly selfKey: LiveKey,
+  ) {}
+
+  get project(): string {
+    return this.reader.project;
+  }
+
+  async self(): Promise<LiveKey> {
+    return this.reader.observe(await this.reader.get(this.reader.ep.self, keyFromBody));
+  }
+
+  async get(uuid: string): Promise<LiveKey> {
+    return this.reader.observe(await this.reader.get(this.reader.ep.key(uuid), keyFromBody));
+  }
+
+  /**
+   * Every key of the project, following cursors at the largest page size. If the server refuses the page
+   * size and names a smaller maximum, the client adopts it (one extra request, once per project).
+   */
+  async *list(): AsyncIterable<LiveKey> {
+    let cursor: string | null = null;
+    const cursors = new Set<string>();
+    for (;;) {
+      const path = this.reader.ep.listKeys(this.reader.pageSize, cursor);
+      const answer = await this.reader.send('GET', path, undefined, 'idempotent');
+      const smaller = answer.status === 400 ? smallerPageSize(answer.text, this.reader.pageSize) : undefined;
+      if (smaller !== undefined) {
+        this.reader.pageSize = smaller;
+        continue;
+      }
+      const page = this.reader.decode('GET', path, answer, pageFromBody);
+      for (const key of page.keys) yield this.reader.observe(key);
+      if (!page.nextCursor) return;
+      if (cursors.has(page.nextCursor)) {
+        throw new ScaleflexApiError({
+          status: answer.status,
+          apiCode: 'CURSOR_LOOP',
+          msg: 'the API returned a cursor it had already returned, so listing would never end',
+          method: 'GET',
+          path: path.split('?')[0]!,
+          ...(answer.requestId ? { requestId: answer.requestId } : {}),
+        });
+      }
+      cursors.add(page.nextCursor);
+      cursor = page.nextCursor;
+    }
+  }
+
+  abstract create(input: CreateKeyInput): Promise<CreatedKey>;
+  abstract update(uuid: string, input: UpdateKeyInput): Promise<LiveKey>;
+  abstract setStatus(uuids: readonly string[], active: boolean): Promise<number>;
+  abstract getSecret(uuid: string): Promise<string>;
+}
+
+/** A 400 about `limit` that names a maximum below the one asked for: that maximum. */
+export function smallerPageSize(errorText: string, asked: number): number | undefined {
+  const body = parseJson(errorText) as { code?: unknown; msg?: unknown } | undefined;
+  if (!body || body.code !== 'INVALID_REQUEST' || typeof body.msg !== 'string' || !/\blimit\b/i.test(body.msg)) return undefined;
+  const numbers = (body.msg.match(/\d+/g) ?? []).map(Number).filter((n) => n >= 1 && n < asked);
+  return numbers.length ? Math.max(...numbers) : undefined;
+}
+
+/** The client `plan` and `import` get: reads only; every mutating call is refused before any I/O. */
+export class ReadOnlyKeysApi extends KeysApiReader {
+  readonly readOnly = true;
+
+  constructor(
+    reader: ReadChannel,
+    selfKey: LiveKey,
+    private readonly command: ClientCommand,
+  ) {
+    super(reader, selfKey);
+  }
+
+  private refuse(call: string): never {
+    throw new ReadOnlyClientError(`${call} refused: ${this.command} opened a read-only client for project ${this.project}`, {
+      hint: 'only apply (and secrets pull, for secrets) may change keys or read secrets',
+    });
+  }
+
+  async create(): Promise<CreatedKey> {
+    return this.refuse('create');
+  }
+  async update(): Promise<LiveKey> {
+    return this.refuse('update');
+  }
+  async setStatus(): Promise<number> {
+    return this.refuse('setStatus');
+  }
+  async getSecret(): Promise<string> {
+    return this.refuse('getSecret');
+  }
+}
+
+/** The client `apply` and `secrets pull` get. */
+export class ManagingKeysApi extends KeysApiReader {
+  readonly readOnly = false;
+  /** Creates of the same (description, permissions, active) run one after another; see `create`. */
+  private readonly createQueues = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly channel: ProjectChannel,
+    selfKey: LiveKey,
+  ) {
+    super(readOnlyView(channel), selfKey);
+  }
+
+  async update(uuid: string, input: UpdateKeyInput): Promise<LiveKey> {
+    const path = this.channel.ep.key(uuid);
+    const answer = await this.channel.send('PATCH', path, updateBody(input), 'idempotent');
+    return this.channel.observe(this.channel.decode('PATCH', path, answer, keyFromBody));
+  }
+
+  async setStatus(uuids: readonly string[], active: boolean): Promise<number> {
+    if (uuids.length === 0) return 0;
+    const path = this.channel.ep.keyStatus;
+    // Setting a state is idempotent (the second time it changes nothing), so it is retried like a GET.
+    const answer = await this.channel.send('POST', path, JSON.stringify({ uuids: [...uuids], active }), 'idempotent');
+    return this.channel.decode('POST', path, answer, updatedFromBody);
+  }
+
+  async getSecret(uuid: string): Promise<string> {
+    const secret = await this.channel.get(this.channel.ep.keySecret(uuid), secretFromBody);
+    secrets.add(secret);
+    return secret;
+  }
+
+  /**
+   * Creates a key. `POST /keys` is not idempotent, so only failures that were answered before the server did
+   * any work are retried blindly: 429 (the rate limiter answers before the handler runs) and 503 (the service
+   * refused the request). A failure with no answer (reset, timeout) or a 500/502/504 (the server or a gateway
+   * may have failed after the commit) is ambiguous: the client lists the project and adopts a key with the same
+   * description, permissions and active state that it had not seen before the attempt began and that was
+   * created after it began, by the server's clock (so client/server clock skew does not matter); only if there
+   * is none does it create again. An adopted key's secret is fetched, so the result is the same either way.
+   *
+   * "Created after the attempt began" uses two server-side bounds, both necessary for a key the attempt made:
+   * the newest `created_at` seen before the attempt, and the server's `Date` at the attempt's start (taken
+   * from earlier answers; `Date` has one-second resolution, so two seconds of slack). Creates of identical
+   * keys within one client run one at a time, so one cannot adopt the key another is still waiting for.
+   */
+  async create(input: CreateKeyInput): Promise<CreatedKey> {
+    const identity = identityOf(input);
+    const previous = this.createQueues.get(identity) ?? Promise.resolve();
+    const mine = previous.catch(() => undefined).then(() => this.createResolvingAmbiguity(input));
+    this.createQueues.set(identity, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.createQueues.get(identity) === mine) this.createQueues.delete(identity);
+    }
+  }
+
+  private async createResolvingAmbiguity(input: CreateKeyInput): Promise<CreatedKey> {
+    const path = this.channel.ep.createKey;
+    const policy = this.channel.policy;
+    const startedAt = Date.now();
+    let lastProblem = '';
+    for (let round = 1; ; round++) {
+      const before = {
+        seenMark: this.channel.seenMark,
+        newestCreatedAt: this.channel.newestCreatedAt,
+        serverTime: this.channel.clock.serverTime(Date.now()),
+      };
+      let answer: Answer | undefined;
+      try {
+        answer = await this.channel.send('POST', path, createBody(input), 'answered-only');
+      } catch (e) {
+        if (!(e instanceof ApiUnreachableError)) throw e;
+        lastProblem = e.message;
+      }
+      if (answer && answer.status >= 200 && answer.status < 300) {
+        const created = this.channel.decode('POST', path, answer, createdFromBody);
+        secrets.add(created.secret);
+        return { key: this.channel.observe(created.key), secret: created.secret };
+      }
+      if (answer && ![500, 502, 504].includes(answer.status)) {
+        throw this.channel.errorFor('POST', path, answer);
+      }
+      if (answer) lastProblem = `POST ${path} answered ${answer.status}`;
+      const adopted = await this.findCreatedBy(input, before);
+      if (adopted) {
+        const secret = await this.getSecret(adopted.uuid);
+        return { key: adopted, secret };
+      }
+      const delay = fullJitterDelay(round, policy, this.channel.random);
+      if (round >= policy.maxAttempts || Date.now() + delay - startedAt > policy.deadlineMs) {
+        throw new ApiUnreachableError(
+          redact(
+            `creating key "${input.description}" in project ${this.project} failed ${round} times without a clear answer ` +
+              `(last: ${lastProblem}); a listing shows that no such key was created`,
+          ),
+          { hint: 'check that the API is reachable, then run apply again: it will create only what is still missing' },
+        );
+      }
+      await sleep(delay);
+    }
+  }
+
+  /** The key an ambiguous create made, if it made one (see `create`). */
+  private async findCreatedBy(
+    input: CreateKeyInput,
+    before: { seenMark: number; newestCreatedAt: number; serverTime: number | undefined },
+  ): Promise<LiveKey | undefined> {
+    const identity = identityOf(input);
+    const notBefore = Math.max(before.newestCreatedAt, before.serverTime === undefined ? Number.NEGATIVE_INFINITY : before.serverTime - 2000);
+    const candidates: LiveKey[] = [];
+    for await (const key of this.list()) {
+      const firstSeen = this.channel.seen.get(key.uuid)!;
+      if (firstSeen <= before.seenMark) continue;
+      if (identityOf(key) !== identity) continue;
+      if (!(Date.parse(key.createdAt) >= notBefore)) continue;
+      candidates.push(key);
+    }
+    // More than one is possible only if a create the server was still processing when an earlier listing ran
+    // committed later; the oldest is taken (nothing is deleted: the API has no delete).
+    candidates.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.uuid.localeCompare(b.uuid));
+    return candidates[0];
+  }
+}
+
+/** What makes two keys "the same" for adopting a create: description, permission set and active state. */
+function identityOf(k: { description: string; permissions: readonly string[]; active?: boolean }): string {
+  return JSON.stringify([k.description, canonicalPermissions(k.permissions), k.active ?? true]);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Opens clients; holds the one undici Agent (a keep-alive Pool per origin) that every project on an origin
+ * shares, and the per-key token buckets.
+ */
+export class KeysApiFactory {
+  private readonly transport: Transport;
+
+  constructor(opts: KeysApiFactoryOptions = {}) {
+    const transportOpts: TransportOptions = {
+      ...(opts.parallelism === undefined ? {} : { parallelism: opts.parallelism }),
+      ...(opts.trace ? { trace: opts.trace } : {}),
+      ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
+      ...(opts.retry ? { retry: opts.retry } : {}),
+      ...(opts.random ? { random: opts.random } : {}),
+    };
+    this.transport = new Transport(transportOpts);
+  }
+
+  /**
+   * Opens a client for one project: checks the URL (https unless loopback), registers the key with the
+   * redactor, calls `GET /keys/self` and checks the key is active and holds what the command needs.
+   * @throws InsecureUrlError, InsufficientPermissionError, ScaleflexApiError, ApiUnreachableError
+   */
+  async open(opts: OpenOptions): Promise<OpenedKeysApi> {
+    const url = assertSafeApiUrl(opts.apiUrl);
+    secrets.add(opts.apiKey);
+    const channel = new ProjectChannel(
+      this.transport,
+      url.origin,
+      url.pathname.replace(/\/+$/, ''),
+      opts.apiKey,
+      opts.project,
+      opts.credentialSource,
+    );
+    let self: LiveKey;
+    try {
+      self = channel.observe(await channel.get(channel.ep.self, keyFromBody));
+    } catch (e) {
+      throw selfError(e, opts, url.origin);
+    }
+    const refused = checkSelfKey(self, opts.command, opts.credentialSource);
+    if (refused) throw refused;
+    return READ_ONLY_COMMANDS.includes(opts.command)
+      ? new ReadOnlyKeysApi(readOnlyView(channel), self, opts.command)
+      : new ManagingKeysApi(channel, self);
+  }
+
+  /** Closes every connection. */
+  async close(): Promise<void> {
+    await this.transport.close();
+  }
+}
+
+/** Rewrites the errors of the first call so that they name the credential's source and the project. */
+function selfError(e: unknown, opts: OpenOptions, origin: string): unknown {
+  if (!(e instanceof ScaleflexApiError)) return e;
+  const where = `project ${opts.project} at ${origin}`;
+  switch (e.apiCode) {
+    case 'KEY_INVALID':
+      return new ScaleflexApiError({
+        ...errorInit(e),
+        message: redact(`the key in ${opts.credentialSource} is not a valid key of ${where} (${e.status} KEY_INVALID: ${e.msg})`),
+        hint: `put the project's admin key in ${opts.credentialSource}: Scaleflex DAM > Settings > Project > Access > API keys`,
+      });
+    case 'KEY_DEACTIVATED':
+      return new InsufficientPermissionError(
+        redact(`the key in ${opts.credentialSource} is deactivated (${where}), so ${opts.command} cannot use it`),
+        { hint: 'activate the key in Scaleflex DAM (Settings > Project > Access > API keys) or use another admin key' },
+      );
+    case 'PROJECT_NOT_FOUND':
+      return new ScaleflexApiError({
+        ...errorInit(e),
+        message: redact(`there is no project ${opts.project} at ${origin} (${e.status} PROJECT_NOT_FOUND: ${e.msg})`),
+        hint: 'check the project token in the manifest and the API URL (--api-url, apiUrl, SCALEFLEX_API_URL)',
+      });
+    default:
+      return e;
+  }
+}
+
+function errorInit(e: ScaleflexApiError) {
+  return {
+    status: e.status,
+    apiCode: e.apiCode,
+    msg: e.msg,
+    ...(e.requestId === undefined ? {} : { requestId: e.requestId }),
+    method: e.method,
+    path: e.path,
+  };
+}
+

@@ -1,0 +1,446 @@
+/**
+ * The HTTP layer of the client: one undici `Agent` (a keep-alive `Pool` per origin, at most `parallelism`
+ * connections each) composed with two interceptors, outermost first:
+ *
+ *  1. undici's own retry interceptor (`interceptors.retry`, the engine of `RetryAgent`) for every call, with
+ *     our `retry` decision function. We keep undici's machinery (re-dispatch, dropping failed bodies, passing
+ *     the final answer through with `throwOnError: false`) but decide ourselves, because its default cannot:
+ *     it backs off exponentially without jitter, does not read `RateLimit-Reset`, has no overall deadline,
+ *     never retries PATCH, and would retry a POST /keys after a reset (which may have committed).
+ *  2. `paceAndTrace`, which sees every single attempt (first tries and undici's retries alike): it waits out
+ *     the backoff the decision chose and the per-key token bucket, enforces the per-attempt deadline, learns
+ *     `RateLimit-*` and the server's clock from each answer, and writes one trace line per attempt.
+ *
+ * One case is left to `send`: a failure after a 2xx's headers arrived (the body broke off). undici would
+ * resume it with a `Range` request, which a JSON API does not serve, so we refuse that inside the decision
+ * and re-issue the whole request from `send`, on the same attempt budget.
+ *
+ * Nothing here ever prints the `X-Filerobot-Key` header: traces name method, path (without query), status,
+ * attempt and milliseconds; every message passes through `redact()`.
+ */
+import { createHash } from 'node:crypto';
+import { Agent, interceptors, type Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'undici/types/header';
+import { ApiUnreachableError, ScaleflexApiError } from '../errors';
+import { redact } from '../redact';
+import {
+  DEFAULT_RETRY_POLICY,
+  RETRYABLE_ERROR_CODES,
+  RETRYABLE_STATUSES,
+  nextRetryDelay,
+  parseRateLimitHeaders,
+  parseRetryAfter,
+  type RetryPolicy,
+} from './backoff';
+import { KEY_HEADER } from './endpoints';
+import { TokenBucket } from './pacing';
+import { errorFromBody } from './wire';
+
+/** Timeouts of one attempt. */
+export interface Timeouts {
+  /** Establishing the TCP (and TLS) connection. */
+  readonly connectMs: number;
+  /** From sending the request to the answer's headers. */
+  readonly headersMs: number;
+  /** The longest silence while the body arrives. */
+  readonly bodyMs: number;
+  /** The whole attempt, from the request leaving the pool's queue to the end of the body. */
+  readonly requestMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = Object.freeze({ connectMs: 10_000, headersMs: 30_000, bodyMs: 30_000, requestMs: 60_000 });
+
+/** Concurrent connections per origin unless the caller says otherwise. */
+export const DEFAULT_PARALLELISM = 8;
+
+export interface TransportOptions {
+  /** Connections (and so concurrent requests) per origin. */
+  readonly parallelism?: number;
+  readonly timeouts?: Partial<Timeouts>;
+  readonly retry?: Partial<RetryPolicy>;
+  /** Receives one line per attempt: method, path, status (or error code), attempt, ms. Already redacted. */
+  readonly trace?: (line: string) => void;
+  /** [0, 1) source for jitter; tests pass a seeded one. */
+  readonly random?: () => number;
+}
+
+/** Where a call goes and how it may be retried. */
+export interface CallSpec {
+  readonly origin: string;
+  /** Path and query, percent-encoded, with the API URL's own prefix. */
+  readonly path: string;
+  readonly method: 'GET' | 'POST' | 'PATCH';
+  readonly apiKey: string;
+  readonly body?: string;
+  /**
+   * 'idempotent': retried on every retryable status and network failure.
+   * 'answered-only': retried only on 429 and 503 (refused before any work was done); a network failure or
+   * another 5xx is returned/thrown at once, for the caller to resolve (POST /keys).
+   */
+  readonly retry: 'idempotent' | 'answered-only';
+}
+
+/** An answer: any status. */
+export interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+  readonly requestId?: string;
+  /** Attempts made for this answer, the answered one included. */
+  readonly attempts: number;
+  readonly elapsedMs: number;
+}
+
+/** No answer at all (reset, refused, timeout), after every attempt the policy allowed. */
+export class NoAnswerError extends ApiUnreachableError {
+  override name = 'NoAnswerError';
+  constructor(
+    message: string,
+    readonly networkCode: string,
+    readonly attempts: number,
+    readonly elapsedMs: number,
+    hint: string,
+  ) {
+    super(message, { hint });
+  }
+}
+
+const kCall = Symbol('scaleflex-keys.call');
+
+/** The per-call state shared by the retry decision and the attempt interceptor. */
+interface CallState {
+  readonly method: string;
+  /** The path without its query string: what traces and errors show. */
+  readonly label: string;
+  readonly bucket: BucketState;
+  readonly clock: ServerClock;
+  readonly policy: RetryPolicy;
+  readonly requestMs: number;
+  readonly retryStatuses: readonly number[];
+  readonly retryErrors: readonly string[];
+  readonly startedAt: number;
+  attempt: number;
+  notBefore: number;
+  /** The current attempt received 2xx headers (so a failure now is a broken body). */
+  bodyStarted: boolean;
+}
+
+interface BucketState {
+  readonly bucket: TokenBucket;
+  inFlight: number;
+}
+
+/** The offset between the server's clock (its `Date` header) and ours, per origin. */
+export class ServerClock {
+  private offsetMs: number | undefined;
+  observe(dateHeader: string | undefined, localNow: number): void {
+    if (!dateHeader) return;
+    const at = Date.parse(dateHeader);
+    if (!Number.isNaN(at)) this.offsetMs = at - localNow;
+  }
+  /**
+   * The server's time at local time `localMs`, or undefined when no `Date` was seen. `Date` has a resolution
+   * of one second (truncated), so the result may be up to a second (plus a round trip) early.
+   */
+  serverTime(localMs: number): number | undefined {
+    return this.offsetMs === undefined ? undefined : localMs + this.offsetMs;
+  }
+}
+
+class AttemptDeadlineError extends Error {
+  override name = 'AttemptDeadlineError';
+  readonly code = 'SFK_ATTEMPT_DEADLINE';
+}
+
+function firstHeader(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Watches one attempt: per-attempt deadline, rate-limit learning, the trace line. */
+class AttemptHandler implements Dispatcher.DispatchHandler {
+  private readonly started = Date.now();
+  private timer: NodeJS.Timeout | undefined;
+  private status: number | undefined;
+  private done = false;
+
+  constructor(
+    private readonly call: CallState,
+    private readonly inner: Dispatcher.DispatchHandler,
+    private readonly trace: ((line: string) => void) | undefined,
+  ) {
+    call.bucket.inFlight += 1;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    this.timer = setTimeout(
+      () => controller.abort(new AttemptDeadlineError(`the attempt took longer than ${this.call.requestMs} ms`)),
+      this.call.requestMs,
+    );
+    this.inner.onRequestStart?.(controller, context);
+  }
+
+  onRequestUpgrade(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, socket: import('node:stream').Duplex): void {
+    this.inner.onRequestUpgrade?.(controller, statusCode, headers, socket);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    const now = Date.now();
+    this.status = statusCode;
+    this.call.bodyStarted = statusCode < 300;
+    this.call.clock.observe(firstHeader(headers.date), now);
+    const { bucket } = this.call.bucket;
+    bucket.observe(parseRateLimitHeaders(headers, now), now, this.call.bucket.inFlight - 1);
+    if (statusCode === 429) {
+      const wait = parseRetryAfter(firstHeader(headers['retry-after']), now) ?? parseRateLimitHeaders(headers, now).resetMs ?? 1000;
+      bucket.backOff(now, wait);
+    }
+    this.inner.onResponseStart?.(controller, statusCode, headers, statusMessage ?? '');
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.inner.onResponseData?.(controller, chunk);
+  }
+
+  onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    this.finish(String(this.status));
+    this.inner.onResponseEnd?.(controller, trailers);
+  }
+
+  onResponseError(controller: Dispatcher.DispatchController | null, err: Error): void {
+    this.finish((err as { code?: string }).code ?? err.name);
+    // Our own deadline aborts through the controller; undici's retry handler would then treat the attempt as
+    // cancelled by the caller and not retry. Handing it no controller lets the retry decision see it.
+    const ours = err instanceof AttemptDeadlineError;
+    this.inner.onResponseError?.((ours ? null : controller) as Dispatcher.DispatchController, err);
+  }
+
+  private finish(outcome: string): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    this.call.bucket.inFlight -= 1;
+    if (this.trace) {
+      this.trace(redact(`${this.call.method} ${this.call.label} ${outcome} attempt=${this.call.attempt} ${Date.now() - this.started}ms`));
+    }
+  }
+}
+
+/** The inner interceptor: waits (backoff, then token bucket), then sends one attempt under an AttemptHandler. */
+function paceAndTrace(trace: ((line: string) => void) | undefined): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (opts, handler) => {
+    const call = (opts as unknown as Record<symbol, CallState | undefined>)[kCall];
+    if (!call) return dispatch(opts, handler);
+    const send = () => {
+      call.attempt += 1;
+      call.bodyStarted = false;
+      const attempt = new AttemptHandler(call, handler, trace);
+      try {
+        dispatch(opts, attempt);
+      } catch (err) {
+        attempt.onResponseError(null, err as Error);
+      }
+    };
+    const reserve = () => {
+      const wait = call.bucket.bucket.take(Date.now());
+      if (wait > 0) setTimeout(send, wait);
+      else send();
+    };
+    const backoff = call.notBefore - Date.now();
+    if (backoff > 0) setTimeout(reserve, backoff);
+    else reserve();
+    return true;
+  };
+}
+
+/** The retry decision handed to undici's retry handler, bound to one call. */
+function retryDecision(call: CallState, random: () => number) {
+  return (err: Error & { statusCode?: number; code?: string; headers?: Record<string, string | string[] | undefined> }, _ctx: unknown, cb: (err?: Error | null) => void): void => {
+    const now = Date.now();
+    const answered = err.code === 'UND_ERR_REQ_RETRY' && typeof err.statusCode === 'number';
+    const retryable = answered
+      ? call.retryStatuses.includes(err.statusCode!)
+      : !call.bodyStarted && call.retryErrors.includes(err.code ?? '');
+    if (!retryable) return cb(err);
+    const delay = nextRetryDelay(
+      { attempt: call.attempt, startedAt: call.startedAt, now, ...(answered ? { status: err.statusCode!, headers: err.headers ?? {} } : {}) },
+      call.policy,
+      random,
+    );
+    if (delay === undefined) return cb(err);
+    call.notBefore = now + delay;
+    cb(null);
+  };
+}
+
+/** The shared HTTP machinery: one per KeysApiFactory. */
+export class Transport {
+  private readonly agent: Agent;
+  private readonly dispatcher: Dispatcher;
+  private readonly buckets = new Map<string, BucketState>();
+  private readonly clocks = new Map<string, ServerClock>();
+  readonly timeouts: Timeouts;
+  readonly policy: RetryPolicy;
+  readonly random: () => number;
+
+  constructor(opts: TransportOptions = {}) {
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+    this.policy = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
+    this.random = opts.random ?? Math.random;
+    const parallelism = Math.max(1, Math.floor(opts.parallelism ?? DEFAULT_PARALLELISM));
+    this.agent = new Agent({
+      connections: parallelism,
+      pipelining: 1,
+      keepAliveTimeout: 10_000,
+      keepAliveMaxTimeout: 60_000,
+      headersTimeout: this.timeouts.headersMs,
+      bodyTimeout: this.timeouts.bodyMs,
+      // TLS is verified by Node's defaults; nothing here may set rejectUnauthorized.
+      connect: { timeout: this.timeouts.connectMs },
+    });
+    this.dispatcher = this.agent.compose(paceAndTrace(opts.trace), interceptors.retry());
+  }
+
+  /** The server clock of an origin (for deciding which keys a failed create may have made). */
+  clock(origin: string): ServerClock {
+    let c = this.clocks.get(origin);
+    if (!c) this.clocks.set(origin, (c = new ServerClock()));
+    return c;
+  }
+
+  private bucketFor(origin: string, apiKey: string): BucketState {
+    // The map is keyed by a hash so that the key itself is held in one place only (the caller's channel).
+    const id = `${origin} ${createHash('sha256').update(apiKey).digest('hex')}`;
+    let b = this.buckets.get(id);
+    if (!b) this.buckets.set(id, (b = { bucket: new TokenBucket(), inFlight: 0 }));
+    return b;
+  }
+
+  /**
+   * Sends one call with retries as its spec allows. Resolves with the final answer whatever its status;
+   * throws NoAnswerError when no answer came.
+   */
+  async send(spec: CallSpec): Promise<Answer> {
+    const call: CallState = {
+      method: spec.method,
+      label: spec.path.split('?')[0]!,
+      bucket: this.bucketFor(spec.origin, spec.apiKey),
+      clock: this.clock(spec.origin),
+      policy: this.policy,
+      requestMs: this.timeouts.requestMs,
+      retryStatuses: spec.retry === 'idempotent' ? RETRYABLE_STATUSES : [429, 503],
+      retryErrors: spec.retry === 'idempotent' ? RETRYABLE_ERROR_CODES : [],
+      startedAt: Date.now(),
+      attempt: 0,
+      notBefore: 0,
+      bodyStarted: false,
+    };
+    const headers: Record<string, string> = { accept: 'application/json', [KEY_HEADER]: spec.apiKey };
+    if (spec.body !== undefined) headers['content-type'] = 'application/json';
+    for (;;) {
+      try {
+        const res = await this.dispatcher.request({
+          origin: spec.origin,
+          path: spec.path,
+          method: spec.method,
+          headers,
+          ...(spec.body === undefined ? {} : { body: spec.body }),
+          retryOptions: { throwOnError: false, retry: retryDecision(call, this.random) },
+          [kCall]: call,
+        } as Dispatcher.RequestOptions);
+        const text = await res.body.text();
+        const requestId = firstHeader(res.headers['x-request-id']);
+        return {
+          status: res.statusCode,
+          headers: res.headers,
+          text,
+          ...(requestId ? { requestId } : {}),
+          attempts: call.attempt,
+          elapsedMs: Date.now() - call.startedAt,
+        };
+      } catch (e) {
+        const err = e as Error & { code?: string };
+        const code = err.code ?? err.name;
+        // A body that broke off after 2xx headers: re-issue the whole request (idempotent calls only).
+        if (spec.retry === 'idempotent' && call.bodyStarted && RETRYABLE_ERROR_CODES.includes(code)) {
+          const now = Date.now();
+          const delay = nextRetryDelay({ attempt: call.attempt, startedAt: call.startedAt, now }, call.policy, this.random);
+          if (delay !== undefined) {
+            call.notBefore = now + delay;
+            continue;
+          }
+        }
+        const elapsed = Date.now() - call.startedAt;
+        throw new NoAnswerError(
+          redact(
+            `${spec.method} ${call.label}: no answer from ${spec.origin} after ${call.attempt} attempt${call.attempt === 1 ? '' : 's'} ` +
+              `in ${(elapsed / 1000).toFixed(1)} s (${code}: ${err.message})`,
+          ),
+          code,
+          call.attempt,
+          elapsed,
+          'check that the API URL is right and reachable; on a slow link raise the timeouts; then run the command again',
+        );
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
+
+/** Parses an answer's JSON body; undefined when it is not JSON. */
+export function parseJson(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Turns a failed answer into a ScaleflexApiError with an actionable message (redacted). */
+export function apiErrorFrom(
+  spec: { method: string; path: string },
+  answer: Answer,
+  context: { project: string; credentialSource: string },
+): ScaleflexApiError {
+  const body = errorFromBody(parseJson(answer.text));
+  const apiCode = body?.code ?? `HTTP_${answer.status}`;
+  const msg = redact(body?.msg || `the server answered ${answer.status} without an error body`);
+  const label = spec.path.split('?')[0]!;
+  const after = answer.attempts > 1 ? ` after ${answer.attempts} attempts in ${(answer.elapsedMs / 1000).toFixed(1)} s` : '';
+  const hint = redact(body?.hint ?? defaultHint(answer.status, apiCode, context));
+  return new ScaleflexApiError({
+    status: answer.status,
+    apiCode,
+    msg,
+    hint,
+    ...(answer.requestId ? { requestId: answer.requestId } : {}),
+    method: spec.method,
+    path: label,
+    message: redact(
+      `${spec.method} ${label} failed${after}: ${answer.status} ${apiCode}: ${msg}` + (answer.requestId ? ` (request id ${answer.requestId})` : ''),
+    ),
+  });
+}
+
+function defaultHint(status: number, apiCode: string, ctx: { project: string; credentialSource: string }): string {
+  switch (apiCode) {
+    case 'KEY_INVALID':
+      return `check the key in ${ctx.credentialSource}: it is not a key of project ${ctx.project}`;
+    case 'KEY_DEACTIVATED':
+      return `the key in ${ctx.credentialSource} is deactivated: activate it in Scaleflex DAM or use another admin key`;
+    case 'PERMISSION_DENIED':
+      return `give the key in ${ctx.credentialSource} the permission named above (Scaleflex DAM: Settings > Project > Access > API keys)`;
+    case 'PROJECT_NOT_FOUND':
+      return `check the project token ${ctx.project} and the API URL`;
+    case 'NOT_FOUND':
+      return 'the key may have been removed or the uuid is wrong; run plan again';
+    case 'RATE_LIMITED':
+      return 'the API kept rate limiting; lower the parallelism or run again later';
+    default:
+      if (status >= 500) return 'the API failed repeatedly; run the command again later (it is safe to repeat)';
+      return 'see the message above';
+  }
+}
