@@ -129,11 +129,14 @@ export const DEFAULT_GUARD_OPTIONS: GuardOptions = Object.freeze({
   minActiveForRatio: 10,
 });
 
-/** Counts as shown in `Plan: 2 to create, 1 to change, 3 to deactivate.` */
+/**
+ * Counts as shown in `Plan: 2 to create, 1 to change, 3 to deactivate.`: each key counted once, by what happens to
+ * it in the end (a key renamed and then deactivated counts as a deactivation), like Terraform's one block per resource.
+ */
 export interface ChangeCounts {
   readonly create: number;
-  /** Existing keys with an `update` or `activate` (each key once). */
+  /** Existing keys updated and/or activated, and not deactivated. */
   readonly change: number;
-  /** Keys deactivated. */
+  /** Existing keys deactivated. */
   readonly deactivate: number;
 }
