@@ -1,0 +1,89 @@
+/**
+ * `ScaleflexApiKey`: one Scaleflex API key declared inside a `ScaleflexProject`. It synthesizes a
+ * `null_resource` whose triggers hold the key's canonical spec, so `terraform plan` shows exactly which key
+ * changed; the project's resource depends on it and carries out the change through `scaleflex-keys apply`.
+ */
+import { Construct } from 'constructs';
+import { Resource } from '@cdktf/provider-null/lib/resource';
+import {
+  escapeTerraformTemplate,
+  KEY_KIND,
+  keySpecJson,
+  KIND_TRIGGER,
+  PROJECT_TRIGGER,
+  SPEC_TRIGGER,
+  type SynthesizedKeySpec,
+} from '../manifest/cdktf-stack';
+import { canonicalPermissions } from '../permissions';
+import type { Permission } from './permission';
+import { ScaleflexProject } from './project';
+
+/** What a `ScaleflexApiKey` declares; the same fields, with the same rules, as a key entry of the YAML manifest. */
+export interface ScaleflexApiKeyProps {
+  /**
+   * The key's description: its identity within the project. 1 to 255 characters, no leading or trailing
+   * whitespace, unique within the project (keys pinned by `uuid` may share one).
+   */
+  readonly description: string;
+  /**
+   * The permissions the key gets, by name (`Permission.FILE_UPLOAD` or `'FILE_UPLOAD'`), without repeats.
+   * With `permissionSets`, the key gets the union; it must get at least one permission in total.
+   */
+  readonly permissions: readonly Permission[];
+  /** Names of permission sets declared on the project (`ScaleflexProjectProps.permissionSets`) whose permissions the key also gets. */
+  readonly permissionSets?: readonly string[];
+  /** Whether the key is active. Default `true`; `false` deactivates it (scaleflex-keys never deletes a key). */
+  readonly active?: boolean;
+  /**
+   * Earlier descriptions of this key, so that changing `description` renames the live key instead of creating
+   * a new one. May not equal any current description in the project.
+   */
+  readonly formerDescriptions?: readonly string[];
+  /** Pins this declaration to one live key by its uuid (needed when two live keys share a description). */
+  readonly uuid?: string;
+}
+
+/** A Scaleflex API key of a `ScaleflexProject`, synthesized as a `null_resource` carrying its spec in `triggers`. */
+export class ScaleflexApiKey extends Construct {
+  /** The project this key belongs to. */
+  readonly project: ScaleflexProject;
+  /** The props as given. */
+  readonly props: ScaleflexApiKeyProps;
+  /** The key's `null_resource`; its `triggers.spec` is the canonical spec (`spec`). */
+  readonly resource: Resource;
+  /** The key as it is synthesized: effective permissions (sets expanded), sorted; defaults filled in. */
+  readonly spec: SynthesizedKeySpec;
+
+  constructor(project: ScaleflexProject, id: string, props: ScaleflexApiKeyProps) {
+    if (!ScaleflexProject.isScaleflexProject(project)) {
+      throw new TypeError(`ScaleflexApiKey "${id}" must be created inside a ScaleflexProject (its first argument)`);
+    }
+    super(project, id);
+    this.project = project;
+    this.props = props;
+    this.spec = synthesizedSpec(project, props);
+    this.resource = new Resource(this, 'Default', {
+      triggers: {
+        [KIND_TRIGGER]: KEY_KIND,
+        [PROJECT_TRIGGER]: escapeTerraformTemplate(String(project.token)),
+        [SPEC_TRIGGER]: escapeTerraformTemplate(keySpecJson(this.spec)),
+      },
+    });
+    project.registerKey(this);
+  }
+}
+
+/** The canonical spec: what the key resolves to once defaults and the project's permission sets are applied. */
+function synthesizedSpec(project: ScaleflexProject, props: ScaleflexApiKeyProps): SynthesizedKeySpec {
+  const sets = project.props.permissionSets ?? {};
+  const fromSets = (props.permissionSets ?? []).flatMap((name) =>
+    Object.prototype.hasOwnProperty.call(sets, name) ? [...(sets[name] ?? [])] : [],
+  );
+  return {
+    description: props.description,
+    permissions: canonicalPermissions([...(props.permissions ?? []), ...fromSets]),
+    active: props.active ?? true,
+    formerDescriptions: [...(props.formerDescriptions ?? [])],
+    ...(props.uuid !== undefined ? { uuid: props.uuid } : {}),
+  };
+}

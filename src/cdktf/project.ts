@@ -1,0 +1,161 @@
+/**
+ * `ScaleflexProject`: one Scaleflex project whose API keys a CDKTF stack declares. It synthesizes a
+ * `null_resource` that depends on its keys' resources, whose triggers hold the project's whole spec (so it is
+ * replaced, and its provisioner re-runs, whenever any key changes), with two `local-exec` provisioners:
+ *
+ * - at create: `scaleflex-keys apply --from-cdktf <this stack's cdk.tf.json> --project <token> --auto-approve`,
+ *   the same reconciler the YAML front end uses;
+ * - at destroy: `scaleflex-keys deactivate ...`, which deactivates the keys the project declared (never deletes)
+ *   when the project leaves the stack or the stack is destroyed, and does nothing when the resource is only being
+ *   replaced by a newer spec (see `src/cli/commands/deactivate.ts`).
+ *
+ * The synthesized JSON holds no secret: the admin key is referenced by environment variable name only.
+ */
+import { Construct } from 'constructs';
+import { Lazy, TerraformStack, dependable } from 'cdktf';
+import { NullProvider } from '@cdktf/provider-null/lib/provider';
+import { Resource } from '@cdktf/provider-null/lib/resource';
+import {
+  APPLIED_SPEC_ENV,
+  escapeTerraformTemplate,
+  KIND_TRIGGER,
+  PROJECT_KIND,
+  PROJECT_TRIGGER,
+  projectSpecJson,
+  SPEC_TRIGGER,
+  type SynthesizedProjectSpec,
+} from '../manifest/cdktf-stack';
+import type { UnmanagedPolicy } from '../model';
+import type { ScaleflexApiKey } from './api-key';
+import type { Permission } from './permission';
+import { validateProject } from './validation';
+
+/** What a `ScaleflexProject` declares; the fields of a YAML manifest's project entry, plus how Terraform runs the tool. */
+export interface ScaleflexProjectProps {
+  /** The Scaleflex project token (lowercase letters, digits, hyphens); unique within the stack. */
+  readonly token: string;
+  /**
+   * The project's API base URL. Default: the `SCALEFLEX_API_URL` environment variable when the provisioner
+   * runs, else `https://api.filerobot.com`.
+   */
+  readonly apiUrl?: string;
+  /**
+   * The name of the environment variable that holds the project's admin key when Terraform runs the
+   * provisioners — never the key itself. Default: `SCALEFLEX_API_KEY_<TOKEN>` (upper case, `-` as `_`), then
+   * `SCALEFLEX_API_KEY`.
+   */
+  readonly credentialsEnv?: string;
+  /**
+   * What to do with live keys that no `ScaleflexApiKey` of this project declares: `'deactivate'` (the default)
+   * or `'ignore'`.
+   */
+  readonly unmanaged?: UnmanagedPolicy;
+  /**
+   * Named, reusable permission lists that this project's keys can reference by name in their
+   * `permissionSets` (the YAML manifest's top-level `permissionSets`).
+   */
+  readonly permissionSets?: Readonly<Record<string, readonly Permission[]>>;
+  /**
+   * The command the provisioners run, inserted verbatim into the shell command line. Default
+   * `scaleflex-keys` (on `PATH`); for example `npx scaleflex-keys` when it is a dependency of the CDKTF app.
+   */
+  readonly cliCommand?: string;
+  /**
+   * Where the create-time `apply` writes the secrets of keys it creates (`--secrets-out`: `.json` or `.env`,
+   * mode 0600, merged). Default: none; fetch them later with `scaleflex-keys secrets pull`. A path, never a secret.
+   */
+  readonly secretsOut?: string;
+}
+
+const PROJECT_MARK = Symbol.for('scaleflex-keys.ScaleflexProject');
+
+/** Quotes a word for the provisioner's shell (sh or cmd): bare when safe, else in double quotes. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9._\/:@+=-]+$/.test(word) ? word : `"${word.replace(/(["\\$`])/g, '\\$1')}"`;
+}
+
+/** A Scaleflex project managed from a CDKTF stack; add its keys with `new ScaleflexApiKey(project, id, props)`. */
+export class ScaleflexProject extends Construct {
+  /** True when `x` is a `ScaleflexProject` (also across copies of this package). */
+  static isScaleflexProject(x: unknown): x is ScaleflexProject {
+    return typeof x === 'object' && x !== null && PROJECT_MARK in x;
+  }
+
+  /** The project token. */
+  readonly token: string;
+  /** The props as given. */
+  readonly props: ScaleflexProjectProps;
+  /** The project's `null_resource`, carrying the provisioners. */
+  readonly resource: Resource;
+  private readonly keys: ScaleflexApiKey[] = [];
+
+  constructor(scope: Construct, id: string, props: ScaleflexProjectProps) {
+    super(scope, id);
+    Object.defineProperty(this, PROJECT_MARK, { value: true });
+    this.token = props.token;
+    this.props = props;
+    ensureNullProvider(TerraformStack.of(this));
+
+    const cli = props.cliCommand ?? 'scaleflex-keys';
+    const stackFile = '"${path.module}/cdk.tf.json"';
+    const token = escapeTerraformTemplate(shellWord(String(props.token)));
+    const secretsOut = props.secretsOut === undefined ? '' : ` --secrets-out ${escapeTerraformTemplate(shellWord(props.secretsOut))}`;
+    this.resource = new Resource(this, 'Default', {
+      triggers: {
+        [KIND_TRIGGER]: PROJECT_KIND,
+        [PROJECT_TRIGGER]: escapeTerraformTemplate(String(props.token)),
+        [SPEC_TRIGGER]: Lazy.stringValue({ produce: () => escapeTerraformTemplate(projectSpecJson(this.spec)) }),
+      },
+      // The replacement is created (and applied) before the old instance is destroyed; its destroy-time
+      // provisioner then sees that the stack still declares the project and deactivates nothing.
+      lifecycle: { createBeforeDestroy: true },
+      provisioners: [
+        {
+          type: 'local-exec',
+          command: `${cli} apply --from-cdktf ${stackFile} --project ${token} --auto-approve${secretsOut}`,
+        },
+        {
+          type: 'local-exec',
+          when: 'destroy',
+          command: `${cli} deactivate --spec-env ${APPLIED_SPEC_ENV} --skip-if-replaced-in ${stackFile} --project ${token} --auto-approve`,
+          // The spec as applied, from Terraform's state: the stack file may no longer declare the project.
+          environment: { [APPLIED_SPEC_ENV]: '${self.triggers.spec}' },
+        },
+      ],
+    });
+    this.node.addValidation({ validate: () => validateProject(this).project });
+  }
+
+  /** The keys declared in this project, in declaration order. */
+  get apiKeys(): readonly ScaleflexApiKey[] {
+    return [...this.keys];
+  }
+
+  /** The project as it is synthesized into its resource's `spec` trigger: settings and every key's spec. */
+  get spec(): SynthesizedProjectSpec {
+    return {
+      token: this.props.token,
+      ...(this.props.apiUrl !== undefined ? { apiUrl: this.props.apiUrl } : {}),
+      ...(this.props.credentialsEnv !== undefined ? { credentials: { env: this.props.credentialsEnv } } : {}),
+      unmanaged: this.props.unmanaged ?? 'deactivate',
+      keys: this.keys.map((k) => k.spec),
+    };
+  }
+
+  /**
+   * Called by the `ScaleflexApiKey` constructor: makes the project's resource depend on the key's and validates
+   * the key together with its project at synth. Not for direct use.
+   * @internal
+   */
+  registerKey(key: ScaleflexApiKey): void {
+    this.keys.push(key);
+    this.resource.dependsOn = [...(this.resource.dependsOn ?? []), dependable(key.resource)];
+    key.node.addValidation({ validate: () => validateProject(this).keys.get(key) ?? [] });
+  }
+}
+
+/** Adds the `null` provider to the stack unless it already has one (a second default one would be an error). */
+function ensureNullProvider(stack: TerraformStack): void {
+  const existing = stack.node.findAll().some((c) => c instanceof NullProvider);
+  if (!existing) new NullProvider(stack, 'ScaleflexKeysNullProvider');
+}
