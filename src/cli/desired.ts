@@ -2,6 +2,7 @@
  * Reading the desired state for a command: `-f FILE` / `--from-cdktf FILE` through the manifest loader, with
  * every diagnostic printed (`file:line:col: error: ...`) before the error is reported, then `--project` applied.
  */
+import * as path from 'node:path';
 import { ManifestError } from '../errors';
 import type { DesiredState, ProjectSpec } from '../model';
 import type { Io } from './io';
@@ -14,8 +15,14 @@ export interface SourceFlags {
   readonly project?: string[];
 }
 
-/** Loads the desired state and returns it with the projects this run covers. Prints diagnostics on failure. */
-export async function loadProjects(flags: SourceFlags, io: Io): Promise<{ state: DesiredState; projects: ProjectSpec[] }> {
+/**
+ * Loads the desired state and returns it with the projects this run covers and the directory relative
+ * credential files start from (the manifest's). Prints diagnostics on failure.
+ */
+export async function loadProjects(
+  flags: SourceFlags,
+  io: Io,
+): Promise<{ state: DesiredState; projects: ProjectSpec[]; baseDir: string }> {
   const manifest = await import('../manifest');
   let state: DesiredState;
   try {
@@ -30,5 +37,6 @@ export async function loadProjects(flags: SourceFlags, io: Io): Promise<{ state:
     }
     throw error;
   }
-  return { state, projects: selectProjects(state, flags.project) };
+  const source = flags.fromCdktf ?? flags.file ?? manifest.DEFAULT_MANIFEST_FILE;
+  return { state, projects: selectProjects(state, flags.project), baseDir: path.dirname(path.resolve(io.cwd, source)) };
 }

@@ -70,10 +70,14 @@ export class ApiSession {
     private readonly api: Api,
     readonly factory: Factory,
     readonly local: LocalApi | undefined,
+    private readonly baseDir: string,
   ) {}
 
-  /** Loads the client (and, with `--local`, starts the emulator with `tokens` ensured). */
-  static async start(io: Io, flags: ApiFlags, tokens: readonly string[]): Promise<ApiSession> {
+  /**
+   * Loads the client (and, with `--local`, starts the emulator with `tokens` ensured). `baseDir` is where
+   * relative `credentials.file` paths start: the manifest's directory (default: the current directory).
+   */
+  static async start(io: Io, flags: ApiFlags, tokens: readonly string[], baseDir = io.cwd): Promise<ApiSession> {
     const api = await import('../api');
     const local = flags.local ? await startLocalApi(io.cwd, tokens) : undefined;
     const trace = traceEnabled(flags, io) ? (line: string) => io.err(`trace: ${line}\n`) : undefined;
@@ -81,7 +85,7 @@ export class ApiSession {
       parallelism: flags.parallelism ?? 8,
       ...(trace ? { trace } : {}),
     });
-    return new ApiSession(io, flags, api, factory, local);
+    return new ApiSession(io, flags, api, factory, local, baseDir);
   }
 
   /**
@@ -99,7 +103,7 @@ export class ApiSession {
     const cred = this.api.resolveCredentials(
       { token: project.token, ...(project.credentials ? { credentials: project.credentials } : {}) },
       this.io.env,
-      this.io.cwd,
+      this.baseDir,
     );
     return { apiUrl, apiKey: cred.apiKey, source: cred.source };
   }

@@ -257,11 +257,13 @@ export async function run(opts: ApplyFlags, io: Io, args: string[]): Promise<num
     }
     // A manifest next to a saved plan only says where each project's admin key comes from.
     const specs = new Map<string, ProjectSpec>();
+    let baseDir = io.cwd;
     if (opts.file !== undefined || opts.fromCdktf !== undefined) {
-      const { state } = await loadProjects({ ...opts, project: [] }, io);
-      for (const p of state.projects) specs.set(p.token, p);
+      const loaded = await loadProjects({ ...opts, project: [] }, io);
+      for (const p of loaded.state.projects) specs.set(p.token, p);
+      baseDir = loaded.baseDir;
     }
-    session = await ApiSession.start(io, opts, saved.projects.map((p) => p.project));
+    session = await ApiSession.start(io, opts, saved.projects.map((p) => p.project), baseDir);
     plan = saved;
     try {
       ({ runs, outcomes } = await checkSavedPlan(session, saved, specs, opts));
@@ -272,8 +274,8 @@ export async function run(opts: ApplyFlags, io: Io, args: string[]): Promise<num
     const counts = countChanges(saved);
     io.out(`Applying the saved plan ${planFile}: ${counts.create} to create, ${counts.change} to change, ${counts.deactivate} to deactivate.\n`);
   } else {
-    const { projects } = await loadProjects(opts, io);
-    session = await ApiSession.start(io, opts, projects.map((p) => p.token));
+    const { projects, baseDir } = await loadProjects(opts, io);
+    session = await ApiSession.start(io, opts, projects.map((p) => p.token), baseDir);
     try {
       outcomes = await planProjects(session, projects, 'apply', opts);
     } catch (error) {

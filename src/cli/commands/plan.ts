@@ -40,8 +40,8 @@ export function reportProblems(outcomes: readonly ProjectOutcome[], io: Io): voi
 
 export async function run(opts: PlanFlags, io: Io): Promise<number> {
   const format = opts.format ?? 'text';
-  const { projects } = await loadProjects(opts, io);
-  const session = await ApiSession.start(io, opts, projects.map((p) => p.token));
+  const { projects, baseDir } = await loadProjects(opts, io);
+  const session = await ApiSession.start(io, opts, projects.map((p) => p.token), baseDir);
   let outcomes: ProjectOutcome[];
   try {
     outcomes = await planProjects(session, projects, 'plan', opts, (line) => {

@@ -52,7 +52,7 @@ export async function run(opts: SecretsPullFlags, io: Io): Promise<number> {
   const file = path.resolve(io.cwd, opts.out);
   const format = secretsFormatFor(file, opts.format);
   await preflightSecretsFile(file, format);
-  const { projects } = await loadProjects(opts, io);
+  const { projects, baseDir } = await loadProjects(opts, io);
   const wanted = opts.description?.length ? new Set(opts.description) : undefined;
   if (wanted) {
     const declared = new Set(projects.flatMap((p) => p.keys.map((k) => k.description)));
@@ -60,7 +60,7 @@ export async function run(opts: SecretsPullFlags, io: Io): Promise<number> {
     if (unknown.length) throw new UsageError(`--description ${unknown.map((d) => JSON.stringify(d)).join(', ')}: no such key in the manifest`);
   }
 
-  const session = await ApiSession.start(io, opts, projects.map((p) => p.token));
+  const session = await ApiSession.start(io, opts, projects.map((p) => p.token), baseDir);
   const grouped = new GroupedOutput(io, projects.length);
   const collected: KeySecret[][] = projects.map(() => []);
   let failures = 0;
