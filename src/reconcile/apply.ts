@@ -4,7 +4,9 @@
  * Order: creates and updates (bounded-parallel: they touch different keys), then activations, then deactivations
  * (bulk status calls in chunks of `bulkMax`), so a replacement key exists before its predecessor goes dark.
  * Before mutating an existing key, apply re-reads it and compares it with the plan's `before`; any difference
- * stops the project with ChangedSincePlanError. On the first failure nothing new is started, in-flight calls
+ * stops the project with ChangedSincePlanError; before creating, it lists the project once and stops if a key with a
+ * to-be-created description appeared meanwhile (another apply racing this one), since a second key of that name
+ * would make every later plan ambiguous. On the first failure nothing new is started, in-flight calls
  * finish, and the result says what was done and what was not; planning and applying again converges.
  *
  * A created key's secret goes to `onSecret` and nowhere else: not into events, errors or the result.
@@ -13,7 +15,7 @@ import { ChangedSincePlanError, GuardRefusedError, ScaleflexApiError } from '../
 import type { KeysApi, LiveKey, UpdateKeyInput } from '../model';
 import { canonicalPermissions } from '../permissions';
 import { selfLockoutViolations } from './guards';
-import type { ActivateChange, Change, DeactivateChange, ExistingKeyChange, KeyState, ProjectPlan } from './plan';
+import type { ActivateChange, Change, CreateChange, DeactivateChange, ExistingKeyChange, KeyState, ProjectPlan } from './plan';
 
 /** One change's outcome, reported as it happens (never carries a secret). */
 export interface ApplyEvent {
@@ -85,6 +87,33 @@ async function ensureUnchanged(api: KeysApi, project: string, change: ExistingKe
   }
 }
 
+/**
+ * Lists the project once and returns the first create whose description a live key now has, unless that key is
+ * one the plan itself renames away from the description.
+ */
+async function findCreateConflict(
+  api: KeysApi,
+  project: ProjectPlan,
+  creates: readonly CreateChange[],
+): Promise<{ change: CreateChange; error: ChangedSincePlanError } | undefined> {
+  const wanted = new Map(creates.map((c) => [c.after.description, c]));
+  const renamedAway = new Set(
+    project.changes.flatMap((c) => (c.kind === 'update' && c.before.description !== c.after.description ? [`${c.uuid}\n${c.before.description}`] : [])),
+  );
+  for await (const key of api.list()) {
+    const change = wanted.get(key.description);
+    if (!change || renamedAway.has(`${key.uuid}\n${key.description}`)) continue;
+    return {
+      change,
+      error: new ChangedSincePlanError(
+        `project ${project.project}: a key named "${key.description}" (uuid ${key.uuid}) appeared since the plan was made; ` +
+          'creating another would duplicate it. Run plan again.',
+      ),
+    };
+  }
+  return undefined;
+}
+
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -121,8 +150,20 @@ export async function applyProjectPlan(api: KeysApi, project: ProjectPlan, opts:
   };
   const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
+  // Before creating, make sure nobody created a key of the same name since the plan (e.g. another apply that
+  // raced this one): creating it again would leave two keys that every later plan finds ambiguous.
+  const creates = project.changes.filter((c): c is CreateChange => c.kind === 'create');
+  if (creates.length > 0) {
+    try {
+      const conflict = await findCreateConflict(api, project, creates);
+      if (conflict) fail(conflict.change, conflict.error);
+    } catch (e) {
+      fail(creates[0]!, asError(e));
+    }
+  }
+
   // Phase 1: creates and updates touch distinct keys, so they may run side by side.
-  const individual = project.changes.filter((c) => c.kind === 'create' || c.kind === 'update');
+  const individual = stopped() ? [] : project.changes.filter((c) => c.kind === 'create' || c.kind === 'update');
   await forEachBounded(individual, parallelism, stopped, async (change) => {
     try {
       if (change.kind === 'create') {

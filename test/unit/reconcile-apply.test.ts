@@ -91,6 +91,28 @@ describe('applyProjectPlan', () => {
     expect(events.filter((e) => e.status === 'skipped')).toHaveLength(1);
   });
 
+  test('a key of a to-be-created name that appeared since the plan stops the project before any change', async () => {
+    const api = new FakeKeysApi('demo', startKeys());
+    const plan = await planAgainst(api, desired);
+    api.keys.set('raced', live('raced', 'new key', ['FILE_UPLOAD'], true));
+    const r = await run(api, plan).result;
+    expect(r.failed?.error).toBeInstanceOf(ChangedSincePlanError);
+    expect(r.failed?.error.message).toBe(
+      'project demo: a key named "new key" (uuid raced) appeared since the plan was made; creating another would duplicate it. Run plan again.',
+    );
+    expect(r.done).toEqual([]);
+    expect(api.calls.filter((c) => !c.startsWith('get') && c !== 'list')).toEqual([]);
+  });
+
+  test('a new key may take the name of a key the same plan renames away', async () => {
+    const api = new FakeKeysApi('demo', [ADMIN, live('u1', 'shared name')]);
+    const plan = await planAgainst(api, [entry('renamed', ['OBJECTS_LIST'], { uuid: 'u1' }), entry('shared name', ['FILE_UPLOAD'])]);
+    expect(plan.changes.map((c) => c.kind)).toEqual(['create', 'update']);
+    const r = await run(api, plan).result;
+    expect(r.failed).toBeUndefined();
+    expect((await planAgainst(api, [entry('renamed', ['OBJECTS_LIST'], { uuid: 'u1' }), entry('shared name', ['FILE_UPLOAD'])])).changes).toEqual([]);
+  });
+
   test('a key deleted since the plan is reported as changed since the plan', async () => {
     const api = new FakeKeysApi('demo', startKeys());
     const plan = await planAgainst(api, desired);
