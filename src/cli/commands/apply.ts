@@ -32,7 +32,7 @@ import {
   type ProjectOutcome,
 } from '../projects';
 import { preflightSecretsFile, protectSecret, SecretSink, secretsFormatFor } from '../secrets-file';
-import { renderPlan, reportProblems } from './plan';
+import { allViolations, renderPlan, reportProblems } from './plan';
 
 export interface ApplyFlags extends SourceFlags, ApiFlags, GuardFlags {
   readonly autoApprove?: boolean;
@@ -283,12 +283,12 @@ export async function run(opts: ApplyFlags, io: Io, args: string[]): Promise<num
       throw error;
     }
     plan = buildPlan(outcomes.filter((o) => o.plan).map((o) => o.plan!));
-    if (plan.projects.length > 0) io.out(await renderPlan(plan, 'text', io));
+    if (plan.projects.length > 0) io.out(await renderPlan(plan, 'text', io, allViolations(outcomes)));
     runs = outcomes.filter((o) => o.plan && o.api).map((o) => ({ plan: o.plan!, api: o.api! }));
   }
 
   try {
-    reportProblems(outcomes, io);
+    reportProblems(outcomes, io, planFile === undefined && plan.projects.length > 0);
     if (outcomes.some((o) => o.error !== undefined)) {
       io.err('Nothing was applied: every project must plan cleanly first.\n');
       return EXIT.ERROR;

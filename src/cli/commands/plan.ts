@@ -7,7 +7,7 @@
  * project, e.g. an ambiguous match: the others are still planned and shown), 3 (a guard refused).
  */
 import * as path from 'node:path';
-import type { Plan } from '../../reconcile';
+import type { GuardViolation, Plan } from '../../reconcile';
 import { EXIT } from '../exit-codes';
 import { type Io, useColor } from '../io';
 import { loadProjects, type SourceFlags } from '../desired';
@@ -20,22 +20,39 @@ export interface PlanFlags extends SourceFlags, ApiFlags, GuardFlags {
   readonly detailedExitcode?: boolean;
 }
 
-/** Renders `plan` in `format` (loaded lazily: the renderers are only needed once there is a plan). */
-export async function renderPlan(plan: Plan, format: 'text' | 'json' | 'markdown', io: Io): Promise<string> {
+/**
+ * Renders `plan` in `format` (the renderers are loaded only once there is a plan). Text and Markdown show the
+ * guard refusals with the plan; JSON stays the plain documented plan (refusals go to stderr).
+ */
+export async function renderPlan(
+  plan: Plan,
+  format: 'text' | 'json' | 'markdown',
+  io: Io,
+  violations: readonly GuardViolation[] = [],
+): Promise<string> {
   const render = await import('../../render');
   if (format === 'json') return render.renderJson(plan);
-  if (format === 'markdown') return render.renderMarkdown(plan);
-  return render.renderText(plan, { color: useColor(io) });
+  if (format === 'markdown') return render.renderMarkdown(plan, { violations });
+  return render.renderText(plan, { color: useColor(io), violations });
 }
 
-/** Prints each failed project's error and each guard refusal to stderr, in project order. */
-export function reportProblems(outcomes: readonly ProjectOutcome[], io: Io): void {
+/**
+ * Prints each failed project's error to stderr, in project order, and the guard refusals too unless the
+ * rendered plan already showed them.
+ */
+export function reportProblems(outcomes: readonly ProjectOutcome[], io: Io, violationsShown: boolean): void {
   for (const o of [...outcomes].sort((a, b) => (a.spec.token < b.spec.token ? -1 : 1))) {
     if (o.error !== undefined) io.err(projectErrorLines(o.spec.token, o.error));
+    if (violationsShown) continue;
     for (const v of o.violations) {
       io.err(`error: guard ${v.guard} refused: ${v.message}\n${v.flag ? `hint: ${v.flag} overrides this guard\n` : ''}`);
     }
   }
+}
+
+/** Every guard refusal of the planned projects, in project order. */
+export function allViolations(outcomes: readonly ProjectOutcome[]): GuardViolation[] {
+  return [...outcomes].sort((a, b) => (a.spec.token < b.spec.token ? -1 : 1)).flatMap((o) => o.violations);
 }
 
 export async function run(opts: PlanFlags, io: Io): Promise<number> {
@@ -57,8 +74,10 @@ export async function run(opts: PlanFlags, io: Io): Promise<number> {
   const refused = outcomes.some((o) => o.violations.length > 0);
   const plan = buildPlan(planned.map((o) => o.plan!));
 
-  if (format !== 'text' || planned.length > 0) io.out(await renderPlan(plan, format, io));
-  reportProblems(outcomes, io);
+  const shown = format !== 'json' && planned.length > 0;
+  if (format !== 'text' || planned.length > 0) io.out(await renderPlan(plan, format, io, allViolations(outcomes)));
+  reportProblems(outcomes, io, shown);
+  if (shown && refused) io.err('error: a guard refused (see the plan above); apply would refuse too\n');
 
   if (opts.out !== undefined) {
     if (failed.length > 0) {

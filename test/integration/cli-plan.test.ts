@@ -1,0 +1,242 @@
+/**
+ * `plan` and `apply` end to end against the emulator over HTTP: exit codes, output formats, saved plans (and
+ * stale ones), confirmation, ambiguity, every guard, credentials, tracing, and the `import` round trip.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseManifestText } from '../../src/manifest';
+import { callApi, expectNoSecretInOutput, liveKeys, runCli, runInProcess, startTestApi, tempDir, type TestApi } from '../helpers/cli';
+
+let api: TestApi;
+let dir: string;
+
+/** Writes a manifest for `projects` ({token: keys YAML}) and returns its file name. */
+function manifest(name: string, projects: Record<string, string>): string {
+  const body = Object.entries(projects)
+    .map(([token, keys]) => `  - token: ${token}\n    keys:${keys ? `\n${keys}` : ' []\n'}`)
+    .join('');
+  fs.writeFileSync(path.join(dir, name), `version: 1\nprojects:\n${body}`);
+  return name;
+}
+const key = (description: string, perms = 'OBJECTS_LIST', extra = '') =>
+  `      - description: ${JSON.stringify(description)}\n        permissions: [${perms}]\n${extra}`;
+
+const cli = (args: string[], env: Record<string, string | undefined> = api.env()) => runCli(args, { env, cwd: dir });
+async function selfKey(token: string): Promise<{ uuid: string; description: string }> {
+  return ((await callApi(api.handle, token, 'GET', '/keys/self')) as { key: { uuid: string; description: string } }).key;
+}
+
+beforeAll(async () => {
+  api = await startTestApi(['codes', 'amb', 'other', 'guarded', 'selfish', 'imp', 'stale']);
+  dir = tempDir();
+});
+
+afterAll(async () => {
+  expectNoSecretInOutput(api.handle);
+  await api.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('exit codes and formats', () => {
+  test('plan exits 0 with changes, 2 with --detailed-exitcode, and 0 once applied', async () => {
+    const f = manifest('codes.yaml', { codes: key('one') });
+    const plain = await cli(['plan', '-f', f]);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toContain('Plan: 1 to create, 0 to change, 0 to deactivate.');
+    expect((await cli(['plan', '-f', f, '--detailed-exitcode'])).code).toBe(2);
+    expect((await cli(['apply', '-f', f, '--auto-approve'])).code).toBe(0);
+    const after = await cli(['plan', '-f', f, '--detailed-exitcode']);
+    expect(after.code).toBe(0);
+    expect(after.stdout).toContain('No changes.');
+  });
+
+  test('--format json prints only the documented plan on stdout, and --out saves the same document', async () => {
+    const f = manifest('codes2.yaml', { codes: key('one') + key('two') });
+    const r = await cli(['plan', '-f', f, '--format', 'json', '--out', 'codes.plan.json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.format_version).toBe(1);
+    expect(doc.projects[0].project).toBe('codes');
+    expect(doc.projects[0].changes).toHaveLength(1);
+    expect(fs.readFileSync(path.join(dir, 'codes.plan.json'), 'utf8')).toBe(r.stdout);
+    expect(r.stderr).toContain('apply exactly it with: scaleflex-keys apply codes.plan.json');
+  });
+
+  test('--format markdown renders a PR comment', async () => {
+    const r = await cli(['plan', '-f', 'codes2.yaml', '--format', 'markdown']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^## scaleflex-keys plan/);
+    expect(r.stdout).toContain('two');
+  });
+
+  test('a usage error exits 2, a missing credential exits 1 naming the variable', async () => {
+    expect((await cli(['plan', '--no-such-flag'])).code).toBe(2);
+    const missing = await cli(['plan', '-f', 'codes.yaml'], { SCALEFLEX_API_URL: api.handle.url });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('SCALEFLEX_API_KEY_CODES');
+  });
+
+  test('a rejected credential exits 1 naming where it came from', async () => {
+    const r = await cli(['plan', '-f', 'codes.yaml'], { SCALEFLEX_API_URL: api.handle.url, SCALEFLEX_API_KEY_CODES: 'f'.repeat(32) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('SCALEFLEX_API_KEY_CODES');
+  });
+
+  test('--project outside the manifest is a usage error', async () => {
+    const r = await cli(['plan', '-f', 'codes.yaml', '--project', 'nope']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('"nope"');
+  });
+
+  test('an invalid manifest exits 1 with file:line:col diagnostics and contacts no API', async () => {
+    fs.writeFileSync(path.join(dir, 'bad.yaml'), 'version: 1\nprojects:\n  - token: codes\n    keys:\n      - description: x\n        permissions: [FILE_UPLOD]\n');
+    api.handle.resetStats();
+    const r = await cli(['plan', '-f', 'bad.yaml']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad\.yaml:6:\d+: error: .*FILE_UPLOAD/);
+    expect(api.handle.stats().requests).toBe(0);
+  });
+
+  test('--verbose traces each request to stderr without the key', async () => {
+    const r = await cli(['plan', '-f', 'codes.yaml', '--verbose']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/trace: .*GET .*\/keys\/self/);
+    expect(r.stderr).not.toContain(api.handle.adminKey('codes'));
+  });
+});
+
+describe('apply with a manifest', () => {
+  test('without a terminal it needs --auto-approve and changes nothing', async () => {
+    const f = manifest('confirm.yaml', { codes: key('one') + key('needs confirmation') });
+    const before = await liveKeys(api.handle, 'codes');
+    const r = await cli(['apply', '-f', f]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--auto-approve');
+    expect(await liveKeys(api.handle, 'codes')).toEqual(before);
+  });
+
+  test('on a terminal anything but "yes" cancels, and "yes" applies', async () => {
+    const no = await runInProcess(['apply', '-f', 'confirm.yaml'], { env: api.env(), cwd: dir, stdinIsTTY: true, answer: 'y' });
+    expect(no.code).toBe(1);
+    expect(no.stderr).toContain('Only "yes" will be accepted');
+    expect((await liveKeys(api.handle, 'codes')).some((k) => k.description === 'needs confirmation')).toBe(false);
+    const yes = await runInProcess(['apply', '-f', 'confirm.yaml'], { env: api.env(), cwd: dir, stdinIsTTY: true, answer: 'yes' });
+    expect(yes.code).toBe(0);
+    expect((await liveKeys(api.handle, 'codes')).some((k) => k.description === 'needs confirmation')).toBe(true);
+  });
+});
+
+describe('saved plans', () => {
+  test('apply plan.json applies exactly the saved changes', async () => {
+    const f = manifest('stale.yaml', { stale: key('a') + key('b') });
+    expect((await cli(['apply', '-f', f, '--auto-approve'])).code).toBe(0);
+    const f2 = manifest('stale2.yaml', { stale: key('a', 'OBJECTS_LIST, OBJECTS_FETCH') + key('c') });
+    expect((await cli(['plan', '-f', f2, '--out', 'stale.plan.json'])).code).toBe(0);
+    // The manifest changes after the plan: apply still does what was reviewed, not what the file says now.
+    manifest('stale2.yaml', { stale: key('a') });
+    const r = await cli(['apply', 'stale.plan.json']);
+    expect(r.code).toBe(0);
+    const live = await liveKeys(api.handle, 'stale');
+    expect(live.find((k) => k.description === 'a')!.permissions.sort()).toEqual(['OBJECTS_FETCH', 'OBJECTS_LIST']);
+    expect(live.find((k) => k.description === 'b')!.active).toBe(false);
+    expect(live.find((k) => k.description === 'c')!.active).toBe(true);
+  });
+
+  test('drift through the API between plan and apply makes the saved plan stale; nothing is changed', async () => {
+    const f = manifest('stale3.yaml', { stale: key('a', 'OBJECTS_LIST') + key('c') + key('d') });
+    expect((await cli(['plan', '-f', f, '--out', 'drift.plan.json'])).code).toBe(0);
+    const c = (await liveKeys(api.handle, 'stale')).find((k) => k.description === 'c')!;
+    await callApi(api.handle, 'stale', 'PATCH', `/keys/${c.uuid}`, { description: 'c renamed by hand' });
+    const before = await liveKeys(api.handle, 'stale');
+    const r = await cli(['apply', 'drift.plan.json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('stale plan: live keys changed since the plan was made; run plan again');
+    expect(await liveKeys(api.handle, 'stale')).toEqual(before);
+  });
+
+  test('a plan file that is not a plan exits 1', async () => {
+    fs.writeFileSync(path.join(dir, 'junk.json'), '{"format_version": 99}');
+    const r = await cli(['apply', 'junk.json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error: .*junk\.json/);
+  });
+});
+
+describe('ambiguity', () => {
+  test('an entry matching two live keys refuses that project, lists both with their uuid: line, and still plans the others', async () => {
+    const [first, second] = await api.handle.seedKeys('amb', [
+      { description: 'test', permissions: ['OBJECTS_LIST'] },
+      { description: 'test', permissions: ['OBJECTS_FETCH'] },
+    ]);
+    const f = manifest('amb.yaml', { amb: key('test'), other: key('fine') });
+    const r = await cli(['plan', '-f', f, '--detailed-exitcode']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`uuid: ${first!.uuid}`);
+    expect(r.stderr).toContain(`uuid: ${second!.uuid}`);
+    expect(r.stdout).toContain('fine');
+    const applied = await cli(['apply', '-f', f, '--auto-approve']);
+    expect(applied.code).toBe(1);
+    expect((await liveKeys(api.handle, 'other')).some((k) => k.description === 'fine')).toBe(false);
+    // Pinning resolves it.
+    const pinned = manifest('amb2.yaml', { amb: key('test', 'OBJECTS_LIST', `        uuid: ${first!.uuid}\n`) });
+    expect((await cli(['plan', '-f', pinned])).code).toBe(0);
+  });
+});
+
+describe('guards', () => {
+  test('mass deactivation is refused with exit 3 by plan and apply, and --force lets apply pass', async () => {
+    await api.handle.seedKeys('guarded', Array.from({ length: 12 }, (_, i) => ({ description: `k${i}`, permissions: ['OBJECTS_LIST'] })));
+    const f = manifest('guarded.yaml', { guarded: key('k0') + key('k1') });
+    const p = await cli(['plan', '-f', f]);
+    expect(p.code).toBe(3);
+    expect(p.stdout).toMatch(/deactivates 10 of 13 active keys \(76\.9%\)/);
+    expect(p.stdout).toContain('--force');
+    const a = await cli(['apply', '-f', f, '--auto-approve']);
+    expect(a.code).toBe(3);
+    expect((await liveKeys(api.handle, 'guarded')).filter((k) => k.active)).toHaveLength(13);
+    expect((await cli(['plan', '-f', f, '--max-deactivate-ratio', '0.8'])).code).toBe(0);
+    const forced = await cli(['apply', '-f', f, '--auto-approve', '--force']);
+    expect(forced.code).toBe(0);
+    expect((await liveKeys(api.handle, 'guarded')).filter((k) => k.active)).toHaveLength(3);
+  });
+
+  test.each([
+    { name: 'deactivating the tool\'s own key', perms: 'ACCESS_READ, ACCESS_MANAGE', extra: '        active: false\n', message: 'lock the tool out' },
+    { name: 'removing ACCESS_MANAGE from the tool\'s own key', perms: 'ACCESS_READ', extra: '', message: 'removes ACCESS_MANAGE' },
+  ])('$name is refused with exit 3, even with --force', async ({ perms, extra, message }) => {
+    const self = await selfKey('selfish');
+    const f = manifest('selfish.yaml', { selfish: key(self.description, perms, extra) });
+    const before = await liveKeys(api.handle, 'selfish');
+    const p = await cli(['plan', '-f', f]);
+    expect(p.code).toBe(3);
+    expect(p.stdout).toContain(message);
+    const a = await cli(['apply', '-f', f, '--auto-approve', '--force']);
+    expect(a.code).toBe(3);
+    expect(await liveKeys(api.handle, 'selfish')).toEqual(before);
+  });
+});
+
+describe('import', () => {
+  test('import writes a manifest that validates and plans empty, pinning shared descriptions, with no secret', async () => {
+    const seeded = await api.handle.seedKeys('imp', [
+      { description: 'test', permissions: ['OBJECTS_LIST'] },
+      { description: 'test', permissions: ['OBJECTS_FETCH', 'FILE_UPLOAD'] },
+      { description: 'old', permissions: ['OBJECTS_LIST'], active: false },
+      { description: 'web: read-only', permissions: ['OBJECTS_LIST', 'OBJECTS_FETCH'] },
+    ]);
+    const r = await cli(['import', '--project', 'imp', '--out', 'imported.yaml']);
+    expect(r.code).toBe(0);
+    const text = fs.readFileSync(path.join(dir, 'imported.yaml'), 'utf8');
+    expect(parseManifestText(text, 'imported.yaml').diagnostics).toEqual([]);
+    expect(text).toContain(`uuid: ${seeded[0]!.uuid}`);
+    expect(text).toContain(`uuid: ${seeded[1]!.uuid}`);
+    expect(text).not.toContain(`uuid: ${seeded[2]!.uuid}`);
+    expect(text).toContain(`# uuid ${seeded[2]!.uuid}, created `);
+    for (const s of seeded) expect(text).not.toContain(s.secret);
+    const p = await cli(['plan', '-f', 'imported.yaml', '--detailed-exitcode']);
+    expect(p.stdout).toContain('No changes.');
+    expect(p.code).toBe(0);
+    const stdout = await cli(['import', '--project', 'imp']);
+    expect(stdout.stdout).toBe(text);
+  });
+});
