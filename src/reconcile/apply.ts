@@ -14,6 +14,7 @@
 import { ChangedSincePlanError, GuardRefusedError, ScaleflexApiError } from '../errors';
 import type { KeysApi, LiveKey, UpdateKeyInput } from '../model';
 import { canonicalPermissions } from '../permissions';
+import { secrets } from '../redact';
 import { selfLockoutViolations } from './guards';
 import type { ActivateChange, Change, CreateChange, DeactivateChange, ExistingKeyChange, KeyState, ProjectPlan } from './plan';
 
@@ -172,12 +173,14 @@ export async function applyProjectPlan(api: KeysApi, project: ProjectPlan, opts:
           permissions: change.after.permissions,
           active: change.after.active,
         });
+        // The client registers it too; a fake or another KeysApi might not, and nothing may ever print it.
+        secrets.add(created.secret);
         try {
           await opts.onSecret({ project: name, uuid: created.key.uuid, description: created.key.description, secret: created.secret });
         } catch (e) {
           throw new Error(
             `project ${name}: key "${change.after.description}" was created (uuid ${created.key.uuid}) but its secret could not be ` +
-              `stored: ${asError(e).message}. Fetch it later with \`scaleflex-keys secrets pull\`.`,
+              `stored: ${asError(e).message.split(created.secret).join('[REDACTED]')}. Fetch it later with \`scaleflex-keys secrets pull\`.`,
             { cause: e },
           );
         }

@@ -1,4 +1,5 @@
 /** The apply engine against an in-memory KeysApi: order, re-checks, failure handling, secrets, convergence. */
+import { redact } from '../../src/redact';
 import { ChangedSincePlanError, GuardRefusedError, ScaleflexApiError } from '../../src/errors';
 import type { KeySpec, LiveKey } from '../../src/model';
 import { type ApplyEvent, type ProjectPlan, applyProjectPlan, planProject } from '../../src/reconcile';
@@ -185,12 +186,13 @@ describe('applyProjectPlan', () => {
       bulkMax: 100,
       parallelism: 2,
       onEvent: () => undefined,
-      onSecret: () => Promise.reject(new Error('disk full')),
+      onSecret: (s) => Promise.reject(new Error(`disk full while writing ${s.secret}`)),
     });
     const created = [...api.keys.values()].find((k) => k.description === 'ci')!;
     expect(r.failed?.error.message).toBe(
-      `project demo: key "ci" was created (uuid ${created.uuid}) but its secret could not be stored: disk full. Fetch it later with \`scaleflex-keys secrets pull\`.`,
+      `project demo: key "ci" was created (uuid ${created.uuid}) but its secret could not be stored: disk full while writing [REDACTED]. Fetch it later with \`scaleflex-keys secrets pull\`.`,
     );
     expect(r.failed?.error.message).not.toContain(`secret-${created.uuid}`);
+    expect(redact(`leak secret-${created.uuid}`)).toBe('leak [REDACTED]');
   });
 });
