@@ -3,8 +3,9 @@
  *
  * Order: creates and updates (bounded-parallel: they touch different keys), then activations, then deactivations
  * (bulk status calls in chunks of `bulkMax`), so a replacement key exists before its predecessor goes dark.
- * Before mutating an existing key, apply re-reads it and compares it with the plan's `before`; any difference
- * stops the project with ChangedSincePlanError; before creating, it lists the project once and stops if a key with a
+ * Before mutating an existing key, apply re-reads it and compares it with the plan's `before`: a key already in
+ * the change's `after` state counts as done without a call; any other difference stops the project with
+ * ChangedSincePlanError; before creating, it lists the project once and stops if a key with a
  * to-be-created description appeared meanwhile (another apply racing this one), since a second key of that name
  * would make every later plan ambiguous. On the first failure nothing new is started, in-flight calls
  * finish, and the result says what was done and what was not; planning and applying again converges.
@@ -26,6 +27,8 @@ export interface ApplyEvent {
   readonly error?: Error;
   /** For a `create` that succeeded: the new key's uuid. */
   readonly uuid?: string;
+  /** The key already was as the change leaves it (e.g. a racing apply of the same plan), so no call was made. */
+  readonly alreadyDone?: boolean;
 }
 
 export interface ApplyOptions {
@@ -70,8 +73,12 @@ function differences(expected: KeyState, live: LiveKey): string[] {
   return diffs;
 }
 
-/** Re-reads the key a change is about to mutate; throws ChangedSincePlanError unless it is as the plan saw it. */
-async function ensureUnchanged(api: KeysApi, project: string, change: ExistingKeyChange): Promise<void> {
+/**
+ * Re-reads the key a change is about to mutate. Returns 'pending' when it is as the plan saw it, 'already' when it
+ * already is as the change leaves it (another apply of the same plan got there first: nothing to do, and the end
+ * state is the reviewed one); throws ChangedSincePlanError otherwise.
+ */
+async function ensureUnchanged(api: KeysApi, project: string, change: ExistingKeyChange): Promise<'pending' | 'already'> {
   const what = `project ${project}: key "${change.before.description}" (uuid ${change.uuid})`;
   let live: LiveKey;
   try {
@@ -83,9 +90,9 @@ async function ensureUnchanged(api: KeysApi, project: string, change: ExistingKe
     throw e;
   }
   const diffs = differences(change.before, live);
-  if (diffs.length) {
-    throw new ChangedSincePlanError(`${what} changed since the plan was made: ${diffs.join('; ')}. Run plan again.`);
-  }
+  if (diffs.length === 0) return 'pending';
+  if (differences(change.after, live).length === 0) return 'already';
+  throw new ChangedSincePlanError(`${what} changed since the plan was made: ${diffs.join('; ')}. Run plan again.`);
 }
 
 /**
@@ -139,10 +146,10 @@ export async function applyProjectPlan(api: KeysApi, project: ProjectPlan, opts:
   let failed: { change: Change; error: Error } | undefined;
   const stopped = (): boolean => failed !== undefined;
 
-  const succeed = (change: Change, uuid?: string): void => {
+  const succeed = (change: Change, uuid?: string, alreadyDone = false): void => {
     done.push(change);
     finished.add(change);
-    opts.onEvent({ project: name, change, status: 'done', ...(uuid ? { uuid } : {}) });
+    opts.onEvent({ project: name, change, status: 'done', ...(uuid ? { uuid } : {}), ...(alreadyDone ? { alreadyDone } : {}) });
   };
   const fail = (change: Change, error: Error): void => {
     failed ??= { change, error };
@@ -186,7 +193,10 @@ export async function applyProjectPlan(api: KeysApi, project: ProjectPlan, opts:
         }
         succeed(change, created.key.uuid);
       } else if (change.kind === 'update') {
-        await ensureUnchanged(api, name, change);
+        if ((await ensureUnchanged(api, name, change)) === 'already') {
+          succeed(change, undefined, true);
+          return;
+        }
         const input: { -readonly [K in keyof UpdateKeyInput]: UpdateKeyInput[K] } = {};
         if (change.after.description !== change.before.description) input.description = change.after.description;
         if (change.permissionsAdded.length + change.permissionsRemoved.length > 0) input.permissions = change.after.permissions;
@@ -203,23 +213,27 @@ export async function applyProjectPlan(api: KeysApi, project: ProjectPlan, opts:
     const changes = project.changes.filter((c): c is ActivateChange | DeactivateChange => c.kind === kind);
     for (const batch of chunk(changes, bulkMax)) {
       if (stopped()) break;
+      const already = new Set<Change>();
       await forEachBounded(batch, parallelism, stopped, async (change) => {
         try {
-          await ensureUnchanged(api, name, change);
+          if ((await ensureUnchanged(api, name, change)) === 'already') already.add(change);
         } catch (e) {
           fail(change, asError(e));
         }
       });
       if (stopped()) break;
+      const pending = batch.filter((c) => !already.has(c));
+      for (const change of batch) if (already.has(change)) succeed(change, undefined, true);
+      if (pending.length === 0) continue;
       try {
         await api.setStatus(
-          batch.map((c) => c.uuid),
+          pending.map((c) => c.uuid),
           kind === 'activate',
         );
-        for (const change of batch) succeed(change);
+        for (const change of pending) succeed(change);
       } catch (e) {
         // The bulk call is all or nothing: the first change carries the failure, the others were not done.
-        fail(batch[0]!, asError(e));
+        fail(pending[0]!, asError(e));
       }
     }
   }

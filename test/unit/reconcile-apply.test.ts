@@ -114,6 +114,30 @@ describe('applyProjectPlan', () => {
     expect((await planAgainst(api, [entry('renamed', ['OBJECTS_LIST'], { uuid: 'u1' }), entry('shared name', ['FILE_UPLOAD'])])).changes).toEqual([]);
   });
 
+  test('a change someone else already made counts as done without a call (two applies of one plan)', async () => {
+    const api = new FakeKeysApi('demo', startKeys());
+    const plan = await planAgainst(api, desired);
+    api.keys.set('u1', { ...api.keys.get('u1')!, description: 'renamed', permissions: ['FILE_UPLOAD', 'OBJECTS_LIST'] });
+    api.keys.set('u4', { ...api.keys.get('u4')!, active: false });
+    const { result, events } = run(api, plan, { parallelism: 1 });
+    const r = await result;
+    expect(r.failed).toBeUndefined();
+    expect(r.done).toHaveLength(plan.changes.length);
+    expect(api.calls).not.toContain('update u1');
+    expect(api.calls.filter((c) => c.startsWith('setStatus'))).toEqual(['setStatus true 1', 'setStatus false 1']);
+    expect(events.filter((e) => e.alreadyDone).map((e) => ('uuid' in e.change ? e.change.uuid : ''))).toEqual(['u1', 'u4']);
+    expect((await planAgainst(api, desired)).changes).toEqual([]);
+  });
+
+  test('a status change already made for a whole chunk makes no bulk call', async () => {
+    const api = new FakeKeysApi('demo', [ADMIN, live('a', 'a'), live('b', 'b')]);
+    const plan = await planAgainst(api, []);
+    for (const u of ['a', 'b']) api.keys.set(u, { ...api.keys.get(u)!, active: false });
+    const r = await run(api, plan).result;
+    expect(r.done).toHaveLength(2);
+    expect(api.calls.some((c) => c.startsWith('setStatus'))).toBe(false);
+  });
+
   test('a key deleted since the plan is reported as changed since the plan', async () => {
     const api = new FakeKeysApi('demo', startKeys());
     const plan = await planAgainst(api, desired);
