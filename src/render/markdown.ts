@@ -18,7 +18,14 @@ const MAX_LISTED_RISKS = 10;
 export interface MarkdownRenderOptions {
   /** Guard refusals to show at the top (from `checkGuards`), if any. */
   readonly violations?: readonly GuardViolation[];
+  /** Longest comment to produce; default 60,000 characters (GitHub's limit is 65,536). */
+  readonly maxChars?: number;
 }
+
+/** Default size budget of a comment, below GitHub's 65,536-character limit. */
+export const MAX_COMMENT_CHARS = 60_000;
+/** Room kept for the truncation notes and closing tags. */
+const TRUNCATION_RESERVE = 600;
 
 /**
  * Escapes user text for GitHub Markdown, in running text and in table cells: ASCII punctuation that Markdown
@@ -95,9 +102,11 @@ function riskyGrants(plan: Plan): RiskyGrant[] {
 }
 
 /**
- * Renders `plan` as a GitHub PR comment. Deterministic: same plan, same text.
+ * Renders `plan` as a GitHub PR comment. Deterministic: same plan, same text. Stays within `maxChars`
+ * (60,000 by default) by leaving out whole keys at the end and saying so.
  */
 export function renderMarkdown(plan: Plan, opts: MarkdownRenderOptions = {}): string {
+  const maxChars = opts.maxChars ?? MAX_COMMENT_CHARS;
   const out: string[] = ['## scaleflex-keys plan', ''];
   const counts = countChanges(plan);
   out.push(
@@ -132,6 +141,9 @@ export function renderMarkdown(plan: Plan, opts: MarkdownRenderOptions = {}): st
     out.push('');
   }
 
+  // GitHub refuses comments over 65,536 characters: key lists stop at the budget, never half-way through a key.
+  let budget = maxChars - out.join('\n').length;
+  let omitted = 0;
   for (const p of plan.projects) {
     if (p.changes.length === 0) continue;
     const groups = changesByKey(p);
@@ -142,7 +154,21 @@ export function renderMarkdown(plan: Plan, opts: MarkdownRenderOptions = {}): st
         `live state ${code(p.liveFingerprint.slice(0, 19))}`,
       '',
     );
-    const items = groups.flatMap((g) => keyItem(g, p));
+    budget -= 200 + p.apiUrl.length;
+    const items: string[] = [];
+    let shown = 0;
+    for (const g of groups) {
+      const lines = keyItem(g, p);
+      const size = lines.reduce((n, l) => n + l.length + 1, 0);
+      if (size > budget - TRUNCATION_RESERVE) break;
+      budget -= size;
+      items.push(...lines);
+      shown++;
+    }
+    if (shown < groups.length) {
+      omitted += groups.length - shown;
+      items.push(`- … ${groups.length - shown} more key${groups.length - shown === 1 ? '' : 's'} not shown here`);
+    }
     if (groups.length > FOLD_AFTER_KEYS) {
       out.push(
         '<details>',
@@ -156,6 +182,13 @@ export function renderMarkdown(plan: Plan, opts: MarkdownRenderOptions = {}): st
     } else {
       out.push(...items, '');
     }
+  }
+  if (omitted > 0) {
+    out.push(
+      `_This comment leaves out ${omitted} key${omitted === 1 ? '' : 's'} to stay within GitHub's size limit; ` +
+        'run `scaleflex-keys plan` (text) or `--format json` for the full plan._',
+      '',
+    );
   }
   return `${out.join('\n').replace(/\n+$/, '')}\n`;
 }

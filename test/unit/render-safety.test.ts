@@ -81,3 +81,28 @@ describe('text output', () => {
     expect(text).toContain('+ key "evil \\u001b[2J\\u0007 name"');
   });
 });
+
+describe('Markdown size', () => {
+  const many = (n: number, token = 'demo') =>
+    planProject({
+      desired: project(Array.from({ length: n }, (_, i) => entry(`key ${i}`, ['ACCESS_READ', 'FILE_UPLOAD', 'OBJECTS_LIST'])), { token }),
+      live: [ADMIN],
+      selfKey: ADMIN,
+      apiUrl: 'http://x',
+    });
+
+  test('a plan of 5,000 new keys still fits in one GitHub comment and says what it left out', () => {
+    const md = renderMarkdown(buildPlan([many(5000), many(10, 'other')]));
+    expect(md.length).toBeLessThanOrEqual(60_000);
+    expect(md).toMatch(/- … \d+ more keys not shown here/);
+    expect(md).toMatch(/_This comment leaves out \d+ keys to stay within GitHub's size limit/);
+    expect(md.split('<details>').length).toBe(md.split('</details>').length);
+    expect(md).toContain('| `other` | 10 | 0 | 0 |');
+  });
+
+  test('a plan that fits is not cut', () => {
+    const md = renderMarkdown(buildPlan([many(30)]));
+    expect(md).not.toContain('not shown here');
+    expect(md.match(/➕ \*\*Create\*\*/g)).toHaveLength(30);
+  });
+});
