@@ -20,31 +20,33 @@ export interface RateLimitResult {
   readonly retryAfterSeconds: number;
 }
 
-/** A token bucket holding up to `rate` tokens, refilled at `rate` tokens per second. */
+/** A token bucket holding up to `rate` tokens (at least 1), refilled at `rate` tokens per second. */
 export class TokenBucket {
   private tokens: number;
   private updatedMs: number;
+  private readonly size: number;
 
   constructor(
     private readonly rate: number,
     nowMs: number,
   ) {
-    this.tokens = rate;
+    this.size = Math.max(1, rate);
+    this.tokens = this.size;
     this.updatedMs = nowMs;
   }
 
   /** Takes one token if there is one; says what the headers should carry either way. */
   take(nowMs: number): RateLimitResult {
     const elapsed = Math.max(0, nowMs - this.updatedMs);
-    this.tokens = Math.min(this.rate, this.tokens + (elapsed * this.rate) / 1000);
+    this.tokens = Math.min(this.size, this.tokens + (elapsed * this.rate) / 1000);
     this.updatedMs = nowMs;
     const allowed = this.tokens >= 1;
     if (allowed) this.tokens -= 1;
     return {
       allowed,
-      limit: this.rate,
+      limit: Math.floor(this.size),
       remaining: Math.floor(this.tokens),
-      resetSeconds: Math.ceil((this.rate - this.tokens) / this.rate),
+      resetSeconds: Math.ceil((this.size - this.tokens) / this.rate),
       retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil((1 - this.tokens) / this.rate)),
     };
   }
