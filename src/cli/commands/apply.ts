@@ -31,6 +31,7 @@ import {
   projectErrorLines,
   type ProjectOutcome,
 } from '../projects';
+import { retireRacedDuplicates } from '../raced-creates';
 import { preflightSecretsFile, protectSecret, SecretSink, secretsFormatFor } from '../secrets-file';
 import { allViolations, renderPlan, reportProblems } from './plan';
 
@@ -82,6 +83,8 @@ function describeChange(c: Change): string {
 interface ProjectRun {
   readonly plan: ProjectPlan;
   readonly api: OpenedApi;
+  /** The uuids of the live keys the plan was computed from. */
+  readonly plannedUuids: ReadonlySet<string>;
 }
 
 interface ApplySummary {
@@ -107,18 +110,22 @@ async function applyAll(runs: readonly ProjectRun[], flags: ApplyFlags, io: Io, 
   const grouped = new GroupedOutput(io, runs.length);
 
   try {
-    await runBounded(runs, parallelism, async ({ plan, api }, index) => {
+    await runBounded(runs, parallelism, async ({ plan, api, plannedUuids }, index) => {
       const w: SectionWriter = grouped.section(index);
       try {
         w.out(`\nproject ${plan.project}: applying ${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'}\n`);
         const changedKeys = new Set<string>();
+        const createdHere: { uuid: string; description: string }[] = [];
         const result = await applyProjectPlan(api, plan, {
           bulkMax: BULK_MAX,
           parallelism,
           onEvent: (e) => {
             if (e.status !== 'skipped') completed++;
             if (e.status === 'done') {
-              if (e.change.kind === 'create') summary.created++;
+              if (e.change.kind === 'create') {
+                summary.created++;
+                if (e.uuid) createdHere.push({ uuid: e.uuid, description: e.change.after.description });
+              }
               else if (e.change.kind === 'deactivate') summary.deactivated++;
               else changedKeys.add(e.change.uuid);
             }
@@ -134,6 +141,7 @@ async function applyAll(runs: readonly ProjectRun[], flags: ApplyFlags, io: Io, 
           },
         });
         summary.changed += changedKeys.size;
+        await retireDuplicates(api, plan.project, createdHere, plannedUuids, w, sink);
         if (result.failed) {
           summary.stopped.push(plan.project);
           w.err(projectErrorLines(plan.project, result.failed.error));
@@ -157,6 +165,28 @@ async function applyAll(runs: readonly ProjectRun[], flags: ApplyFlags, io: Io, 
     grouped.finishAll();
   }
   return summary;
+}
+
+/**
+ * After this run's creates: retires any key it created whose twin another apply created at the same moment
+ * (see ../raced-creates), and points the secrets file at the key that stays.
+ */
+async function retireDuplicates(
+  api: OpenedApi,
+  project: string,
+  created: readonly { uuid: string; description: string }[],
+  plannedUuids: ReadonlySet<string>,
+  w: SectionWriter,
+  sink: SecretSink | undefined,
+): Promise<void> {
+  const retired = await retireRacedDuplicates(api, created, plannedUuids);
+  for (const r of retired) {
+    w.out(
+      `  - retired ${quote(r.description)} (uuid ${r.retiredUuid}): another apply created the same key at the same time; ` +
+        `this copy was renamed ${quote(r.retiredAs)} and deactivated, uuid ${r.keptUuid} stays\n`,
+    );
+    if (sink) await sink.add({ project, uuid: r.keptUuid, description: r.description, secret: await api.getSecret(r.keptUuid) });
+  }
 }
 
 /** The end of an apply: totals, where the secrets went (or how to fetch them), and the outcome. */
@@ -217,7 +247,7 @@ async function checkSavedPlan(
           hint: 'nothing was changed; make a new plan, review it, and apply that',
         });
       }
-      runs.push({ plan: p, api });
+      runs.push({ plan: p, api, plannedUuids: new Set(live.map((k) => k.uuid)) });
       return { spec, plan: p, api, live, violations: checkGuards(p, guardOptions(flags, api.selfKey.uuid)) };
     } catch (error) {
       return { spec, violations: [], error };
@@ -284,7 +314,9 @@ export async function run(opts: ApplyFlags, io: Io, args: string[]): Promise<num
     }
     plan = buildPlan(outcomes.filter((o) => o.plan).map((o) => o.plan!));
     if (plan.projects.length > 0) io.out(await renderPlan(plan, 'text', io, allViolations(outcomes)));
-    runs = outcomes.filter((o) => o.plan && o.api).map((o) => ({ plan: o.plan!, api: o.api! }));
+    runs = outcomes
+      .filter((o) => o.plan && o.api && o.live)
+      .map((o) => ({ plan: o.plan!, api: o.api!, plannedUuids: new Set(o.live!.map((k) => k.uuid)) }));
   }
 
   try {
