@@ -172,16 +172,18 @@ function readExisting(file: string): string | undefined {
 }
 
 /**
- * Checks, before anything is changed, that `file` can be merged into and its directory written: an apply
- * must not create keys whose secrets then have nowhere to go.
+ * Checks, before anything is changed, that `file` can be merged into and written: an apply must not create
+ * keys whose secrets then have nowhere to go. A missing directory is created (mode 0700), as for
+ * `--secrets-out .scaleflex-local/secrets.json` on a fresh clone.
  */
 export async function preflightSecretsFile(file: string, format: SecretsFormat): Promise<void> {
   mergeSecrets(readExisting(file), [], format, file);
   const dir = path.dirname(path.resolve(file));
   try {
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     await fsp.access(dir, fsConstants.W_OK);
-  } catch {
-    throw new SecretsFileError(`cannot write ${file}: the directory ${dir} does not exist or is not writable`);
+  } catch (error) {
+    throw new SecretsFileError(`cannot write ${file}: the directory ${dir} cannot be created or written (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
 

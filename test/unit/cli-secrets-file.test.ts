@@ -111,11 +111,14 @@ describe('writing the file', () => {
     expect(fs.readFileSync(file, 'utf8')).toBe('not json');
   });
 
-  test('preflight refuses an unparseable file and a missing directory before anything is changed', async () => {
+  test('preflight refuses an unparseable file and an unwritable directory, and creates a missing one', async () => {
     const bad = path.join(dir, 'bad.json');
     fs.writeFileSync(bad, '[1]');
     await expect(preflightSecretsFile(bad, 'json')).rejects.toThrow(SecretsFileError);
-    await expect(preflightSecretsFile(path.join(dir, 'nope', 's.json'), 'json')).rejects.toThrow(/does not exist/);
+    fs.writeFileSync(path.join(dir, 'a-file'), '');
+    await expect(preflightSecretsFile(path.join(dir, 'a-file', 's.json'), 'json')).rejects.toThrow(SecretsFileError);
+    await expect(preflightSecretsFile(path.join(dir, 'new', 'dir', 's.json'), 'json')).resolves.toBeUndefined();
+    expect(fs.statSync(path.join(dir, 'new', 'dir')).isDirectory()).toBe(true);
     await expect(preflightSecretsFile(path.join(dir, 'fresh.env'), 'env')).resolves.toBeUndefined();
   });
 

@@ -195,7 +195,7 @@ function finish(summary: ApplySummary, flags: ApplyFlags, io: Io, sink: SecretSi
   const createdTotal = [...summary.createdKeys.values()].reduce((n, l) => n + l.length, 0);
   if (createdTotal > 0) {
     if (sink) {
-      io.out(`\nThe secrets of ${createdTotal} new key${createdTotal === 1 ? '' : 's'} were written to ${sink.file} (mode 0600).\n`);
+      io.out(`\nThe secrets of ${createdTotal} new key${createdTotal === 1 ? '' : 's'} were written to ${flags.secretsOut} (mode 0600).\n`);
     } else {
       io.out(`\nThe secrets of the ${createdTotal} new key${createdTotal === 1 ? '' : 's'} were not saved (no --secrets-out). Fetch them with:\n`);
       const source = flags.fromCdktf ? ` --from-cdktf ${flags.fromCdktf}` : flags.file ? ` -f ${flags.file}` : '';
