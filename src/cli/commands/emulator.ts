@@ -18,6 +18,7 @@ interface EmulatorCliOptions {
   latency?: string;
   faultRate: number;
   faults?: string;
+  stallMs: number;
   rateLimit: number;
   maxPageSize: number;
   bulkMax: number;
@@ -57,7 +58,6 @@ export async function run(opts: EmulatorCliOptions, io: Io, _args: string[]): Pr
     for (const token of opts.project ?? []) checkProjectToken(token);
   });
   const stateDir = path.resolve(io.cwd, opts.stateDir);
-  const signal = untilSignal();
 
   let handle;
   try {
@@ -70,6 +70,7 @@ export async function run(opts: EmulatorCliOptions, io: Io, _args: string[]): Pr
       ...(latencyMs !== undefined ? { latencyMs } : {}),
       faultRate: opts.faultRate,
       ...(faults ? { faults } : {}),
+      stallMs: opts.stallMs,
       rateLimit: opts.rateLimit,
       maxPageSize: opts.maxPageSize,
       bulkMax: opts.bulkMax,
@@ -85,6 +86,7 @@ export async function run(opts: EmulatorCliOptions, io: Io, _args: string[]): Pr
     throw error;
   }
 
+  const signal = untilSignal();
   for (const token of handle.projects()) secrets.add(handle.adminKey(token));
   io.out(`scaleflex-keys emulator listening on ${handle.url}\n`);
   io.out(`state dir: ${stateDir}\n`);
