@@ -35,9 +35,16 @@ export function parsePointer(pointer: string): string[] {
     .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
-/** Orders diagnostics by file, line and column, keeping the order of equal positions. */
+/** Orders diagnostics by file, line and column, keeping the order of equal positions; drops exact repeats. */
 export function sortDiagnostics(diags: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
   return diags
+    .filter((d) => {
+      const id = `${d.file}\0${d.line}\0${d.column}\0${d.message}`;
+      if (seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    })
     .map((d, i) => ({ d, i }))
     .sort((a, b) => a.d.file.localeCompare(b.d.file) || a.d.line - b.d.line || a.d.column - b.d.column || a.i - b.i)
     .map(({ d }) => d);

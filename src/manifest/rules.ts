@@ -8,7 +8,7 @@ import type { Diagnostic } from '../errors';
 import type { CredentialsRef, DesiredState, KeySpec, Permission, ProjectSpec, SourceLocation, UnmanagedPolicy } from '../model';
 import { canonicalPermissions, isPermission } from '../permissions';
 import { errorAt, escapePointer, type Locator } from './diagnostics';
-import { quote } from './schema-check';
+import { MANIFEST_SCHEMA, quote } from './schema-check';
 import { didYouMean } from './suggest';
 
 /** Field names that can only mean a secret value was pasted into the manifest (compared without case, `-`, `_`). */
@@ -31,6 +31,11 @@ const SECRET_FIELD_NAMES = new Set([
 const HEX_SECRET = /[0-9a-f]{32,}/i;
 
 const SECRETS_NEVER = 'secrets never go in the manifest';
+
+/** The fields a key entry may have, from the schema. */
+const KEY_FIELDS: ReadonlySet<string> = new Set(
+  Object.keys(((MANIFEST_SCHEMA.$defs as Record<string, { properties?: object }>).key?.properties ?? {}) as object),
+);
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -180,7 +185,9 @@ export function checkRules(doc: unknown, locate: Locator): RuleResult {
       const malformed =
         (key.permissions !== undefined && !Array.isArray(key.permissions)) ||
         (key.permissionSets !== undefined && !Array.isArray(key.permissionSets));
-      if (effective === 0 && !unknownSet && !invalidPermissions && !malformed) {
+      // A misspelt field (`permisions:`) already has its own error; "no permissions" would only repeat it.
+      const misspelt = Object.keys(key).some((field) => !KEY_FIELDS.has(field));
+      if (effective === 0 && !unknownSet && !invalidPermissions && !malformed && !misspelt) {
         report(key.permissions !== undefined ? `${kp}/permissions` : kp, noPermissionMessage(key));
       }
     });

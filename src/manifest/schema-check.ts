@@ -3,27 +3,23 @@
  * and the translation of each ajv error into a diagnostic that points at the offending node and says what
  * to do, with "did you mean" for names. Semantic rules that a schema cannot express live in `rules.ts`.
  */
-import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
-import addFormats from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Diagnostic } from '../errors';
 import { PERMISSIONS } from '../permissions';
 import { errorAt, escapePointer, type Locator, parsePointer } from './diagnostics';
+import { validate as generatedValidator } from './schema-validator.generated';
 import { didYouMean } from './suggest';
 
 /** The manifest's JSON Schema, the one source of truth for its shape. */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const MANIFEST_SCHEMA: Record<string, unknown> = require('../../schemas/scaleflex-keys.schema.json');
 
-let compiled: ValidateFunction | undefined;
-
-/** The compiled schema validator (compiled once, on first use). */
+/**
+ * The schema's validator: ajv 2020 (allErrors, strict, ajv-formats), precompiled to standalone code by
+ * `scripts/generate-schema-validator.js` so a cold `validate` pays neither ajv's compiler nor the compile.
+ */
 export function manifestSchemaValidator(): ValidateFunction {
-  if (!compiled) {
-    const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
-    addFormats(ajv, ['uri', 'uuid']);
-    compiled = ajv.compile(MANIFEST_SCHEMA);
-  }
-  return compiled;
+  return generatedValidator as unknown as ValidateFunction;
 }
 
 /**
