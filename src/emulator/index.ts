@@ -11,6 +11,7 @@ import { ALL_FAULTS, EmulatorServer, newKeyRecord, type ServerKnobs } from './se
 import { FAULT_KINDS, type FaultKind } from './faults';
 import { Journal } from './journal';
 import { acquireStateLock, type StateLock } from './lock';
+import { ApiFailure, parseCreateBody } from './requests';
 
 export type { FaultKind } from './faults';
 export { FAULT_KINDS, parseFaultKinds, parseLatency } from './faults';
@@ -172,9 +173,15 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
       ensureProject,
       async seedKeys(token, keys) {
         if (!j.store.project(token)) throw new Error(`the emulator has no project "${token}"`);
-        const records = keys.map((k) =>
-          newKeyRecord(j, { description: k.description, permissions: [...new Set(k.permissions)].sort(), active: k.active ?? true }),
-        );
+        // The same rules as POST /keys, so seeded state is always state the API could have produced.
+        const inputs = keys.map((k, i) => {
+          try {
+            return parseCreateBody({ description: k.description, permissions: k.permissions, active: k.active ?? true });
+          } catch (error) {
+            throw new Error(`seedKeys: key ${i}: ${error instanceof ApiFailure ? error.msg : String(error)}`);
+          }
+        });
+        const records = inputs.map((input) => newKeyRecord(j, input));
         await Promise.all(records.map((key) => j.commit({ op: 'create', project: token, key })));
         return records.map((r) => ({ uuid: r.uuid, secret: r.secret }));
       },

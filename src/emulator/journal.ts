@@ -209,7 +209,10 @@ export class Journal {
       const data = Buffer.from(batch.map((p) => p.line).join(''), 'utf8');
       try {
         if (this.broken) throw this.broken;
-        await this.fh.write(data);
+        for (let offset = 0; offset < data.length; ) {
+          const { bytesWritten } = await this.fh.write(data, offset, data.length - offset);
+          offset += bytesWritten;
+        }
         await this.fh.datasync();
         this.journalBytes += data.length;
       } catch (error) {

@@ -145,6 +145,18 @@ describe('persistence in process', () => {
   });
 });
 
+test('seedKeys applies the rules of POST /keys', async () => {
+  const dir = stateDir();
+  const em = await startEmulator({ stateDir: dir, port: 0 });
+  try {
+    await expect(em.seedKeys('demo', [{ description: 'x', permissions: ['NOPE'] }])).rejects.toThrow(/unknown permission "NOPE"/);
+    await expect(em.seedKeys('nope', [{ description: 'x', permissions: [] }])).rejects.toThrow(/no project "nope"/);
+    expect(em.issuedSecrets()).toHaveLength(1);
+  } finally {
+    await em.close();
+  }
+});
+
 describe('the state-dir lock', () => {
   test('a second emulator on the same state dir is refused with StateLockedError; after close it may start', async () => {
     const dir = stateDir();
@@ -202,6 +214,7 @@ describe('the CLI emulator process', () => {
     const admin = fs.readFileSync(path.join(dir, 'demo.admin-key'), 'utf8').trim();
     expect(child.stdout()).toContain(`admin key in ${path.join(dir, 'demo.admin-key')}`);
     expect(child.stdout()).not.toContain(admin);
+    expect(child.stdout()).not.toContain('[REDACTED]');
 
     await expect(startChild(dir)).rejects.toThrow(/exited with 1/);
     const second = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--state-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
