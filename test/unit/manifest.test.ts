@@ -1,0 +1,636 @@
+/**
+ * The manifest rules, table-driven: every invalid manifest names the exact line and column of the offending
+ * node and the key words of its message; every valid one (anchors, aliases, comments, unicode, quoting)
+ * becomes the expected DesiredState.
+ */
+import { parseManifestText } from '../../src/manifest';
+
+const lines = (...ls: string[]) => `${ls.join('\n')}\n`;
+/** A one-project manifest whose keys start on line 5. */
+const demo = (...keyLines: string[]) => lines('version: 1', 'projects:', '  - token: demo', '    keys:', ...keyLines);
+
+interface InvalidCase {
+  name: string;
+  text: string;
+  line: number;
+  column: number;
+  words: string[];
+  /** How many errors the manifest has in all (default 1): nothing is reported twice, nothing is missed. */
+  errors?: number;
+}
+
+const invalid: InvalidCase[] = [
+  {
+    name: 'a misspelt permission suggests the nearest name',
+    text: demo('      - description: a', '        permissions: [FILE_UPLOD]'),
+    line: 6, column: 23, words: ['unknown permission', 'FILE_UPLOD', 'did you mean "FILE_UPLOAD"?'],
+  },
+  {
+    name: 'a lower-case permission suggests the exact spelling',
+    text: demo('      - description: a', '        permissions: [OBJECTS_LIST, file_upload]'),
+    line: 6, column: 37, words: ['unknown permission', 'file_upload', 'did you mean "FILE_UPLOAD"?'],
+  },
+  {
+    name: 'an unknown permission in a block list points at its item',
+    text: demo('      - description: a', '        permissions:', '          - OBJECTS_LIST', '          - OBJECT_FETCH'),
+    line: 8, column: 13, words: ['unknown permission', 'OBJECT_FETCH', 'OBJECTS_FETCH'],
+  },
+  {
+    name: 'an unrelated permission name gets no suggestion but an example',
+    text: demo('      - description: a', '        permissions: [EVERYTHING]'),
+    line: 6, column: 23, words: ['unknown permission "EVERYTHING"', 'OBJECTS_LIST'],
+  },
+  {
+    name: 'an unknown top-level field points at the key and suggests projects',
+    text: lines('version: 1', 'projcts: []', 'projects:', '  - token: demo', '    keys: []'),
+    line: 2, column: 1, words: ['unknown field "projcts"', 'top level', 'did you mean "projects"?'],
+  },
+  {
+    name: 'an unknown key field points at the key itself',
+    text: demo('      - description: a', '        permissions: [OBJECTS_LIST]', '        activ: false'),
+    line: 7, column: 9, words: ['unknown field "activ"', 'in a key', 'did you mean "active"?'],
+  },
+  {
+    name: 'an unknown project field suggests the project field',
+    text: lines('version: 1', 'projects:', '  - token: demo', '    unmanagd: ignore', '    keys: []'),
+    line: 4, column: 5, words: ['unknown field "unmanagd"', 'in a project', 'did you mean "unmanaged"?'],
+  },
+  {
+    name: 'a plural slip on keys is a misspelt field, not a secret',
+    text: lines('version: 1', 'projects:', '  - token: demo', '    key: []', '    keys: []'),
+    line: 4, column: 5, words: ['unknown field "key"', 'did you mean "keys"?'],
+  },
+  {
+    name: 'a bad enum value lists the allowed values',
+    text: lines('version: 1', 'projects:', '  - token: demo', '    unmanaged: delete', '    keys: []'),
+    line: 4, column: 16, words: ['unmanaged', '"deactivate"', '"ignore"', 'delete'],
+  },
+  {
+    name: 'an enum value in the wrong case suggests the right one',
+    text: lines('version: 1', 'projects:', '  - token: demo', '    unmanaged: Ignore', '    keys: []'),
+    line: 4, column: 16, words: ['unmanaged', 'did you mean "ignore"?'],
+  },
+  {
+    name: 'version must be 1',
+    text: lines('version: 2', 'projects:', '  - token: demo', '    keys: []'),
+    line: 1, column: 10, words: ['version must be 1', '2'],
+  },
+  {
+    name: 'a missing version points at the root mapping',
+    text: lines('# keys of the demo project', 'projects:', '  - token: demo', '    keys: []'),
+    line: 2, column: 1, words: ['missing required field "version"'],
+  },
+  {
+    name: 'a project without keys points at the project entry',
+    text: lines('version: 1', 'projects:', '  - token: demo', '  - token: other', '    keys: []'),
+    line: 3, column: 5, words: ['missing required field "keys"', 'in a project', 'keys: []'],
+  },
+  {
+    name: 'a key without a description points at the key entry',
+    text: demo('      - permissions: [OBJECTS_LIST]'),
+    line: 5, column: 9, words: ['missing required field "description"', 'in a key'],
+  },
+  {
+    name: 'an empty project list is refused',
+    text: lines('version: 1', 'projects: []'),
+    line: 2, column: 11, words: ['projects must list at least one project'],
+  },
+  {
+    name: 'active: yes is a string in YAML 1.2',
+    text: demo('      - description: a', '        permissions: [OBJECTS_LIST]', '        active: yes'),
+    line: 7, column: 17, words: ['active must be true or false', '"yes"', 'YAML 1.2'],
+  },
+  {
+    name: 'a quoted "true" is a string, not a boolean',
+    text: demo('      - description: a', '        permissions: [OBJECTS_LIST]', '        active: "true"'),
+    line: 7, column: 17, words: ['active must be true or false', 'the string "true"'],
+  },
+  {
+    name: 'a number where a boolean belongs',
+    text: demo('      - description: a', '        permissions: [OBJECTS_LIST]', '        active: 1'),
+    line: 7, column: 17, words: ['active must be true or false', 'the number 1'],
+  },
+  {
+    name: 'a permission given as a string instead of a list',
+    text: demo('      - description: a', '        permissions: OBJECTS_LIST'),
+    line: 6, column: 22, words: ['permissions must be a list', 'OBJECTS_LIST'],
+  },
+  {
+    name: 'a key written as a plain string',
+    text: demo('      - CI uploader'),
+    line: 5, column: 9, words: ['keys[0] must be a mapping', 'CI uploader'],
+  },
+  {
+    name: 'an empty keys value points at the keys field',
+    text: lines('version: 1', 'projects:', '  - token: demo', '    keys:'),
+    line: 4, column: 5, words: ['keys must be a list', 'empty'],
+  },
+  {
+    name: 'a numeric description is not a string',
+    text: demo('      - description: 42', '        permissions: [OBJECTS_LIST]'),
+    line: 5, column: 22, words: ['description must be a string', '42'],
+  },
+  {
+    name: 'a description with leading whitespace',
+    text: demo('      - description: " CI uploader"', '        permissions: [OBJECTS_LIST]'),
+    line: 5, column: 22, words: ['leading or trailing whitespace', '" CI uploader"'],
+  },
+  {
+    name: 'a description with trailing whitespace (a tab)',
+    text: demo('      - description: "CI uploader\\t"', '        permissions: [OBJECTS_LIST]'),
+    line: 5, column: 22, words: ['leading or trailing whitespace'],
+  },
+  {
+    name: 'an empty description',
+    text: demo('      - description: ""', '        permissions: [OBJECTS_LIST]'),
+    line: 5, column: 22, words: ['description must be 1 to 255 characters long, got 0'],
+  },
+  {
+    name: 'a description of 256 characters',
+    text: demo(`      - description: ${'d'.repeat(256)}`, '        permissions: [OBJECTS_LIST]'),
+    line: 5, column: 22, words: ['description must be 1 to 255 characters long, got 256'],
+  },
+  {
+    name: 'two keys with one description name both locations',
+    text: demo(
+      '      - description: CI uploader',
+      '        permissions: [FILE_UPLOAD]',
+      '      - description: CI uploader',
+      '        permissions: [OBJECTS_LIST]',
+    ),
+    line: 7, column: 22, words: ['duplicate description "CI uploader"', 'project "demo"', 'line 5, column 22', 'line 7, column 22', 'uuid'],
+  },
+  {
+    name: 'a shared description is an error unless every entry sharing it is pinned',
+    text: demo(
+      '      - description: test',
+      '        permissions: [FILE_UPLOAD]',
+      '        uuid: 0b0f1c6e-2f7e-4b8a-9c61-1f2d3e4a5b6c',
+      '      - description: test',
+      '        permissions: [OBJECTS_LIST]',
+    ),
+    line: 8, column: 22, words: ['duplicate description "test"', 'line 5, column 22', 'line 8, column 22'],
+  },
+  {
+    name: 'a former description that is another key\'s current description',
+    text: demo(
+      '      - description: uploader',
+      '        permissions: [FILE_UPLOAD]',
+      '      - description: CI uploader',
+      '        permissions: [FILE_UPLOAD]',
+      '        formerDescriptions: [uploader]',
+    ),
+    line: 9, column: 30, words: ['former description "uploader"', 'current description', 'line 5, column 22'],
+  },
+  {
+    name: 'a former description equal to the key\'s own description',
+    text: demo('      - description: CI uploader', '        permissions: [FILE_UPLOAD]', '        formerDescriptions: [CI uploader]'),
+    line: 7, column: 30, words: ['former description "CI uploader"', "this key's current description"],
+  },
+  {
+    name: 'one former description claimed by two keys names both',
+    text: demo(
+      '      - description: a',
+      '        permissions: [FILE_UPLOAD]',
+      '        formerDescriptions: [old]',
+      '      - description: b',
+      '        permissions: [FILE_UPLOAD]',
+      '        formerDescriptions: [old]',
+    ),
+    line: 10, column: 30, words: ['former description "old"', 'two keys', 'line 7, column 30', 'line 10, column 30'],
+  },
+  {
+    name: 'a former description repeated within one key',
+    text: demo('      - description: a', '        permissions: [FILE_UPLOAD]', '        formerDescriptions: [old, old]'),
+    line: 7, column: 35, words: ['"old" is listed twice', 'formerDescriptions', 'line 7, column 30'],
+  },
+  {
+    name: 'a permission repeated in one key points at the repeat',
+    text: demo('      - description: a', '        permissions: [FILE_UPLOAD, OBJECTS_LIST, FILE_UPLOAD]'),
+    line: 6, column: 50, words: ['"FILE_UPLOAD" is listed twice', 'permissions', 'line 6, column 23'],
+  },
+  {
+    name: 'an unknown permission set suggests a defined one',
+    text: lines(
+      'version: 1',
+      'permissionSets:',
+      '  read-only: [OBJECTS_LIST]',
+      'projects:',
+      '  - token: demo',
+      '    keys:',
+      '      - description: a',
+      '        permissionSets: [read-olny]',
+    ),
+    line: 8, column: 26, words: ['unknown permission set "read-olny"', 'did you mean "read-only"?'],
+  },
+  {
+    name: 'a permission set named when none are defined',
+    text: demo('      - description: a', '        permissionSets: [read-only]'),
+    line: 6, column: 26, words: ['unknown permission set "read-only"', 'no permissionSets are defined'],
+  },
+  {
+    name: 'a permission set with an unknown member points at the member',
+    text: lines('version: 1', 'permissionSets:', '  read-only: [OBJECTS_LIST, OBJECTS_FECH]', 'projects:', '  - token: demo', '    keys: []'),
+    line: 3, column: 29, words: ['unknown permission "OBJECTS_FECH"', 'did you mean "OBJECTS_FETCH"?'],
+  },
+  {
+    name: 'an empty permission set',
+    text: lines('version: 1', 'permissionSets:', '  nothing: []', 'projects:', '  - token: demo', '    keys: []'),
+    line: 3, column: 12, words: ['permission set "nothing" must list at least one permission'],
+  },
+  {
+    name: 'a permission set name with a space points at the name',
+    text: lines('version: 1', 'permissionSets:', '  read only: [OBJECTS_LIST]', 'projects:', '  - token: demo', '    keys: []'),
+    line: 3, column: 3, words: ['permission set name "read only"', 'letters, digits'],
+  },
+  {
+    name: 'a key without any permission points at the entry',
+    text: demo('      - description: Nothing'),
+    line: 5, column: 9, words: ['key "Nothing" has no permissions', 'permissionSets'],
+  },
+  {
+    name: 'a key with an empty permission list points at the list',
+    text: demo('      - description: Nothing', '        permissions: []'),
+    line: 6, column: 22, words: ['key "Nothing" has no permissions'],
+  },
+  {
+    name: 'a project token declared twice names both locations',
+    text: lines('version: 1', 'projects:', '  - token: demo', '    keys: []', '  - token: demo', '    keys: []'),
+    line: 5, column: 12, words: ['project token "demo" is declared twice', 'line 3, column 12', 'line 5, column 12'],
+  },
+  {
+    name: 'a token with capitals',
+    text: lines('version: 1', 'projects:', '  - token: Demo', '    keys: []'),
+    line: 3, column: 12, words: ['token "Demo"', 'lowercase letters, digits and hyphens'],
+  },
+  {
+    name: 'a secret value pasted into a key',
+    text: demo('      - description: a', '        permissions: [OBJECTS_LIST]', '        secret: s3cr3t-value'),
+    line: 7, column: 9, words: ['"secret"', 'secrets never go in the manifest'],
+  },
+  {
+    name: 'an apiKey field in a project',
+    text: lines('version: 1', 'projects:', '  - token: demo', '    apiKey: 0123456789abcdef0123456789abcdef', '    keys: []'),
+    line: 4, column: 5, words: ['"apiKey"', 'secrets never go in the manifest'],
+  },
+  {
+    name: 'a key field in credentials',
+    text: lines('version: 1', 'projects:', '  - token: demo', '    credentials:', '      key: abc', '    keys: []'),
+    line: 5, column: 7, words: ['"key"', 'secrets never go in the manifest'],
+  },
+  {
+    name: 'a 32+ hex string in credentials.env',
+    text: lines('version: 1', 'projects:', '  - token: demo', '    credentials:', '      env: a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2', '    keys: []'),
+    line: 5, column: 12, words: ['credentials.env', 'secrets never go in the manifest'],
+  },
+  {
+    name: 'a 32+ hex string in credentials.file',
+    text: lines('version: 1', 'projects:', '  - token: demo', '    credentials:', '      file: 0123456789abcdef0123456789abcdef', '    keys: []'),
+    line: 5, column: 13, words: ['credentials.file', 'secrets never go in the manifest'],
+  },
+  {
+    name: 'credentials naming both env and file',
+    text: lines('version: 1', 'projects:', '  - token: demo', '    credentials: {env: DEMO_KEY, file: demo.key}', '    keys: []'),
+    line: 4, column: 18, words: ['credentials', 'exactly one of `env`', '`file`'],
+  },
+  {
+    name: 'an environment variable name with a dash',
+    text: lines('version: 1', 'projects:', '  - token: demo', '    credentials: {env: DEMO-KEY}', '    keys: []'),
+    line: 4, column: 24, words: ['credentials.env "DEMO-KEY"', 'environment variable name'],
+  },
+  {
+    name: 'a uuid that is not a UUID',
+    text: demo('      - description: a', '        permissions: [OBJECTS_LIST]', '        uuid: 0b0f1c6e-nope'),
+    line: 7, column: 15, words: ['uuid must be a UUID', '"0b0f1c6e-nope"'],
+  },
+  {
+    name: 'one uuid pinned by two entries names both',
+    text: demo(
+      '      - description: a',
+      '        permissions: [OBJECTS_LIST]',
+      '        uuid: 0b0f1c6e-2f7e-4b8a-9c61-1f2d3e4a5b6c',
+      '      - description: b',
+      '        permissions: [OBJECTS_LIST]',
+      '        uuid: 0B0F1C6E-2F7E-4B8A-9C61-1F2D3E4A5B6C',
+    ),
+    line: 10, column: 15, words: ['pinned by two entries', 'line 7, column 15', 'line 10, column 15'],
+  },
+  {
+    name: 'an apiUrl that is not http(s)',
+    text: lines('version: 1', 'projects:', '  - token: demo', '    apiUrl: ftp://api.example.com', '    keys: []'),
+    line: 4, column: 13, words: ['apiUrl', 'http:// or https://'],
+  },
+  {
+    name: 'an apiUrl that is not a URL at all',
+    text: lines('version: 1', 'projects:', '  - token: demo', '    apiUrl: not a url', '    keys: []'),
+    line: 4, column: 13, words: ['apiUrl', 'URL', '"not a url"'],
+  },
+  {
+    name: 'a duplicate mapping key names the first one',
+    text: demo('      - description: a', '        permissions: [OBJECTS_LIST]', '        permissions: [FILE_UPLOAD]'),
+    line: 7, column: 9, words: ['duplicate key "permissions"', 'line 6, column 9'],
+  },
+  {
+    name: 'a second YAML document',
+    text: lines('version: 1', 'projects:', '  - token: demo', '    keys: []', '---', 'version: 1'),
+    line: 5, column: 1, words: ['one YAML document', 'second one starts here'],
+  },
+  {
+    name: 'a root that is a list',
+    text: lines('# a list, not a mapping', '- version: 1'),
+    line: 2, column: 1, words: ["root must be a mapping", 'not a list'],
+  },
+  {
+    name: 'a root that is a scalar',
+    text: lines('hello'),
+    line: 1, column: 1, words: ["root must be a mapping", '"hello"'],
+  },
+  {
+    name: 'an empty document',
+    text: '',
+    line: 1, column: 1, words: ['the manifest is empty'],
+  },
+  {
+    name: 'a document with only comments',
+    text: lines('# nothing here yet', '   # still nothing'),
+    line: 1, column: 1, words: ['the manifest is empty'],
+  },
+  {
+    name: 'an alias without an anchor',
+    text: demo('      - description: a', '        permissions: *perms'),
+    line: 6, column: 22, words: ['alias *perms has no anchor'],
+  },
+  {
+    name: 'tabs used for indentation',
+    text: lines('version: 1', 'projects:', '\t- token: demo'),
+    line: 3, column: 1, words: ['invalid YAML', 'Tabs'],
+  },
+  {
+    name: 'an unclosed flow list',
+    text: demo('      - description: a', '        permissions: [OBJECTS_LIST', '      - description: b'),
+    line: 7, column: 7, words: ['invalid YAML', 'end with a ]'],
+  },
+];
+
+describe('invalid manifests are reported at the offending node', () => {
+  test.each(invalid)('$name', ({ text, line, column, words, errors = 1 }) => {
+    const result = parseManifestText(text, 'm.yaml');
+    expect(result.state).toBeUndefined();
+    const found = result.diagnostics.filter((d) => d.severity === 'error');
+    const hit = found.find((d) => d.line === line && d.column === column);
+    if (!hit) throw new Error(`no error at ${line}:${column}; got:\n${found.map((d) => `${d.line}:${d.column} ${d.message}`).join('\n')}`);
+    for (const word of words) expect(hit.message).toContain(word);
+    expect(hit.file).toBe('m.yaml');
+    expect(found).toHaveLength(errors);
+  });
+});
+
+test('every problem is reported in one run, sorted by position', () => {
+  const text = lines(
+    'version: 1',
+    'projcts: []',
+    'projects:',
+    '  - token: demo',
+    '    keys:',
+    '      - description: CI uploader',
+    '        permissions: [FILE_UPLOD]',
+    '        active: yes',
+    '      - description: CI uploader',
+    '        permissions: [OBJECTS_LIST]',
+  );
+  const { diagnostics } = parseManifestText(text, 'm.yaml');
+  expect(diagnostics.map((d) => [d.line, d.column])).toEqual([
+    [2, 1],
+    [7, 23],
+    [8, 17],
+    [9, 22],
+  ]);
+  expect(diagnostics.map((d) => d.path)).toEqual([
+    '/projcts',
+    '/projects/0/keys/0/permissions/0',
+    '/projects/0/keys/0/active',
+    '/projects/0/keys/1/description',
+  ]);
+});
+
+test('a secret value is never echoed in a message', () => {
+  const secret = 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4';
+  const text = lines(
+    'version: 1',
+    'projects:',
+    '  - token: demo',
+    `    apiKey: ${secret}`,
+    '    credentials:',
+    `      env: ${secret}`,
+    '    keys:',
+    '      - description: a',
+    '        permissions: [OBJECTS_LIST]',
+    `        secret: ${secret}`,
+  );
+  const { diagnostics } = parseManifestText(text, 'm.yaml');
+  expect(diagnostics).toHaveLength(3);
+  for (const d of diagnostics) {
+    expect(d.message).toContain('secrets never go in the manifest');
+    expect(d.message).not.toContain(secret);
+  }
+});
+
+interface ValidCase {
+  name: string;
+  text: string;
+  check(state: NonNullable<ReturnType<typeof parseManifestText>['state']>): void;
+}
+
+const valid: ValidCase[] = [
+  {
+    name: 'defaults apply: active true, unmanaged deactivate, no former descriptions',
+    text: demo('      - description: CI uploader', '        permissions: [FILE_UPLOAD]'),
+    check: (s) => {
+      expect(s.projects[0]).toMatchObject({ token: 'demo', unmanaged: 'deactivate' });
+      expect(s.projects[0]?.keys[0]).toEqual({
+        description: 'CI uploader',
+        permissions: ['FILE_UPLOAD'],
+        active: true,
+        formerDescriptions: [],
+        source: { file: 'm.yaml', line: 5, column: 9 },
+      });
+      expect(s.projects[0]?.source).toEqual({ file: 'm.yaml', line: 3, column: 5 });
+    },
+  },
+  {
+    name: 'permission sets expand into the sorted, de-duplicated union',
+    text: lines(
+      'version: 1',
+      'permissionSets:',
+      '  read-only: [OBJECTS_LIST, OBJECTS_FETCH]',
+      '  upload: [FILE_UPLOAD, OBJECTS_LIST]',
+      'projects:',
+      '  - token: demo',
+      '    keys:',
+      '      - description: a',
+      '        permissions: [DIR_CREATE]',
+      '        permissionSets: [upload, read-only]',
+      '      - description: b',
+      '        permissionSets: [read-only]',
+    ),
+    check: (s) => {
+      expect(s.projects[0]?.keys.map((k) => k.permissions)).toEqual([
+        ['DIR_CREATE', 'FILE_UPLOAD', 'OBJECTS_FETCH', 'OBJECTS_LIST'],
+        ['OBJECTS_FETCH', 'OBJECTS_LIST'],
+      ]);
+    },
+  },
+  {
+    name: 'anchors and aliases share a permission list',
+    text: lines(
+      'version: 1',
+      'permissionSets:',
+      '  read-only: &ro [OBJECTS_LIST, OBJECTS_FETCH]',
+      'projects:',
+      '  - token: demo',
+      '    keys:',
+      '      - description: a',
+      '        permissions: *ro',
+      '      - description: b',
+      '        permissions: *ro',
+    ),
+    check: (s) => expect(s.projects[0]?.keys.map((k) => k.permissions)).toEqual([
+      ['OBJECTS_FETCH', 'OBJECTS_LIST'],
+      ['OBJECTS_FETCH', 'OBJECTS_LIST'],
+    ]),
+  },
+  {
+    name: 'merge keys reuse a whole key entry',
+    text: lines(
+      'version: 1',
+      'projects:',
+      '  - token: demo',
+      '    keys:',
+      '      - &base',
+      '        description: a',
+      '        permissions: [OBJECTS_LIST]',
+      '        active: false',
+      '      - <<: *base',
+      '        description: b',
+    ),
+    check: (s) => expect(s.projects[0]?.keys.map((k) => [k.description, k.permissions, k.active])).toEqual([
+      ['a', ['OBJECTS_LIST'], false],
+      ['b', ['OBJECTS_LIST'], false],
+    ]),
+  },
+  {
+    name: 'comments everywhere are ignored',
+    text: lines(
+      '# yaml-language-server: $schema=./schemas/scaleflex-keys.schema.json',
+      'version: 1 # the format',
+      'projects: # all of them',
+      '  # the demo project',
+      '  - token: demo # token',
+      '    keys:',
+      '      # the uploader',
+      '      - description: CI uploader # identity',
+      '        permissions: [FILE_UPLOAD] # what it may do',
+    ),
+    check: (s) => expect(s.projects[0]?.keys[0]?.description).toBe('CI uploader'),
+  },
+  {
+    name: 'unicode descriptions are kept exactly',
+    text: demo(
+      '      - description: Téléversement des photos 📸',
+      '        permissions: [FILE_UPLOAD]',
+      '      - description: 上传密钥',
+      '        permissions: [FILE_UPLOAD]',
+      '        formerDescriptions: [Загрузчик]',
+    ),
+    check: (s) => {
+      expect(s.projects[0]?.keys.map((k) => k.description)).toEqual(['Téléversement des photos 📸', '上传密钥']);
+      expect(s.projects[0]?.keys[1]?.formerDescriptions).toEqual(['Загрузчик']);
+    },
+  },
+  {
+    name: 'quoted strings: single, double with escapes, and words YAML 1.1 would read as booleans',
+    text: demo(
+      "      - description: 'it''s: quoted'",
+      '        permissions: ["FILE_UPLOAD"]',
+      '      - description: "tab\\tinside"',
+      "        permissions: ['OBJECTS_LIST']",
+      '      - description: yes',
+      '        permissions: [OBJECTS_LIST]',
+      '      - description: "true"',
+      '        permissions: [OBJECTS_LIST]',
+    ),
+    check: (s) => expect(s.projects[0]?.keys.map((k) => k.description)).toEqual(["it's: quoted", 'tab\tinside', 'yes', 'true']),
+  },
+  {
+    name: 'entries that are all pinned by uuid may share a description',
+    text: demo(
+      '      - description: test',
+      '        permissions: [OBJECTS_LIST]',
+      '        uuid: 0b0f1c6e-2f7e-4b8a-9c61-1f2d3e4a5b6c',
+      '      - description: test',
+      '        permissions: [OBJECTS_LIST]',
+      '        active: false',
+      '        uuid: 1c1f2d7f-3f8f-4c9b-8d72-2f3e4f5a6b7d',
+    ),
+    check: (s) => expect(s.projects[0]?.keys.map((k) => k.uuid)).toEqual([
+      '0b0f1c6e-2f7e-4b8a-9c61-1f2d3e4a5b6c',
+      '1c1f2d7f-3f8f-4c9b-8d72-2f3e4f5a6b7d',
+    ]),
+  },
+  {
+    name: 'a whole manifest in flow style (JSON is YAML)',
+    text: '{"version": 1, "projects": [{"token": "demo", "unmanaged": "ignore", "keys": [{"description": "a", "permissions": ["OBJECTS_LIST"]}]}]}',
+    check: (s) => expect(s.projects[0]).toMatchObject({ token: 'demo', unmanaged: 'ignore' }),
+  },
+  {
+    name: 'document markers, a byte order mark and CRLF line endings',
+    text: '\uFEFF---\r\nversion: 1\r\nprojects:\r\n  - token: demo\r\n    keys: []\r\n...\r\n',
+    check: (s) => expect(s.projects).toHaveLength(1),
+  },
+  {
+    name: 'credentials, apiUrl and renames are carried into the state',
+    text: lines(
+      'version: 1',
+      'projects:',
+      '  - token: media-prod',
+      '    apiUrl: https://api.filerobot.com',
+      '    credentials: {env: SCALEFLEX_API_KEY_MEDIA}',
+      '    keys:',
+      '      - description: Product feed',
+      '        formerDescriptions: [PIM import, pim]',
+      '        permissions: [FILE_PRODUCT_CHANGE]',
+      '  - token: demo2',
+      '    credentials: {file: ./demo.key}',
+      '    keys: []',
+    ),
+    check: (s) => {
+      expect(s.projects[0]).toMatchObject({
+        token: 'media-prod',
+        apiUrl: 'https://api.filerobot.com',
+        credentials: { env: 'SCALEFLEX_API_KEY_MEDIA' },
+      });
+      expect(s.projects[0]?.keys[0]?.formerDescriptions).toEqual(['PIM import', 'pim']);
+      expect(s.projects[1]).toMatchObject({ token: 'demo2', credentials: { file: './demo.key' }, keys: [] });
+    },
+  },
+  {
+    name: 'a description of exactly 255 characters',
+    text: demo(`      - description: ${'é'.repeat(255)}`, '        permissions: [OBJECTS_LIST]'),
+    check: (s) => expect([...(s.projects[0]?.keys[0]?.description ?? '')]).toHaveLength(255),
+  },
+];
+
+describe('valid manifests become the desired state', () => {
+  test.each(valid)('$name', ({ text, check }) => {
+    const result = parseManifestText(text, 'm.yaml');
+    expect(result.diagnostics).toEqual([]);
+    expect(result.state).toBeDefined();
+    check(result.state!);
+  });
+});
+
+test('the desired state is frozen', () => {
+  const { state } = parseManifestText(demo('      - description: a', '        permissions: [OBJECTS_LIST]'), 'm.yaml');
+  expect(Object.isFrozen(state)).toBe(true);
+  expect(Object.isFrozen(state?.projects[0]?.keys[0]?.permissions)).toBe(true);
+});
