@@ -59,6 +59,9 @@ export interface OpenedKeysApi extends KeysApi {
   readonly readOnly: boolean;
 }
 
+/** See `ManagingKeysApi.create`. */
+const CLOCK_SLACK_MS = 2000;
+
 const READ_ONLY_COMMANDS: readonly ClientCommand[] = ['plan', 'import'];
 
 /** Which permissions a command needs its key to hold. */
@@ -354,10 +357,13 @@ export class ManagingKeysApi extends KeysApiReader {
    * created after it began, by the server's clock (so client/server clock skew does not matter); only if there
    * is none does it create again. An adopted key's secret is fetched, so the result is the same either way.
    *
-   * "Created after the attempt began" uses two server-side bounds, both necessary for a key the attempt made:
-   * the newest `created_at` seen before the attempt, and the server's `Date` at the attempt's start (taken
-   * from earlier answers; `Date` has one-second resolution, so two seconds of slack). Creates of identical
-   * keys within one client run one at a time, so one cannot adopt the key another is still waiting for.
+   * "Created after the attempt began" is judged by the server's clock only: the later of the newest
+   * `created_at` seen before the attempt and the server's `Date` at the attempt's start (the offset learnt
+   * from earlier answers), minus two seconds of slack for `Date`'s one-second resolution and for clocks that
+   * differ between the API's servers. Keys seen before the attempt are excluded outright, so the slack can only
+   * let in a key with the same description and permissions that someone else made in those two seconds and
+   * that this client never saw, which is the key asked for anyway. Creates of identical keys within one
+   * client run one at a time, so one cannot adopt the key another is still waiting for.
    */
   async create(input: CreateKeyInput): Promise<CreatedKey> {
     const identity = identityOf(input);
@@ -423,7 +429,7 @@ export class ManagingKeysApi extends KeysApiReader {
     before: { seenMark: number; newestCreatedAt: number; serverTime: number | undefined },
   ): Promise<LiveKey | undefined> {
     const identity = identityOf(input);
-    const notBefore = Math.max(before.newestCreatedAt, before.serverTime === undefined ? Number.NEGATIVE_INFINITY : before.serverTime - 2000);
+    const notBefore = Math.max(before.newestCreatedAt, before.serverTime ?? Number.NEGATIVE_INFINITY) - CLOCK_SLACK_MS;
     const candidates: LiveKey[] = [];
     for await (const key of this.list()) {
       const firstSeen = this.channel.seen.get(key.uuid)!;
