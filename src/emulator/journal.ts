@@ -146,6 +146,10 @@ export class Journal {
   /** Opens (or creates) the state in `dir`, replaying what is there. */
   static async open(dir: string, opts: { compactBytes?: number } = {}): Promise<Journal> {
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    // Temp files of a snapshot or admin-key write that a crash interrupted: never complete, never needed.
+    for (const name of await fsp.readdir(dir)) {
+      if (/\.\d+\.tmp$/.test(name)) await fsp.rm(path.join(dir, name), { force: true });
+    }
     const { store, journalBytes } = await replay(dir);
     const journalPath = path.join(dir, JOURNAL_FILE);
     const fh = await fsp.open(journalPath, 'a', 0o600);

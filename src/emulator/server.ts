@@ -194,7 +194,12 @@ export class EmulatorServer {
     const requestId = randomUUID();
     const method = req.method ?? 'GET';
     const rawUrl = req.url ?? '/';
-    const url = new URL(rawUrl, 'http://emulator.invalid');
+    let url: URL;
+    try {
+      url = new URL(rawUrl.startsWith('/') ? `http://emulator.invalid${rawUrl}` : rawUrl);
+    } catch {
+      url = new URL('http://emulator.invalid/');
+    }
     const logPath = url.pathname + url.search;
     const route = matchRoute(method, url.pathname);
     this.counters.requests += 1;

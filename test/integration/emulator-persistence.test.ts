@@ -129,6 +129,15 @@ describe('persistence in process', () => {
     }
   });
 
+  test('temp files left by a crash during a snapshot or admin-key write are removed on start', async () => {
+    const dir = stateDir();
+    fs.writeFileSync(path.join(dir, 'state.snapshot.json.4242.tmp'), '{"format":1,"seq":9,"proj');
+    fs.writeFileSync(path.join(dir, 'demo.admin-key.4242.tmp'), 'half');
+    const em = await startEmulator({ stateDir: dir, port: 0 });
+    await em.close();
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
   test('a damaged line in the middle of the journal is refused with StateCorruptError', async () => {
     const dir = stateDir();
     const em = await startEmulator({ stateDir: dir, port: 0 });
