@@ -261,8 +261,10 @@ describe('the CLI emulator process', () => {
         }
       }
     };
-    const workers = Array.from({ length: 16 }, (_, w) => worker(w));
-    while (created.size < 300) await new Promise((r) => setTimeout(r, 5));
+    let running = 16;
+    const workers = Array.from({ length: 16 }, (_, w) => worker(w).finally(() => running--));
+    while (created.size < 300 && running > 0) await new Promise((r) => setTimeout(r, 5));
+    expect(running).toBe(16); // nobody failed before the kill
     child.proc.kill('SIGKILL');
     stop = true;
     await Promise.all(workers);

@@ -52,6 +52,19 @@ describe('listing order', () => {
   });
 });
 
+test('finding a page among 100,000 keys reads about log2(n) keys, not all of them', () => {
+  const keys = Array.from({ length: 100_000 }, (_, i) => ({ createdUs: i * 10, uuid: U1 }));
+  let reads = 0;
+  const counted = new Proxy(keys, {
+    get(target, prop, receiver) {
+      if (typeof prop === 'string' && /^\d+$/.test(prop)) reads++;
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+  expect(pageStart(counted, { createdUs: 500_000, uuid: U1 })).toBe(50_001);
+  expect(reads).toBeLessThanOrEqual(18);
+});
+
 describe('timestamps', () => {
   test.each([
     [1_795_686_426_768_123, '2026-11-26T09:47:06.768123Z'],
