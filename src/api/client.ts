@@ -515,7 +515,7 @@ function selfError(e: unknown, opts: OpenOptions, origin: string): unknown {
     case 'KEY_INVALID':
       return new ScaleflexApiError({
         ...errorInit(e),
-        message: redact(`the key in ${opts.credentialSource} is not a valid key of ${where} (${e.status} KEY_INVALID: ${e.msg})`),
+        message: redact(`the key in ${opts.credentialSource} is not a valid key of ${where} (${e.status} KEY_INVALID)`),
         hint: `put the project's admin key in ${opts.credentialSource}: Scaleflex DAM > Settings > Project > Access > API keys`,
       });
     case 'KEY_DEACTIVATED':

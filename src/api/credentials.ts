@@ -36,7 +36,8 @@ export function resolveCredentials(
   }
   if (named?.file) {
     const file = path.resolve(baseDir, named.file);
-    const shown = path.isAbsolute(named.file) ? named.file : `./${path.relative(baseDir, file) || named.file}`;
+    const relative = path.relative(baseDir, file);
+    const shown = path.isAbsolute(named.file) ? named.file : relative.startsWith('..') ? relative : `./${relative}`;
     let value: string | undefined;
     try {
       value = fs.readFileSync(file, 'utf8').trim();

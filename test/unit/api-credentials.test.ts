@@ -79,6 +79,13 @@ test.each([
     hint: /write the project's admin key to missing\.key/,
   },
   {
+    name: 'a named file outside the manifest directory',
+    project: { token: 'demo', credentials: { file: '../elsewhere/demo.key' } },
+    env: {},
+    message: /looked for file \.\.\/elsewhere\/demo\.key \(not found\)/,
+    hint: /elsewhere/,
+  },
+  {
     name: 'a named file that is empty',
     project: { token: 'demo', credentials: { file: 'empty.key' } },
     env: {},
