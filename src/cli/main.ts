@@ -111,6 +111,20 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     ),
   ).action(action(() => import('./commands/apply')));
 
+  addGuardOptions(
+    addApiOptions(
+      program
+        .command('deactivate')
+        .description('deactivate every key a project declares, never deleting (what a CDKTF ScaleflexProject runs on destroy)')
+        .requiredOption('--project <token>', 'the project whose declared keys to deactivate')
+        .option('-f, --file <path>', `manifest file (default: ${DEFAULT_MANIFEST})`)
+        .option('--from-cdktf <path>', 'read the declared keys from a synthesized CDKTF stack (cdk.tf.json)')
+        .option('--spec-env <var>', 'read the declared keys from this environment variable (a ScaleflexProject spec from Terraform state)')
+        .option('--skip-if-replaced-in <cdk.tf.json>', 'do nothing when this stack still declares the project with another spec (a replacement)')
+        .option('--auto-approve', 'do not ask for confirmation (needed without a TTY)'),
+    ),
+  ).action(action(() => import('./commands/deactivate')));
+
   addApiOptions(
     program
       .command('import')
