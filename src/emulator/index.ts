@@ -7,7 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { PERMISSIONS } from '../permissions';
-import { ALL_FAULTS, EmulatorServer, newKeyRecord, type ServerKnobs } from './server';
+import { EmulatorServer, newKeyRecord, type ServerKnobs } from './server';
 import { FAULT_KINDS, type FaultKind } from './faults';
 import { Journal } from './journal';
 import { acquireStateLock, type StateLock } from './lock';
@@ -154,7 +154,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
       seed: opts.seed ?? 1,
       latencyMs: opts.latencyMs,
       faultRate: opts.faultRate ?? 0,
-      faults: opts.faults ?? ALL_FAULTS,
+      faults: opts.faults ?? FAULT_KINDS,
       stallMs: opts.stallMs ?? 30_000,
       rateLimit: opts.rateLimit ?? 0,
       maxPageSize: opts.maxPageSize ?? 100,

@@ -63,14 +63,16 @@ async function replay(dir: string): Promise<{ store: KeyStore; journalBytes: num
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     return { store, journalBytes: 0 };
   }
+  // Every complete record ends with a newline. A crash mid-append can leave an unfinished last record (or,
+  // in principle, several unreadable ones at the very end): those were never answered, so they are dropped.
   const lines = journal.toString('utf8').split('\n');
   let validBytes = 0;
-  let torn = false;
+  let repair = false;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
-    const isLast = i === lines.length - 1;
+    const hasNewline = i < lines.length - 1;
     if (line === '') {
-      if (!isLast) validBytes += 1;
+      if (hasNewline) validBytes += 1;
       continue;
     }
     let record: JournalRecord;
@@ -78,9 +80,8 @@ async function replay(dir: string): Promise<{ store: KeyStore; journalBytes: num
       record = JSON.parse(line) as JournalRecord;
       if (!Number.isSafeInteger(record.seq)) throw new Error('record without a sequence number');
     } catch (error) {
-      // A write cut short by a crash can only be the tail: everything after it must be unreadable too.
       if (lines.slice(i + 1).every((rest) => rest.trim() === '' || !isJson(rest))) {
-        torn = true;
+        repair = true;
         break;
       }
       throw new StateCorruptError(`cannot read ${journalPath} line ${i + 1}: ${(error as Error).message}`);
@@ -92,13 +93,11 @@ async function replay(dir: string): Promise<{ store: KeyStore; journalBytes: num
         throw new StateCorruptError(`cannot replay ${journalPath} line ${i + 1}: ${(error as Error).message}`);
       }
     }
-    validBytes += Buffer.byteLength(line, 'utf8') + (isLast ? 0 : 1);
-    if (isLast) {
-      // A complete record with its newline lost; keep it, and restore the newline.
-      torn = true;
-    }
+    validBytes += Buffer.byteLength(line, 'utf8') + (hasNewline ? 1 : 0);
+    // A complete record whose newline was not written: keep it, and add the newline back below.
+    if (!hasNewline) repair = true;
   }
-  if (torn) {
+  if (repair) {
     const fh = await fsp.open(journalPath, 'r+');
     try {
       await fh.truncate(validBytes);
@@ -134,6 +133,9 @@ export class Journal {
   private idleWaiters: (() => void)[] = [];
   private broken: Error | undefined;
   private closed = false;
+  private assigned = 0;
+  /** The last compaction failure, if any (the journal is still complete in that case). */
+  compactError: Error | undefined;
 
   private constructor(
     private readonly dir: string,
@@ -200,7 +202,6 @@ export class Journal {
     }
   }
 
-  private assigned = 0;
   private nextSeq(): number {
     this.assigned = Math.max(this.assigned, this.store.seq) + 1;
     return this.assigned;
@@ -244,9 +245,6 @@ export class Journal {
     this.running = false;
     this.wakeIdle();
   }
-
-  /** The last compaction failure, if any (the journal is still complete in that case). */
-  compactError: Error | undefined;
 
   private wakeIdle(): void {
     const waiters = this.idleWaiters;

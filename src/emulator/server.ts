@@ -9,7 +9,7 @@ import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { encodeCursor } from './cursor';
-import { chooseFault, createRandom, FAULT_KINDS, type FaultKind, type Latency, latencyFor, type Random } from './faults';
+import { chooseFault, createRandom, type FaultKind, type Latency, latencyFor, type Random } from './faults';
 import type { Journal } from './journal';
 import { RateLimiter, type RateLimitResult } from './rate-limit';
 import {
@@ -436,6 +436,3 @@ export class EmulatorServer {
     }
   }
 }
-
-/** Every fault kind, for option defaults. */
-export const ALL_FAULTS: readonly FaultKind[] = FAULT_KINDS;

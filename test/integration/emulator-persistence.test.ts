@@ -129,6 +129,26 @@ describe('persistence in process', () => {
     }
   });
 
+  test('a complete last record whose newline was lost is kept, and later records still land on their own lines', async () => {
+    const dir = stateDir();
+    let em = await startEmulator({ stateDir: dir, port: 0 });
+    const [last] = await em.seedKeys('demo', [{ description: 'last', permissions: [] }]);
+    await em.close();
+    const file = path.join(dir, 'state.journal.jsonl');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/\n$/, ''));
+
+    em = await startEmulator({ stateDir: dir, port: 0 });
+    const [next] = await em.seedKeys('demo', [{ description: 'next', permissions: [] }]);
+    await em.close();
+    em = await startEmulator({ stateDir: dir, port: 0 });
+    try {
+      const uuids = (await listAll(new ProjectClient(`${em.url}/demo/v5`, agent), em.adminKey('demo'))).map((k) => k.uuid);
+      expect(uuids).toEqual(expect.arrayContaining([last!.uuid, next!.uuid]));
+    } finally {
+      await em.close();
+    }
+  });
+
   test('temp files left by a crash during a snapshot or admin-key write are removed on start', async () => {
     const dir = stateDir();
     fs.writeFileSync(path.join(dir, 'state.snapshot.json.4242.tmp'), '{"format":1,"seq":9,"proj');
