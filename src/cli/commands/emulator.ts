@@ -33,6 +33,10 @@ function usage(fn: () => void): void {
   }
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 /** Resolves on the first SIGINT or SIGTERM. */
 function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -89,6 +93,9 @@ export async function run(opts: EmulatorCliOptions, io: Io, _args: string[]): Pr
   const signal = untilSignal();
   for (const token of handle.projects()) secrets.add(handle.adminKey(token));
   io.out(`scaleflex-keys emulator listening on ${handle.url}\n`);
+  if (!isLoopback(opts.host)) {
+    io.err(`warning: listening on ${opts.host}, not loopback: plain HTTP, so anyone who can reach it can read keys sent to it\n`);
+  }
   io.out(`state dir: ${stateDir}\n`);
   for (const token of handle.projects()) {
     io.out(`project ${token}: ${handle.url}/${token}/v5 (admin key in ${handle.adminKeyFile(token)})\n`);
