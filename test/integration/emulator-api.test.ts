@@ -296,6 +296,32 @@ describe('validation', () => {
   });
 });
 
+describe('the document and the server agree on request bodies', () => {
+  const cases: [string, string, unknown][] = [
+    ['POST', '/keys', { description: 'ok', permissions: ['ACCESS_READ'] }],
+    ['POST', '/keys', { description: 'ok', permissions: [], active: false }],
+    ['POST', '/keys', { description: '', permissions: [] }],
+    ['POST', '/keys', { description: 'x'.repeat(256), permissions: [] }],
+    ['POST', '/keys', { description: 'ok', permissions: ['FLY'] }],
+    ['POST', '/keys', { description: 'ok' }],
+    ['POST', '/keys', { description: 'ok', permissions: [], extra: true }],
+    ['PATCH', '/keys/{uuid}', { active: false }],
+    ['PATCH', '/keys/{uuid}', {}],
+    ['PATCH', '/keys/{uuid}', { description: 'x'.repeat(256) }],
+    ['POST', '/keys/status', { uuids: ['{uuid}'], active: true }],
+    ['POST', '/keys/status', { uuids: [], active: true }],
+    ['POST', '/keys/status', { uuids: ['{uuid}'] }],
+    ['POST', '/keys/status', { uuids: Array.from({ length: 101 }, () => '{uuid}'), active: true }],
+  ];
+  test.each(cases)('%s %s %j: the schema accepts it exactly when the server does', async (method, template, body) => {
+    const [target] = await emulator.seedKeys('demo', [{ description: 'agree', permissions: [] }]);
+    const fill = (v: unknown): unknown => JSON.parse(JSON.stringify(v).replaceAll('{uuid}', target!.uuid));
+    const res = await api.call(method, template.replace('{uuid}', target!.uuid), { key: admin, body: fill(body) });
+    const schemaSays = checker.requestValidator(method, template)(fill(body));
+    expect(res.status < 300).toBe(schemaSays);
+  });
+});
+
 describe('headers and logs', () => {
   test('every answer, success or error, carries RateLimit-* and a unique X-Request-Id', async () => {
     const answers = await Promise.all([

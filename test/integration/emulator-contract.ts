@@ -60,6 +60,19 @@ export class ContractChecker {
     return new ContractChecker(doc);
   }
 
+  /** The request-body validator the document gives for `method template`. */
+  requestValidator(method: string, template: string): ValidateFunction {
+    const key = `request ${method.toUpperCase()} ${template}`;
+    let validate = this.compiled.get(key);
+    if (!validate) {
+      const schema = this.doc.paths[template]?.[method.toLowerCase()]?.requestBody?.content?.['application/json']?.schema;
+      if (!schema) throw new Error(`${method} ${template} has no JSON request body in the OpenAPI document`);
+      validate = this.ajv.compile(schema);
+      this.compiled.set(key, validate);
+    }
+    return validate;
+  }
+
   /** Throws unless `answer` is a documented answer of `method path`, with a valid body and headers. */
   check(method: string, p: string, answer: Answer): void {
     const template = templateOf(p);
