@@ -6,10 +6,14 @@
  *     our `retry` decision function. We keep undici's machinery (re-dispatch, dropping failed bodies, passing
  *     the final answer through with `throwOnError: false`) but decide ourselves, because its default cannot:
  *     it backs off exponentially without jitter, does not read `RateLimit-Reset`, has no overall deadline,
- *     never retries PATCH, and would retry a POST /keys after a reset (which may have committed).
+ *     never retries PATCH or the bulk status POST, and cannot express "POST /keys: retry an answered 429/503
+ *     but never a reset or timeout" (which may have committed). Its default also sleeps out the backoff
+ *     while holding the failed answer's connection; our decision only records the wait, and the attempt
+ *     interceptor below sleeps it out after the connection is free.
  *  2. `paceAndTrace`, which sees every single attempt (first tries and undici's retries alike): it waits out
- *     the backoff the decision chose and the per-key token bucket, enforces the per-attempt deadline, learns
- *     `RateLimit-*` and the server's clock from each answer, and writes one trace line per attempt.
+ *     the backoff the decision chose, then a concurrency permit and a token of the key's bucket, enforces the
+ *     per-attempt deadline, learns `RateLimit-*` and the server's clock from each answer, and writes one
+ *     trace line per attempt.
  *
  * One case is left to `send`: a failure after a 2xx's headers arrived (the body broke off). undici would
  * resume it with a `Range` request, which a JSON API does not serve, so we refuse that inside the decision
@@ -125,9 +129,48 @@ interface CallState {
   bodyStarted: boolean;
 }
 
+/** Pacing state of one (origin, key): its token bucket, its concurrency permits, its requests in flight. */
 interface BucketState {
   readonly bucket: TokenBucket;
+  readonly permits: Permits;
   inFlight: number;
+}
+
+/**
+ * The concurrency limit of one key on one origin (the origin's own limit is its pool's connection count).
+ * Attempts wait here, not in undici's pool queue, so that each takes its token from the bucket only when it
+ * can actually be sent, with the latest `RateLimit-*` already learnt: a queue inside the pool would have
+ * passed the pacer long before. Per key rather than per origin, so that one project waiting out its quota
+ * does not hold up another project's requests.
+ */
+export class Permits {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  /** Calls `run` once a permit is free (now, or when one is released). */
+  acquire(run: () => void): void {
+    if (this.free > 0) {
+      this.free -= 1;
+      run();
+    } else {
+      this.waiting.push(run);
+    }
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free += 1;
+  }
+
+  /** Attempts waiting for a permit (for tests). */
+  get queued(): number {
+    return this.waiting.length;
+  }
 }
 
 /** The offset between the server's clock (its `Date` header) and ours, per origin. */
@@ -219,6 +262,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.done = true;
     clearTimeout(this.timer);
     this.call.bucket.inFlight -= 1;
+    this.call.bucket.permits.release();
     if (this.trace) {
       this.trace(redact(`${this.call.method} ${this.call.label} ${outcome} attempt=${this.call.attempt} ${Date.now() - this.started}ms`));
     }
@@ -240,14 +284,16 @@ function paceAndTrace(trace: ((line: string) => void) | undefined): Dispatcher.D
         attempt.onResponseError(null, err as Error);
       }
     };
+    // Backoff first (holding nothing), then one of the key's permits, then a token of its bucket.
     const reserve = () => {
       const wait = call.bucket.bucket.take(Date.now());
       if (wait > 0) setTimeout(send, wait);
       else send();
     };
+    const queue = () => call.bucket.permits.acquire(reserve);
     const backoff = call.notBefore - Date.now();
-    if (backoff > 0) setTimeout(reserve, backoff);
-    else reserve();
+    if (backoff > 0) setTimeout(queue, backoff);
+    else queue();
     return true;
   };
 }
@@ -277,6 +323,7 @@ export class Transport {
   private readonly agent: Agent;
   private readonly dispatcher: Dispatcher;
   private readonly buckets = new Map<string, BucketState>();
+  private readonly parallelism: number;
   private readonly clocks = new Map<string, ServerClock>();
   readonly timeouts: Timeouts;
   readonly policy: RetryPolicy;
@@ -287,6 +334,7 @@ export class Transport {
     this.policy = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
     this.random = opts.random ?? Math.random;
     const parallelism = Math.max(1, Math.floor(opts.parallelism ?? DEFAULT_PARALLELISM));
+    this.parallelism = parallelism;
     this.agent = new Agent({
       connections: parallelism,
       pipelining: 1,
@@ -311,7 +359,7 @@ export class Transport {
     // The map is keyed by a hash so that the key itself is held in one place only (the caller's channel).
     const id = `${origin} ${createHash('sha256').update(apiKey).digest('hex')}`;
     let b = this.buckets.get(id);
-    if (!b) this.buckets.set(id, (b = { bucket: new TokenBucket(), inFlight: 0 }));
+    if (!b) this.buckets.set(id, (b = { bucket: new TokenBucket(), permits: new Permits(this.parallelism), inFlight: 0 }));
     return b;
   }
 

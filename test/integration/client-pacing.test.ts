@@ -59,6 +59,29 @@ test('under a rate limit of 20/s a burst of 300 requests completes without error
   }
 });
 
+test('a rate limit that appears after the client opened is learnt from the first answers, before a burst runs into it', async () => {
+  const emu = await emulator();
+  const factory = new KeysApiFactory({ parallelism: 16, trace: recorder.trace });
+  try {
+    const api = await factory.open({
+      project: 'demo',
+      apiUrl: emu.handle.url,
+      apiKey: emu.handle.adminKey('demo'),
+      credentialSource: 'SCALEFLEX_API_KEY_DEMO',
+      command: 'plan',
+    });
+    // The client last saw a nominal quota of 10,000; now the server allows 20/s.
+    emu.handle.configure({ rateLimit: 20 });
+    emu.handle.resetStats();
+    const results = await Promise.allSettled(Array.from({ length: 150 }, () => api.self()));
+    expect(results.filter((r) => r.status === 'rejected').map((r) => recorder.error((r as PromiseRejectedResult).reason))).toEqual([]);
+    const stats = emu.handle.stats();
+    expect((stats.byStatus['429'] ?? 0) / stats.requests).toBeLessThan(0.05);
+  } finally {
+    await factory.close();
+  }
+});
+
 test.each([
   { total: 1, page: 100 },
   { total: 99, page: 100 },
