@@ -16,6 +16,7 @@ import { ApplyFailedError, PlanFileError, StalePlanError, UsageError } from '../
 import type { ProjectSpec } from '../../model';
 import type { ApplyEvent, Change, Plan, ProjectPlan } from '../../reconcile';
 import { confirmApply } from '../confirm';
+import { startManifestRun } from '../manifest-run';
 import { loadProjects, type SourceFlags } from '../desired';
 import { EXIT } from '../exit-codes';
 import { GroupedOutput, runBounded, type SectionWriter } from '../grouped-output';
@@ -304,10 +305,10 @@ export async function run(opts: ApplyFlags, io: Io, args: string[]): Promise<num
     const counts = countChanges(saved);
     io.out(`Applying the saved plan ${planFile}: ${counts.create} to create, ${counts.change} to change, ${counts.deactivate} to deactivate.\n`);
   } else {
-    const { projects, baseDir } = await loadProjects(opts, io);
-    session = await ApiSession.start(io, opts, projects.map((p) => p.token), baseDir);
+    const started = await startManifestRun(opts, io, 'apply');
+    session = started.session;
     try {
-      outcomes = await planProjects(session, projects, 'apply', opts);
+      outcomes = await planProjects(session, started.projects, 'apply', opts, undefined, started.prefetched);
     } catch (error) {
       await session.close();
       throw error;

@@ -10,8 +10,9 @@ import * as path from 'node:path';
 import type { GuardViolation, Plan } from '../../reconcile';
 import { EXIT } from '../exit-codes';
 import { type Io, useColor } from '../io';
-import { loadProjects, type SourceFlags } from '../desired';
-import { ApiSession, type ApiFlags, type GuardFlags, planProjects, projectErrorLines, type ProjectOutcome } from '../projects';
+import type { SourceFlags } from '../desired';
+import { startManifestRun } from '../manifest-run';
+import { traceEnabled, type ApiFlags, type GuardFlags, planProjects, projectErrorLines, type ProjectOutcome } from '../projects';
 import { writeFileAtomic } from '../atomic-file';
 
 export interface PlanFlags extends SourceFlags, ApiFlags, GuardFlags {
@@ -57,13 +58,19 @@ export function allViolations(outcomes: readonly ProjectOutcome[]): GuardViolati
 
 export async function run(opts: PlanFlags, io: Io): Promise<number> {
   const format = opts.format ?? 'text';
-  const { projects, baseDir } = await loadProjects(opts, io);
-  const session = await ApiSession.start(io, opts, projects.map((p) => p.token), baseDir);
+  const { projects, session, prefetched } = await startManifestRun(opts, io, 'plan');
   let outcomes: ProjectOutcome[];
   try {
-    outcomes = await planProjects(session, projects, 'plan', opts, (line) => {
-      if (projects.length > 1) io.err(`${line}\n`);
-    });
+    outcomes = await planProjects(
+      session,
+      projects,
+      'plan',
+      opts,
+      (line) => {
+        if (traceEnabled(opts, io)) io.err(`${line}\n`);
+      },
+      prefetched,
+    );
   } finally {
     await session.close();
   }
