@@ -77,12 +77,13 @@ function canonicalKey(spec: SynthesizedKeySpec): SynthesizedKeySpec {
  * would start an interpolation or directive, so a description such as `cost ${x}` must be written `$${x}`.
  */
 export function escapeTerraformTemplate(text: string): string {
-  return text.replace(/\$\{/g, '$${').replace(/%\{/g, '%%{');
+  // Function replacers: in a replacement string `$$` would itself mean one `$`.
+  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
 }
 
 /** The literal string Terraform reads from a template written by `escapeTerraformTemplate`. */
 export function unescapeTerraformTemplate(text: string): string {
-  return text.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{');
+  return text.replace(/\$\$\{/g, () => '${').replace(/%%\{/g, () => '%{');
 }
 
 /** The largest stack file read (the same bound as a YAML manifest). */

@@ -1,0 +1,283 @@
+/**
+ * The CDKTF constructs synthesized with cdktf's own `Testing` helpers: which resources, triggers, provisioners
+ * and dependencies a stack gets, how a change to one key shows in the triggers, and the synth-time validation
+ * (the manifest's schema and rules, every problem with its construct path). Snapshots pin the whole output.
+ */
+import 'cdktf/lib/testing/adapters/jest';
+import { App, Testing, TerraformStack } from 'cdktf';
+import { NullProvider } from '@cdktf/provider-null/lib/provider';
+import { Resource } from '@cdktf/provider-null/lib/resource';
+import { Permission, ScaleflexApiKey, type ScaleflexApiKeyProps, ScaleflexProject, type ScaleflexProjectProps } from '../../src/cdktf';
+import { readCdktfStackText } from '../../src/manifest/cdktf-stack';
+
+Testing.setupJest();
+
+type KeyDecl = [id: string, props: ScaleflexApiKeyProps];
+
+/** A representative project: sets, a rename, a deactivated key, a pinned key. */
+const DEMO_KEYS: KeyDecl[] = [
+  ['ci-uploader', { description: 'CI uploader', permissions: [Permission.FILE_UPLOAD], permissionSets: ['read-only'], formerDescriptions: ['uploader'] }],
+  ['storefront', { description: 'Storefront read-only', permissions: [], permissionSets: ['read-only'] }],
+  ['legacy', { description: 'Legacy importer', permissions: [Permission.FILE_UPLOAD, Permission.DIR_CREATE], active: false }],
+  ['pinned', { description: 'test', permissions: [Permission.OBJECTS_LIST], uuid: '0b0f1c6e-1111-4222-8333-944455556666' }],
+];
+const DEMO_PROPS: ScaleflexProjectProps = {
+  token: 'demo',
+  credentialsEnv: 'SCALEFLEX_API_KEY_DEMO',
+  permissionSets: { 'read-only': [Permission.OBJECTS_LIST, Permission.OBJECTS_FETCH] },
+};
+
+function declare(scope: TerraformStack, props: ScaleflexProjectProps = DEMO_PROPS, keys: KeyDecl[] = DEMO_KEYS) {
+  const project = new ScaleflexProject(scope, props.token, props);
+  const created = keys.map(([id, p]) => new ScaleflexApiKey(project, id, p));
+  return { project, keys: created };
+}
+
+type Synth = { resource: { null_resource: Record<string, { triggers: Record<string, string>; depends_on?: string[]; provisioner?: unknown[]; lifecycle?: unknown }> } };
+
+describe('a synthesized ScaleflexProject', () => {
+  // Synthesized once: importing and running cdktf is the slow part.
+  const synthesized = Testing.synthScope((scope) => void declare(scope as TerraformStack));
+  const json = JSON.parse(synthesized) as Synth;
+  const resources = json.resource.null_resource;
+
+  test('matches the snapshot', () => {
+    expect(synthesized).toMatchSnapshot();
+  });
+
+  test('has one null_resource per key and one for the project, and the null provider', () => {
+    expect(Object.keys(resources)).toHaveLength(DEMO_KEYS.length + 1);
+    expect(synthesized).toHaveProvider(NullProvider);
+  });
+
+  test("each key's triggers hold its canonical spec with permission sets expanded and sorted", () => {
+    expect(synthesized).toHaveResourceWithProperties(Resource, {
+      triggers: {
+        scaleflex_keys: 'api-key',
+        project: 'demo',
+        spec: JSON.stringify({
+          description: 'CI uploader',
+          permissions: ['FILE_UPLOAD', 'OBJECTS_FETCH', 'OBJECTS_LIST'],
+          active: true,
+          formerDescriptions: ['uploader'],
+        }),
+      },
+    });
+    expect(synthesized).toHaveResourceWithProperties(Resource, {
+      triggers: expect.objectContaining({
+        spec: JSON.stringify({ description: 'Legacy importer', permissions: ['DIR_CREATE', 'FILE_UPLOAD'], active: false, formerDescriptions: [] }),
+      }),
+    });
+    expect(synthesized).toHaveResourceWithProperties(Resource, {
+      triggers: expect.objectContaining({
+        spec: JSON.stringify({
+          description: 'test',
+          permissions: ['OBJECTS_LIST'],
+          active: true,
+          formerDescriptions: [],
+          uuid: '0b0f1c6e-1111-4222-8333-944455556666',
+        }),
+      }),
+    });
+  });
+
+  test('the project resource depends on every key resource, in declaration order', () => {
+    const keyIds = Object.keys(resources).filter((id) => resources[id]!.triggers.scaleflex_keys === 'api-key');
+    const order = DEMO_KEYS.map(([id]) => keyIds.find((k) => k.startsWith(`demo_${id}_`)));
+    expect(resources.demo!.depends_on).toEqual(order.map((id) => `null_resource.${id}`));
+  });
+
+  test('the project resource runs apply at create and deactivate at destroy, and is created before it is destroyed', () => {
+    expect(synthesized).toHaveResourceWithProperties(Resource, {
+      lifecycle: { create_before_destroy: true },
+      provisioner: [
+        {
+          'local-exec': {
+            command: 'scaleflex-keys apply --from-cdktf "${path.module}/cdk.tf.json" --project demo --auto-approve',
+          },
+        },
+        {
+          'local-exec': {
+            when: 'destroy',
+            command:
+              'scaleflex-keys deactivate --spec-env SCALEFLEX_KEYS_APPLIED_SPEC --skip-if-replaced-in "${path.module}/cdk.tf.json" --project demo --auto-approve',
+            environment: { SCALEFLEX_KEYS_APPLIED_SPEC: '${self.triggers.spec}' },
+          },
+        },
+      ],
+    });
+  });
+
+  test("the project's spec trigger holds its settings and every key's spec, and names the credential variable only", () => {
+    const spec = JSON.parse(resources.demo!.triggers.spec!) as Record<string, unknown>;
+    expect(spec).toMatchObject({ token: 'demo', credentials: { env: 'SCALEFLEX_API_KEY_DEMO' }, unmanaged: 'deactivate' });
+    const keySpecs = Object.values(resources)
+      .filter((r) => r.triggers.scaleflex_keys === 'api-key')
+      .map((r) => JSON.parse(r.triggers.spec!) as { description: string });
+    expect(spec.keys).toEqual(DEMO_KEYS.map(([, p]) => keySpecs.find((k) => k.description === p.description)));
+  });
+});
+
+describe('triggers across two synths', () => {
+  function synthWith(keys: KeyDecl[]): Synth['resource']['null_resource'] {
+    return (JSON.parse(Testing.synthScope((scope) => void declare(scope as TerraformStack, DEMO_PROPS, keys))) as Synth).resource.null_resource;
+  }
+  const before = synthWith(DEMO_KEYS);
+
+  test.each([
+    {
+      name: "changing one key's permissions changes only that key's triggers and the project's",
+      keys: DEMO_KEYS.map(([id, p]): KeyDecl => (id === 'storefront' ? [id, { ...p, permissions: [Permission.COLLECTIONS_LIST] }] : [id, p])),
+      changed: ['demo', 'demo_storefront'],
+    },
+    {
+      name: "deactivating one key changes only that key's triggers and the project's",
+      keys: DEMO_KEYS.map(([id, p]): KeyDecl => (id === 'ci-uploader' ? [id, { ...p, active: false }] : [id, p])),
+      changed: ['demo', 'demo_ci-uploader'],
+    },
+    {
+      name: "listing a key's permissions in another order changes nothing",
+      keys: DEMO_KEYS.map(([id, p]): KeyDecl => (id === 'legacy' ? [id, { ...p, permissions: [...p.permissions].reverse() }] : [id, p])),
+      changed: [],
+    },
+  ])('$name', ({ keys, changed }) => {
+    const after = synthWith(keys);
+    expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort());
+    const differing = Object.keys(after)
+      .filter((id) => JSON.stringify(after[id]!.triggers) !== JSON.stringify(before[id]!.triggers))
+      .map((id) => id.replace(/_[0-9A-F]{8}$/, ''))
+      .sort();
+    expect(differing).toEqual(changed);
+  });
+});
+
+describe('values Terraform would read as templates', () => {
+  test('a description with ${...} and %{...} is escaped in the JSON and read back literally', () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, 'escapes');
+    declare(stack, { token: 'demo' }, [['odd', { description: 'cost ${var.x} %{if y}', permissions: [Permission.OBJECTS_LIST] }]]);
+    const synthesized = Testing.synth(stack, true);
+    expect(synthesized).toContain('cost $${var.x} %%{if y}');
+    expect(synthesized).not.toMatch(/[^$]\$\{var\.x\}/);
+    const full = Testing.fullSynth(stack);
+    const text = require('node:fs').readFileSync(`${full}/stacks/escapes/cdk.tf.json`, 'utf8') as string;
+    const read = readCdktfStackText(text, 'cdk.tf.json');
+    expect(read.diagnostics).toEqual([]);
+    expect(read.state?.projects[0]?.keys[0]?.description).toBe('cost ${var.x} %{if y}');
+  });
+});
+
+describe('provisioner options', () => {
+  test('cliCommand and secretsOut shape the create-time command', () => {
+    const synthesized = Testing.synthScope((scope) => {
+      const p = new ScaleflexProject(scope, 'shop', { token: 'shop', cliCommand: 'npx scaleflex-keys', secretsOut: 'secrets/shop keys.json' });
+      new ScaleflexApiKey(p, 'k', { description: 'k', permissions: [Permission.OBJECTS_LIST] });
+    });
+    expect(synthesized).toHaveResourceWithProperties(Resource, {
+      provisioner: expect.arrayContaining([
+        {
+          'local-exec': {
+            command: 'npx scaleflex-keys apply --from-cdktf "${path.module}/cdk.tf.json" --project shop --auto-approve --secrets-out "secrets/shop keys.json"',
+          },
+        },
+      ]),
+    });
+  });
+
+  test('a stack with its own NullProvider keeps exactly one', () => {
+    const synthesized = Testing.synthScope((scope) => {
+      new NullProvider(scope, 'mine', {});
+      declare(scope as TerraformStack);
+    });
+    expect((JSON.parse(synthesized) as { provider: { null: unknown[] } }).provider.null).toHaveLength(1);
+  });
+
+  test('a ScaleflexApiKey outside a ScaleflexProject is refused with a clear message', () => {
+    const stack = new TerraformStack(Testing.app(), 'wrong');
+    expect(() => new ScaleflexApiKey(stack as unknown as ScaleflexProject, 'k', { description: 'k', permissions: [] })).toThrow(
+      /must be created inside a ScaleflexProject/,
+    );
+  });
+});
+
+describe('validation at synth', () => {
+  /** Runs every validation of a stack and returns cdktf's message (or undefined when valid). */
+  function validationError(build: (stack: TerraformStack) => void): string | undefined {
+    const stack = new TerraformStack(Testing.app(), 'stack');
+    build(stack);
+    try {
+      stack.runAllValidations();
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
+  test('a valid stack passes', () => {
+    expect(validationError((s) => void declare(s))).toBeUndefined();
+  });
+
+  test('every problem is reported at once, each with the construct path that declared it', () => {
+    const message = validationError((stack) => {
+      const p = new ScaleflexProject(stack, 'demo', {
+        token: 'Demo!',
+        permissionSets: { ro: [Permission.OBJECTS_LIST, 'OBJECTS_LISTT' as Permission] },
+      });
+      new ScaleflexApiKey(p, 'a', { description: 'x', permissions: ['FILE_UPLOD' as Permission], permissionSets: ['rw'] });
+      new ScaleflexApiKey(p, 'b', { description: 'x', permissions: [Permission.FILE_UPLOAD, Permission.FILE_UPLOAD] });
+      new ScaleflexApiKey(p, 'c', { description: ' y', permissions: [Permission.FILE_UPLOAD], active: 'yes' as unknown as boolean });
+      new ScaleflexApiKey(p, 'd', { descripton: 'z', permissions: [Permission.FILE_UPLOAD] } as unknown as ScaleflexApiKeyProps);
+      const q = new ScaleflexProject(stack, 'demo2', { token: 'Demo!', credentialsEnv: '0123456789abcdef0123456789abcdef' });
+      new ScaleflexApiKey(q, 'empty', { description: 'no permissions', permissions: [] });
+    });
+    expect(message).toMatchSnapshot();
+    const lines = (message ?? '').split('\n').filter((l) => l.startsWith('  ['));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^ {2}\[stack\/demo\] .*"OBJECTS_LISTT".*OBJECTS_LIST/),
+        expect.stringMatching(/^ {2}\[stack\/demo\] .*token "Demo!"/),
+        expect.stringMatching(/^ {2}\[stack\/demo\/a\] .*"FILE_UPLOD".*did you mean "FILE_UPLOAD"/),
+        expect.stringMatching(/^ {2}\[stack\/demo\/a\] .*permission set "rw"/),
+        expect.stringMatching(/^ {2}\[stack\/demo\/b\] .*"FILE_UPLOAD" is listed twice/),
+        expect.stringMatching(/^ {2}\[stack\/demo\/b\] .*duplicate description "x".*stack\/demo\/a.*stack\/demo\/b/),
+        expect.stringMatching(/^ {2}\[stack\/demo\/c\] .*whitespace/),
+        expect.stringMatching(/^ {2}\[stack\/demo\/c\] .*active must be true or false/),
+        expect.stringMatching(/^ {2}\[stack\/demo\/d\] .*"descripton".*did you mean "description"/),
+        expect.stringMatching(/^ {2}\[stack\/demo2\] .*declared twice: at stack\/demo and here, at stack\/demo2/),
+        expect.stringMatching(/^ {2}\[stack\/demo2\] .*secret/),
+        expect.stringMatching(/^ {2}\[stack\/demo2\/empty\] .*no permissions/),
+      ]),
+    );
+  });
+
+  test.each([
+    { name: 'two keys with one description', keys: [['a', { description: 'same', permissions: [Permission.OBJECTS_LIST] }], ['b', { description: 'same', permissions: [Permission.OBJECTS_LIST] }]] as KeyDecl[], path: 'stack/p/b', words: /duplicate description "same"/ },
+    { name: 'a former description equal to a current one', keys: [['a', { description: 'one', permissions: [Permission.OBJECTS_LIST] }], ['b', { description: 'two', permissions: [Permission.OBJECTS_LIST], formerDescriptions: ['one'] }]] as KeyDecl[], path: 'stack/p/b', words: /former description "one"/ },
+    { name: 'one uuid pinned twice', keys: [['a', { description: 'a', permissions: [Permission.OBJECTS_LIST], uuid: '0b0f1c6e-1111-4222-8333-944455556666' }], ['b', { description: 'b', permissions: [Permission.OBJECTS_LIST], uuid: '0b0f1c6e-1111-4222-8333-944455556666' }]] as KeyDecl[], path: 'stack/p/b', words: /pinned by two entries/ },
+  ])('duplicates across keys of a project are caught like in YAML: $name', ({ keys, path, words }) => {
+    const message = validationError((stack) => void declare(stack, { token: 'p' }, keys)) ?? '';
+    const line = message.split('\n').find((l) => l.startsWith(`  [${path}]`));
+    expect(line).toMatch(words);
+  });
+
+  test('keys pinned by uuid may share a description, as in YAML', () => {
+    const keys: KeyDecl[] = [
+      ['a', { description: 'test', permissions: [Permission.OBJECTS_LIST], uuid: '0b0f1c6e-1111-4222-8333-944455556666' }],
+      ['b', { description: 'test', permissions: [Permission.OBJECTS_LIST], uuid: '0b0f1c6e-1111-4222-8333-944455556667' }],
+    ];
+    expect(validationError((stack) => void declare(stack, { token: 'p' }, keys))).toBeUndefined();
+  });
+
+  test('app.synth() refuses an invalid stack before writing anything', () => {
+    const outdir = require('node:fs').mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'sfk-')) as string;
+    try {
+      const app = new App({ outdir });
+      const stack = new TerraformStack(app, 'bad');
+      declare(stack, { token: 'bad' }, [['k', { description: 'k', permissions: ['NOPE' as Permission] }]]);
+      expect(() => app.synth()).toThrow(/\[bad\/bad\/k\] unknown permission "NOPE"/);
+      expect(require('node:fs').existsSync(`${outdir}/stacks/bad/cdk.tf.json`)).toBe(false);
+    } finally {
+      require('node:fs').rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});

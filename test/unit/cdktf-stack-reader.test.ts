@@ -1,0 +1,210 @@
+/**
+ * `readCdktfStack`: a synthesized stack back to a DesiredState, validated like a YAML manifest, with problems
+ * located at the resource's line in cdk.tf.json and naming its construct path; and the small helpers the
+ * destroy-time `deactivate` relies on (`readProjectSpecText`, `lookupStackProject`).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, TerraformStack } from 'cdktf';
+import { Permission, ScaleflexApiKey, ScaleflexProject } from '../../src/cdktf';
+import {
+  escapeTerraformTemplate,
+  lookupStackProject,
+  readCdktfStack,
+  readCdktfStackText,
+  readProjectSpecText,
+  unescapeTerraformTemplate,
+} from '../../src/manifest/cdktf-stack';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+/** Synthesizes a stack the way `cdktf synth` does (metadata included) and returns the cdk.tf.json path. */
+function synthFile(build: (stack: TerraformStack) => void, opts: { skipValidation?: boolean } = {}): string {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfk-'));
+  dirs.push(outdir);
+  const app = new App({ outdir, skipValidation: opts.skipValidation ?? false });
+  build(new TerraformStack(app, 'keys'));
+  app.synth();
+  return path.join(outdir, 'stacks', 'keys', 'cdk.tf.json');
+}
+
+function twoProjects(stack: TerraformStack): void {
+  const sets = { 'read-only': [Permission.OBJECTS_LIST, Permission.OBJECTS_FETCH] };
+  const demo = new ScaleflexProject(stack, 'demo', { token: 'demo', credentialsEnv: 'DEMO_ADMIN_KEY', apiUrl: 'https://api.example.test', permissionSets: sets });
+  new ScaleflexApiKey(demo, 'uploader', { description: 'CI uploader', permissions: [Permission.FILE_UPLOAD], permissionSets: ['read-only'], formerDescriptions: ['uploader'] });
+  new ScaleflexApiKey(demo, 'old', { description: 'Old', permissions: [Permission.OBJECTS_LIST], active: false });
+  const shop = new ScaleflexProject(stack, 'shop', { token: 'shop', unmanaged: 'ignore' });
+  new ScaleflexApiKey(shop, 'pinned', { description: 'test', permissions: [Permission.LABELS_LIST], uuid: '0b0f1c6e-1111-4222-8333-944455556666' });
+}
+
+describe('readCdktfStack on a synthesized stack', () => {
+  const file = synthFile(twoProjects);
+  const read = readCdktfStack(file);
+
+  test('reads every project and key, with sets expanded and defaults filled in', () => {
+    expect(read.diagnostics).toEqual([]);
+    const projects = read.state!.projects.map((p) => ({
+      token: p.token,
+      apiUrl: p.apiUrl,
+      credentials: p.credentials,
+      unmanaged: p.unmanaged,
+      keys: p.keys.map(({ source: _source, ...k }) => k),
+    }));
+    expect(projects).toEqual([
+      {
+        token: 'demo',
+        apiUrl: 'https://api.example.test',
+        credentials: { env: 'DEMO_ADMIN_KEY' },
+        unmanaged: 'deactivate',
+        keys: [
+          { description: 'CI uploader', permissions: ['FILE_UPLOAD', 'OBJECTS_FETCH', 'OBJECTS_LIST'], active: true, formerDescriptions: ['uploader'] },
+          { description: 'Old', permissions: ['OBJECTS_LIST'], active: false, formerDescriptions: [] },
+        ],
+      },
+      {
+        token: 'shop',
+        apiUrl: undefined,
+        credentials: undefined,
+        unmanaged: 'ignore',
+        keys: [{ description: 'test', permissions: ['LABELS_LIST'], active: true, formerDescriptions: [], uuid: '0b0f1c6e-1111-4222-8333-944455556666' }],
+      },
+    ]);
+  });
+
+  test("each key's source is its resource's line in cdk.tf.json", () => {
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    const key = read.state!.projects[0]!.keys[0]!;
+    expect(key.source?.file).toBe(file);
+    expect(lines[key.source!.line - 1]).toContain('"path": "keys/demo/uploader/Default"');
+  });
+});
+
+describe('readCdktfStack problems', () => {
+  test.each([
+    {
+      name: 'a missing file says how to make one',
+      file: () => path.join(os.tmpdir(), 'sfk-no-such-dir', 'cdk.tf.json'),
+      words: /no such file; run `npm run synth` or `cdktf synth` first/,
+    },
+    {
+      name: 'a file that is not JSON',
+      file: () => writeTemp('{ "resource": '),
+      words: /not a synthesized CDKTF stack: invalid JSON/,
+    },
+    {
+      name: 'a JSON array',
+      file: () => writeTemp('[]'),
+      words: /not a synthesized CDKTF stack: expected a JSON object/,
+    },
+    {
+      name: 'a stack without any ScaleflexProject',
+      file: () => writeTemp(JSON.stringify({ resource: { null_resource: { other: { triggers: { a: 'b' } } } } })),
+      words: /declares no ScaleflexProject/,
+    },
+  ])('$name', ({ file, words }) => {
+    const read = readCdktfStack(file());
+    expect(read.state).toBeUndefined();
+    expect(read.diagnostics).toHaveLength(1);
+    expect(read.diagnostics[0]!.message).toMatch(words);
+  });
+
+  test('an invalid key spec is reported at its resource, naming its construct path (stack synthesized without validation)', () => {
+    const file = synthFile(
+      (stack) => {
+        const p = new ScaleflexProject(stack, 'demo', { token: 'demo' });
+        new ScaleflexApiKey(p, 'ok', { description: 'fine', permissions: [Permission.OBJECTS_LIST] });
+        new ScaleflexApiKey(p, 'typo', { description: 'typo', permissions: ['FILE_UPLOD' as Permission] });
+      },
+      { skipValidation: true },
+    );
+    const read = readCdktfStack(file);
+    expect(read.state).toBeUndefined();
+    expect(read.diagnostics).toHaveLength(1);
+    const d = read.diagnostics[0]!;
+    expect(d.message).toMatch(/^\[keys\/demo\/typo\] unknown permission "FILE_UPLOD"; did you mean "FILE_UPLOAD"\?/);
+    expect(d.file).toBe(file);
+    expect(fs.readFileSync(file, 'utf8').split('\n')[d.line - 1]).toContain('"path": "keys/demo/typo/Default"');
+  });
+
+  test('duplicate descriptions name both resources', () => {
+    const file = synthFile(
+      (stack) => {
+        const p = new ScaleflexProject(stack, 'demo', { token: 'demo' });
+        new ScaleflexApiKey(p, 'a', { description: 'same', permissions: [Permission.OBJECTS_LIST] });
+        new ScaleflexApiKey(p, 'b', { description: 'same', permissions: [Permission.OBJECTS_LIST] });
+      },
+      { skipValidation: true },
+    );
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    const lineOf = (p: string) => lines.findIndex((l) => l.includes(`"path": "${p}/Default"`)) + 1;
+    const [d] = readCdktfStack(file).diagnostics;
+    expect(d?.message).toMatch(/^\[keys\/demo\/b\] duplicate description "same"/);
+    expect(d?.message).toContain(`line ${lineOf('keys/demo/a')}`);
+    expect(d?.line).toBe(lineOf('keys/demo/b'));
+  });
+
+  test('a key resource edited by hand so that it disagrees with its project is refused', () => {
+    const file = synthFile(twoProjects);
+    const stack = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const id = Object.keys(stack.resource.null_resource).find((k: string) => k.startsWith('demo_old_'))!;
+    stack.resource.null_resource[id].triggers.spec = stack.resource.null_resource[id].triggers.spec.replace('"active":false', '"active":true');
+    const read = readCdktfStackText(JSON.stringify(stack, null, 2), 'edited.json');
+    expect(read.state).toBeUndefined();
+    expect(read.diagnostics[0]?.message).toMatch(/^\[keys\/demo\] .*edited by hand, synthesize it again/);
+  });
+});
+
+describe('Terraform template escaping', () => {
+  test.each([
+    ['plain text', 'plain text'],
+    ['cost ${x}', 'cost $${x}'],
+    ['%{if a}', '%%{if a}'],
+    ['already $${escaped}', 'already $$${escaped}'],
+    ['$ and % and { alone', '$ and % and { alone'],
+  ])('%j is written as %j and read back unchanged', (literal, written) => {
+    expect(escapeTerraformTemplate(literal)).toBe(written);
+    expect(unescapeTerraformTemplate(written)).toBe(literal);
+  });
+});
+
+describe('what the destroy-time provisioner reads', () => {
+  const file = synthFile(twoProjects);
+  const stack = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const demoSpec = unescapeTerraformTemplate(stack.resource.null_resource.demo.triggers.spec as string);
+
+  test("readProjectSpecText turns a project's spec trigger into that project's desired state", () => {
+    const read = readProjectSpecText(demoSpec, '$SCALEFLEX_KEYS_APPLIED_SPEC');
+    expect(read.diagnostics).toEqual([]);
+    expect(read.state?.projects.map((p) => [p.token, p.keys.map((k) => k.description)])).toEqual([['demo', ['CI uploader', 'Old']]]);
+  });
+
+  test.each([
+    { name: 'not JSON', text: 'nope', words: /not JSON/ },
+    { name: 'an invalid spec', text: JSON.stringify({ token: 'demo', unmanaged: 'sometimes', keys: [] }), words: /unmanaged/ },
+  ])('readProjectSpecText rejects $name', ({ text, words }) => {
+    const read = readProjectSpecText(text, '$X');
+    expect(read.state).toBeUndefined();
+    expect(read.diagnostics.map((d) => d.message).join('\n')).toMatch(words);
+  });
+
+  test.each([
+    { name: 'finds a declared project', token: 'demo', file: () => file, status: 'present' },
+    { name: 'reports a project the stack no longer declares', token: 'gone', file: () => file, status: 'absent' },
+    { name: 'reports a stack file that no longer exists', token: 'demo', file: () => path.join(path.dirname(file), 'nothing.json'), status: 'no-file' },
+    { name: 'refuses a file it cannot parse rather than calling it absent', token: 'demo', file: () => writeTemp('{'), status: 'unreadable' },
+  ])('lookupStackProject $name', ({ token, file: f, status }) => {
+    const found = lookupStackProject(f(), token);
+    expect(found.status).toBe(status);
+    if (found.status === 'present') expect(found.specText).toBe(demoSpec);
+  });
+});
+
+function writeTemp(text: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfk-'));
+  dirs.push(dir);
+  const file = path.join(dir, 'cdk.tf.json');
+  fs.writeFileSync(file, text);
+  return file;
+}
