@@ -4,8 +4,8 @@
  * as a child process against an in-process emulator, measured against the physical limits the API sets.
  *   1. plan of one project with 10,000 keys, emulator latency 20 ms: limit = (pages + self) x latency, since
  *      cursor pages are sequential;
- *   2. plan of 200 projects x 50 keys, latency 20 ms, --parallelism 8: limit = ceil(200 / 8) x (self + 1 page)
- *      x latency;
+ *   2. plan of 200 projects x 50 keys, latency 20 ms, --parallelism 8: limit = pages x latency (200 x 20 ms),
+ *      also shown against the tighter parallel floor ceil(200 / 8) x (self + 1 page) x latency;
  *   3. apply of 1,000 creates at --rate-limit 50 req/s per key: limit = 1,000 / 50 = 20 s.
  * Targets: plans within 1.5x of their limit, apply within 1.2x. Prints medians of several runs.
  * Options: RUNS=N for the plans (default 5), APPLY_RUNS=N (default 2).
@@ -107,8 +107,19 @@ async function benchPlanManyProjects(dir) {
       times.push(r.ms);
       requests = handle.stats().requests;
     }
-    const limit = Math.ceil(tokens.length / parallelism) * 2 * LATENCY_MS;
-    report('plan, 200 projects x 50 keys, latency 20 ms, --parallelism 8', times, requests, limit, 1.5, ' (200 x (self + 1 page), 8 at a time)');
+    // The issue's limit: pages x latency (200 pages of 50 keys, one after another).
+    const pagesLimit = tokens.length * LATENCY_MS;
+    // A tighter floor: every request (self + 1 page per project), 8 connections at a time.
+    const parallelFloor = Math.ceil(tokens.length / parallelism) * 2 * LATENCY_MS;
+    const med = median(times);
+    report(
+      'plan, 200 projects x 50 keys, latency 20 ms, --parallelism 8',
+      times,
+      requests,
+      pagesLimit,
+      1.5,
+      ` (200 pages x 20 ms); against the parallel floor of ${secs(parallelFloor)} (400 requests over 8 connections): ${(med / parallelFloor).toFixed(2)}x`,
+    );
   } finally {
     await handle.close();
   }
