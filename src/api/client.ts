@@ -404,7 +404,19 @@ export class ManagingKeysApi extends KeysApiReader {
         throw this.channel.errorFor('POST', path, answer);
       }
       if (answer) lastProblem = `POST ${path} answered ${answer.status}`;
-      const adopted = await this.findCreatedBy(input, before);
+      let adopted: LiveKey | undefined;
+      try {
+        adopted = await this.findCreatedBy(input, before);
+      } catch (e) {
+        if (!(e instanceof ScaleflexApiError || e instanceof ApiUnreachableError)) throw e;
+        throw new ApiUnreachableError(
+          redact(
+            `creating key "${input.description}" in project ${this.project}: the create got no clear answer (${lastProblem}), ` +
+              `and listing the project to see whether it was made failed too: ${e.message}`,
+          ),
+          { hint: 'run plan to see whether the key exists; apply again creates only what is still missing' },
+        );
+      }
       if (adopted) {
         const secret = await this.getSecret(adopted.uuid);
         return { key: adopted, secret };

@@ -338,8 +338,7 @@ export class Transport {
     this.agent = new Agent({
       connections: parallelism,
       pipelining: 1,
-      keepAliveTimeout: 10_000,
-      keepAliveMaxTimeout: 60_000,
+      // Keep-alive: undici follows the server's Keep-Alive hint (minus a safety margin), else 4 s idle.
       headersTimeout: this.timeouts.headersMs,
       bodyTimeout: this.timeouts.bodyMs,
       // TLS is verified by Node's defaults; nothing here may set rejectUnauthorized.
