@@ -16,6 +16,8 @@ import {
   parseAllDocuments,
   type ParsedNode,
   type Pair,
+  visit,
+  type Alias,
   type YAMLMap,
 } from 'yaml';
 import type { Diagnostic } from '../errors';
@@ -107,7 +109,8 @@ export function parseYamlManifest(text: string, file: string): ParsedYaml {
   for (const warning of doc.warnings) {
     diagnostics.push({ ...errorAt(at(warning.pos[0]), `YAML: ${warning.message}`, ''), severity: 'warning' });
   }
-  const locate = makeLocator(doc, file, at);
+  const aliasTargets = resolveAliases(doc);
+  const locate = makeLocator(doc, aliasTargets, file, at);
   if (diagnostics.some((d) => d.severity === 'error')) return { locate, diagnostics };
 
   const root = doc.contents;
@@ -126,10 +129,8 @@ export function parseYamlManifest(text: string, file: string): ParsedYaml {
   }
 
   try {
-    checkExpansion(doc, root);
-    // The expansion budget above is the real guard; maxAliasCount is yaml's own second line of defence.
-    const value = doc.toJS({ maxAliasCount: MAX_EXPANDED_NODES }) as unknown;
-    return { value, locate, diagnostics };
+    checkExpansion(root, aliasTargets);
+    return { value: toPlainValue(root, aliasTargets), locate, diagnostics };
   } catch (error) {
     const node = error instanceof RefusedDocument ? error.node : undefined;
     const loc = node?.range ? at(node.range[0]) : { file, line: 1, column: 1 };
@@ -156,9 +157,6 @@ function withPlainEnv<T>(fn: () => T): T {
 function refusal(error: unknown): string {
   if (error instanceof RefusedDocument) return error.message;
   if (error instanceof RangeError) return `the document is nested too deeply to read (over ${MAX_DEPTH} levels)`;
-  if (error instanceof ReferenceError) {
-    return 'aliases expand this document beyond what a manifest needs; refused as a possible alias bomb';
-  }
   return `the YAML cannot be read: ${error instanceof Error ? error.message : String(error)}`;
 }
 
@@ -209,8 +207,25 @@ function findDuplicateKey(doc: Doc, offset: number): { name: string; first: numb
   return found;
 }
 
+/**
+ * Maps every alias to the node it refers to: the last node anchored with its name before it, in document
+ * order. One pass; yaml's own `Alias.resolve(doc)` walks the whole document per alias, which is quadratic
+ * for a manifest where 10,000 keys share one anchored list.
+ */
+function resolveAliases(doc: Doc): Map<Alias, YamlNode | undefined> {
+  const anchors = new Map<string, YamlNode>();
+  const targets = new Map<Alias, YamlNode | undefined>();
+  visit(doc, {
+    Node: (_key, node) => {
+      if (isAlias(node)) targets.set(node, anchors.get(node.source));
+      else if (node.anchor) anchors.set(node.anchor, node);
+    },
+  });
+  return targets;
+}
+
 /** Counts the nodes the document expands to (aliases counted as copies), refusing bombs and deep nesting. */
-function checkExpansion(doc: Doc, root: YamlNode): void {
+function checkExpansion(root: YamlNode, aliasTargets: Map<Alias, YamlNode | undefined>): void {
   const sizes = new Map<YamlNode, number>();
   const inProgress = new Set<YamlNode>();
   const size = (node: unknown, depth: number): number => {
@@ -221,7 +236,7 @@ function checkExpansion(doc: Doc, root: YamlNode): void {
     if (known !== undefined) return known;
     let total = 1;
     if (isAlias(n)) {
-      const target = n.resolve(doc) as YamlNode | undefined;
+      const target = aliasTargets.get(n);
       if (!target) {
         throw new RefusedDocument(n, `alias *${n.source} has no anchor: define &${n.source} on a node before this alias`);
       }
@@ -250,9 +265,63 @@ function checkExpansion(doc: Doc, root: YamlNode): void {
   size(root, 0);
 }
 
+/**
+ * The document as plain data, like yaml's `doc.toJS()` (aliases share the anchored value, `<<` merges do not
+ * override explicit keys, the first merged source wins) but with aliases resolved through `aliasTargets`:
+ * yaml's own `toJS` scans every earlier alias for each alias, a second after 10,000 keys that share an anchor.
+ * The expansion budget has already been checked, so this cannot blow up.
+ */
+function toPlainValue(root: YamlNode, aliasTargets: Map<Alias, YamlNode | undefined>): unknown {
+  const shared = new Map<YamlNode, unknown>();
+  const setKey = (obj: Record<string, unknown>, key: string, value: unknown) => {
+    // A `__proto__` key must be data, not the object's prototype.
+    if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+    else obj[key] = value;
+  };
+  const convert = (node: unknown): unknown => {
+    if (node === null || node === undefined) return null;
+    if (isAlias(node)) {
+      const target = aliasTargets.get(node);
+      if (!target) return null;
+      if (!shared.has(target)) shared.set(target, convert(target));
+      return shared.get(target);
+    }
+    if (isScalar(node)) return node.value;
+    if (isSeq(node)) return node.items.map(convert);
+    if (isMap(node)) {
+      const obj: Record<string, unknown> = {};
+      const merged: Record<string, unknown>[] = [];
+      for (const pair of node.items) {
+        const key = pair.key as unknown;
+        if (isScalar(key) && typeof key.value === 'symbol') {
+          const source = isSeq(pair.value) ? pair.value.items : [pair.value];
+          for (const item of source) {
+            const value = convert(item);
+            if (value !== null && typeof value === 'object' && !Array.isArray(value)) merged.push(value as Record<string, unknown>);
+          }
+          continue;
+        }
+        const name = isScalar(key) ? String(key.value) : key === null ? '' : JSON.stringify(convert(key));
+        setKey(obj, name, convert(pair.value));
+      }
+      for (const source of merged) {
+        for (const [k, v] of Object.entries(source)) if (!Object.prototype.hasOwnProperty.call(obj, k)) setKey(obj, k, v);
+      }
+      return obj;
+    }
+    return null;
+  };
+  return convert(root);
+}
+
 /** Builds the locator that maps a JSON pointer to the YAML node it came from. */
-function makeLocator(doc: Doc, file: string, at: (offset: number) => SourceLocation): Locator {
-  const deref = (node: unknown): unknown => (isAlias(node) ? node.resolve(doc) : node);
+function makeLocator(
+  doc: Doc,
+  aliasTargets: Map<Alias, YamlNode | undefined>,
+  file: string,
+  at: (offset: number) => SourceLocation,
+): Locator {
+  const deref = (node: unknown): unknown => (isAlias(node) ? aliasTargets.get(node) : node);
   const findPair = (map: YAMLMap, name: string, depth: number): Pair | undefined => {
     if (depth > MAX_DEPTH) return undefined;
     for (const pair of map.items) {
