@@ -1,0 +1,203 @@
+/**
+ * Plays Terraform's part for a synthesized CDKTF stack, since no terraform binary can be installed here: it
+ * reads `cdk.tf.json`, keeps a "state" of each `null_resource`'s triggers, and on `apply` creates/replaces/
+ * destroys resources the way Terraform does for `null_resource` — replacement when triggers change (create
+ * before destroy when the lifecycle asks for it), dependencies first, destroys in reverse — running each
+ * `local-exec` provisioner in a shell with Terraform's interpolations resolved (`${path.module}`,
+ * `${self.triggers.NAME}`) and template escapes (`$${`, `%%{`) undone. Anything else it does not understand
+ * fails loudly, so a change to what the constructs synthesize cannot slip past the tests.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+interface LocalExec {
+  readonly command: string;
+  readonly environment?: Record<string, string>;
+  readonly when?: 'create' | 'destroy';
+}
+
+interface ResourceConfig {
+  readonly address: string;
+  readonly triggers: Record<string, string>;
+  readonly dependsOn: string[];
+  readonly provisioners: LocalExec[];
+  readonly createBeforeDestroy: boolean;
+}
+
+/** What Terraform's state remembers of a resource: its evaluated triggers and its destroy-time provisioners. */
+interface StateEntry {
+  readonly triggers: Record<string, string>;
+  readonly destroyProvisioners: LocalExec[];
+}
+
+/** One provisioner run, for the test's assertions and its leak scan. */
+export interface ProvisionerRun {
+  readonly address: string;
+  readonly when: 'create' | 'destroy';
+  readonly command: string;
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A resource action in a `terraform apply`, Terraform-style. */
+export interface PlannedAction {
+  readonly address: string;
+  readonly action: 'create' | 'replace' | 'destroy';
+}
+
+function unescapeTemplate(text: string): string {
+  return text.replace(/\$\$\{/g, () => '${').replace(/%%\{/g, () => '%{');
+}
+
+/** Evaluates a Terraform JSON-syntax string template with the few references our provisioners use. */
+function evaluate(template: string, ctx: { moduleDir: string; triggers?: Record<string, string> }): string {
+  const out = template.replace(/(\$\$\{|%%\{)|\$\{([^}]*)\}|%\{/g, (match, escape: string | undefined, ref: string | undefined) => {
+    if (escape) return escape === '$${' ? '${' : '%{';
+    if (ref === 'path.module') return ctx.moduleDir;
+    const trigger = ref !== undefined ? /^self\.triggers\.([A-Za-z0-9_]+)$/.exec(ref) : null;
+    if (trigger && ctx.triggers && trigger[1]! in ctx.triggers) return ctx.triggers[trigger[1]!]!;
+    throw new Error(`terraform player: unsupported template ${JSON.stringify(match)} in ${JSON.stringify(template)}`);
+  });
+  return out;
+}
+
+/** Reads the `null_resource`s of a synthesized stack. */
+export function readStackResources(file: string): Map<string, ResourceConfig> {
+  const stack = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+    resource?: { null_resource?: Record<string, Record<string, unknown>> };
+  };
+  const resources = new Map<string, ResourceConfig>();
+  for (const [name, body] of Object.entries(stack.resource?.null_resource ?? {})) {
+    const address = `null_resource.${name}`;
+    const provisioners = ((body.provisioner as Array<Record<string, unknown>> | undefined) ?? []).map((p) => {
+      const keys = Object.keys(p);
+      if (keys.length !== 1 || keys[0] !== 'local-exec') throw new Error(`terraform player: unsupported provisioner ${keys.join(',')} in ${address}`);
+      return p['local-exec'] as LocalExec;
+    });
+    const lifecycle = (body.lifecycle ?? {}) as { create_before_destroy?: boolean };
+    resources.set(address, {
+      address,
+      triggers: Object.fromEntries(Object.entries((body.triggers ?? {}) as Record<string, string>).map(([k, v]) => [k, unescapeTemplate(v)])),
+      dependsOn: ((body.depends_on as string[] | undefined) ?? []).map((d) => d.replace(/^\$\{(.*)\}$/, '$1')),
+      provisioners,
+      createBeforeDestroy: Boolean(lifecycle.create_before_destroy),
+    });
+  }
+  return resources;
+}
+
+/** Dependencies first (Terraform's create order); throws on a cycle or a dangling reference. */
+function topologicalOrder(resources: Map<string, { dependsOn: readonly string[] }>): string[] {
+  const order: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (address: string, from?: string) => {
+    const r = resources.get(address);
+    if (!r) throw new Error(`terraform player: ${from} depends on unknown ${address}`);
+    if (state.get(address) === 'done') return;
+    if (state.get(address) === 'visiting') throw new Error(`terraform player: dependency cycle at ${address}`);
+    state.set(address, 'visiting');
+    for (const d of r.dependsOn) visit(d, address);
+    state.set(address, 'done');
+    order.push(address);
+  };
+  for (const address of [...resources.keys()].sort()) visit(address);
+  return order;
+}
+
+/** Terraform for null_resources with local-exec provisioners, over a state kept in memory. */
+export class TerraformPlayer {
+  private readonly state = new Map<string, StateEntry & { dependsOn: string[] }>();
+  /** Terraform's working directory (`path.module` of the root module): the stack directory last applied. */
+  private moduleDir = '.';
+  readonly runs: ProvisionerRun[] = [];
+
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
+
+  /** The triggers the state holds, by address (what `terraform show` would list). */
+  stateTriggers(): Map<string, Record<string, string>> {
+    return new Map([...this.state].map(([a, e]) => [a, e.triggers]));
+  }
+
+  /** What `terraform plan` would do for `file`: creates, replacements (triggers changed), destroys. */
+  plan(file: string): PlannedAction[] {
+    const config = readStackResources(file);
+    const actions: PlannedAction[] = [];
+    for (const address of topologicalOrder(config)) {
+      const old = this.state.get(address);
+      if (!old) actions.push({ address, action: 'create' });
+      else if (JSON.stringify(old.triggers) !== JSON.stringify(config.get(address)!.triggers)) actions.push({ address, action: 'replace' });
+    }
+    for (const address of [...this.state.keys()].filter((a) => !config.has(a))) actions.push({ address, action: 'destroy' });
+    return actions;
+  }
+
+  /** `terraform apply` of `file`; stops at the first failing provisioner (Terraform marks the resource tainted). */
+  async apply(file: string): Promise<PlannedAction[]> {
+    const moduleDir = path.dirname(path.resolve(file));
+    this.moduleDir = moduleDir;
+    const config = readStackResources(file);
+    const actions = this.plan(file);
+    const byAddress = new Map(actions.map((a) => [a.address, a.action]));
+    // Removed resources go first, dependents before their dependencies.
+    const removed = topologicalOrder(new Map([...this.state].filter(([a]) => !config.has(a)))).reverse();
+    for (const address of removed) await this.destroyOne(address);
+    for (const address of topologicalOrder(config)) {
+      const action = byAddress.get(address);
+      if (action === undefined) continue;
+      const r = config.get(address)!;
+      if (action === 'replace' && !r.createBeforeDestroy) await this.destroyOne(address);
+      const previous = this.state.get(address);
+      for (const p of r.provisioners.filter((x) => (x.when ?? 'create') === 'create')) {
+        await this.run(address, 'create', p, { moduleDir, triggers: r.triggers });
+      }
+      if (action === 'replace' && r.createBeforeDestroy && previous) {
+        // The old instance is destroyed after its replacement exists, with its own (old) triggers.
+        await this.runDestroyProvisioners(address, previous);
+      }
+      this.state.set(address, {
+        triggers: r.triggers,
+        destroyProvisioners: r.provisioners.filter((x) => x.when === 'destroy'),
+        dependsOn: r.dependsOn,
+      });
+    }
+    return actions;
+  }
+
+  /** `terraform destroy`: every resource, dependents first. */
+  async destroy(): Promise<void> {
+    for (const address of topologicalOrder(new Map(this.state)).reverse()) await this.destroyOne(address);
+  }
+
+  private async destroyOne(address: string): Promise<void> {
+    const entry = this.state.get(address);
+    if (!entry) return;
+    await this.runDestroyProvisioners(address, entry);
+    this.state.delete(address);
+  }
+
+  private async runDestroyProvisioners(address: string, entry: StateEntry): Promise<void> {
+    // `self` is the instance being destroyed (state); `path.module` is where Terraform runs now.
+    for (const p of entry.destroyProvisioners) await this.run(address, 'destroy', p, { moduleDir: this.moduleDir, triggers: entry.triggers });
+  }
+
+  private async run(address: string, when: 'create' | 'destroy', p: LocalExec, ctx: { moduleDir: string; triggers: Record<string, string> }): Promise<void> {
+    const command = evaluate(p.command, ctx);
+    const extra = Object.fromEntries(Object.entries(p.environment ?? {}).map(([k, v]) => [k, evaluate(v, ctx)]));
+    const result = await new Promise<ProvisionerRun>((resolve, reject) => {
+      // Terraform runs local-exec through `/bin/sh -c` in its working directory: the stack's directory.
+      const child = spawn('/bin/sh', ['-c', command], { cwd: ctx.moduleDir, env: { ...this.env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ address, when, command, code: code ?? -1, stdout, stderr }));
+    });
+    this.runs.push(result);
+    if (result.code !== 0) {
+      throw new Error(`local-exec of ${address} (${when}) failed with exit ${result.code}: ${command}\n${result.stdout}\n${result.stderr}`);
+    }
+  }
+}
