@@ -302,8 +302,6 @@ export async function run(opts: ApplyFlags, io: Io, args: string[]): Promise<num
       await session.close();
       throw error;
     }
-    const counts = countChanges(saved);
-    io.out(`Applying the saved plan ${planFile}: ${counts.create} to create, ${counts.change} to change, ${counts.deactivate} to deactivate.\n`);
   } else {
     const started = await startManifestRun(opts, io, 'apply');
     session = started.session;
@@ -336,6 +334,7 @@ export async function run(opts: ApplyFlags, io: Io, args: string[]): Promise<num
       return EXIT.OK;
     }
     if (planFile === undefined) await confirmApply(io, Boolean(opts.autoApprove));
+    else io.out(`Applying the saved plan ${planFile}: ${counts.create} to create, ${counts.change} to change, ${counts.deactivate} to deactivate.\n`);
     const ordered = [...runs].sort((a, b) => (a.plan.project < b.plan.project ? -1 : 1)).filter((r) => r.plan.changes.length > 0);
     const summary = await applyAll(ordered, opts, io, sink);
     return finish(summary, opts, io, sink);

@@ -71,13 +71,20 @@ export async function run(opts: SecretsPullFlags, io: Io): Promise<number> {
         const { api } = await session.open(spec, 'secrets pull');
         const live = await listAll(api);
         const { matched, missing } = await matchDeclared(spec, live, api.selfKey);
-        for (const [entry, key] of matched.sort(([a], [b]) => (a.description < b.description ? -1 : 1))) {
-          if (wanted && !wanted.has(entry.description)) continue;
+        const chosen = matched
+          .filter(([entry]) => !wanted || wanted.has(entry.description))
+          .sort(([a, x], [b, y]) => (a.description < b.description ? -1 : a.description > b.description ? 1 : x.uuid < y.uuid ? -1 : 1));
+        const fetched = await runBounded(chosen, opts.parallelism ?? 8, async ([, key]) => {
           const secret = await api.getSecret(key.uuid);
           protectSecret(io, secret);
-          collected[index]!.push({ project: spec.token, uuid: key.uuid, description: entry.description, secret });
+          return secret;
+        });
+        fetched.forEach((result, i) => {
+          if (result.status === 'rejected') throw result.reason;
+          const [entry, key] = chosen[i]!;
+          collected[index]!.push({ project: spec.token, uuid: key.uuid, description: entry.description, secret: result.value });
           w.out(`  ${spec.token}: ${JSON.stringify(entry.description)} (uuid ${key.uuid}, ${key.secretPreview})\n`);
-        }
+        });
         for (const d of missing.sort()) {
           if (!wanted || wanted.has(d)) w.err(`warning: project ${spec.token}: ${JSON.stringify(d)} does not exist yet; run apply first\n`);
         }
