@@ -9,8 +9,8 @@
  */
 import { ApiUnreachableError, InsufficientPermissionError, ReadOnlyClientError, ScaleflexApiError } from '../errors';
 import type { CreateKeyInput, CreatedKey, KeysApi, LiveKey, UpdateKeyInput } from '../model';
-import { canonicalPermissions } from '../permissions';
 import { redact, secrets } from '../redact';
+import { createIdentity, findAdoptable, type AttemptStart } from './adoption';
 import { fullJitterDelay, type RetryPolicy } from './backoff';
 import { MAX_PAGE_SIZE, endpoints, type Endpoints } from './endpoints';
 import { Transport, apiErrorFrom, parseJson, type Answer, type ServerClock, type Timeouts, type TransportOptions } from './transport';
@@ -58,9 +58,6 @@ export interface OpenedKeysApi extends KeysApi {
   /** Whether mutations are refused (plan, import). */
   readonly readOnly: boolean;
 }
-
-/** See `ManagingKeysApi.create`. */
-const CLOCK_SLACK_MS = 2000;
 
 const READ_ONLY_COMMANDS: readonly ClientCommand[] = ['plan', 'import'];
 
@@ -357,16 +354,13 @@ export class ManagingKeysApi extends KeysApiReader {
    * created after it began, by the server's clock (so client/server clock skew does not matter); only if there
    * is none does it create again. An adopted key's secret is fetched, so the result is the same either way.
    *
-   * "Created after the attempt began" is judged by the server's clock only: the later of the newest
-   * `created_at` seen before the attempt and the server's `Date` at the attempt's start (the offset learnt
-   * from earlier answers), minus two seconds of slack for `Date`'s one-second resolution and for clocks that
-   * differ between the API's servers. Keys seen before the attempt are excluded outright, so the slack can only
-   * let in a key with the same description and permissions that someone else made in those two seconds and
-   * that this client never saw, which is the key asked for anyway. Creates of identical keys within one
-   * client run one at a time, so one cannot adopt the key another is still waiting for.
+   * "Created after the attempt began" is judged by the server's clock only (`./adoption`): the later of the
+   * newest `created_at` seen before the attempt and the server's `Date` at the attempt's start, minus a small
+   * slack. Creates of identical keys within one client run one at a time, so one cannot adopt the key another
+   * is still waiting for.
    */
   async create(input: CreateKeyInput): Promise<CreatedKey> {
-    const identity = identityOf(input);
+    const identity = createIdentity(input);
     const previous = this.createQueues.get(identity) ?? Promise.resolve();
     const mine = previous.catch(() => undefined).then(() => this.createResolvingAmbiguity(input));
     this.createQueues.set(identity, mine);
@@ -383,7 +377,7 @@ export class ManagingKeysApi extends KeysApiReader {
     const startedAt = Date.now();
     let lastProblem = '';
     for (let round = 1; ; round++) {
-      const before = {
+      const before: AttemptStart = {
         seenMark: this.channel.seenMark,
         newestCreatedAt: this.channel.newestCreatedAt,
         serverTime: this.channel.clock.serverTime(Date.now()),
@@ -436,30 +430,11 @@ export class ManagingKeysApi extends KeysApiReader {
   }
 
   /** The key an ambiguous create made, if it made one (see `create`). */
-  private async findCreatedBy(
-    input: CreateKeyInput,
-    before: { seenMark: number; newestCreatedAt: number; serverTime: number | undefined },
-  ): Promise<LiveKey | undefined> {
-    const identity = identityOf(input);
-    const notBefore = Math.max(before.newestCreatedAt, before.serverTime ?? Number.NEGATIVE_INFINITY) - CLOCK_SLACK_MS;
-    const candidates: LiveKey[] = [];
-    for await (const key of this.list()) {
-      const firstSeen = this.channel.seen.get(key.uuid)!;
-      if (firstSeen <= before.seenMark) continue;
-      if (identityOf(key) !== identity) continue;
-      if (!(Date.parse(key.createdAt) >= notBefore)) continue;
-      candidates.push(key);
-    }
-    // More than one is possible only if a create the server was still processing when an earlier listing ran
-    // committed later; the oldest is taken (nothing is deleted: the API has no delete).
-    candidates.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.uuid.localeCompare(b.uuid));
-    return candidates[0];
+  private async findCreatedBy(input: CreateKeyInput, start: AttemptStart): Promise<LiveKey | undefined> {
+    const listed: { key: LiveKey; firstSeen: number }[] = [];
+    for await (const key of this.list()) listed.push({ key, firstSeen: this.channel.seen.get(key.uuid)! });
+    return findAdoptable(listed, input, start);
   }
-}
-
-/** What makes two keys "the same" for adopting a create: description, permission set and active state. */
-function identityOf(k: { description: string; permissions: readonly string[]; active?: boolean }): string {
-  return JSON.stringify([k.description, canonicalPermissions(k.permissions), k.active ?? true]);
 }
 
 function sleep(ms: number): Promise<void> {

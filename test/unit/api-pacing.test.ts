@@ -1,5 +1,6 @@
 /** The client's token bucket: learning the quota from RateLimit-* headers and spacing requests. */
 import { TokenBucket } from '../../src/api/pacing';
+import { Permits } from '../../src/api/transport';
 
 test('before the server has said anything, requests are not held', () => {
   const b = new TokenBucket();
@@ -55,4 +56,25 @@ test('with no limit header, an exhausted quota holds requests until the reset', 
   const b = new TokenBucket();
   b.observe({ remaining: 0, resetMs: 2000 }, 0);
   expect(b.take(500)).toBe(1500);
+});
+
+describe('Permits', () => {
+  test('at most `size` holders run at once; the others run in order as permits are released', () => {
+    const p = new Permits(2);
+    const ran: number[] = [];
+    for (let i = 0; i < 5; i++) p.acquire(() => ran.push(i));
+    expect(ran).toEqual([0, 1]);
+    expect(p.queued).toBe(3);
+    p.release();
+    expect(ran).toEqual([0, 1, 2]);
+    p.release();
+    p.release();
+    expect(ran).toEqual([0, 1, 2, 3, 4]);
+    p.release();
+    p.release();
+    const later: number[] = [];
+    p.acquire(() => later.push(1));
+    p.acquire(() => later.push(2));
+    expect(later).toEqual([1, 2]);
+  });
 });
