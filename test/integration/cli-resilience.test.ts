@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FaultKind } from '../../src/emulator';
-import { expectNoSecretInOutput, liveKeys, runCli, startTestApi, tempDir, type TestApi } from '../helpers/cli';
+import { expectNoSecretInOutput, liveKeys, runCli, runInProcess, startTestApi, tempDir, type TestApi } from '../helpers/cli';
 
 let api: TestApi;
 let dir: string;
@@ -27,7 +27,7 @@ async function activeDescriptions(token: string): Promise<string[]> {
   return (await liveKeys(api.handle, token)).filter((k) => k.active).map((k) => k.description).sort();
 }
 
-const PROJECTS = ['flaky', 'race', 'p1', 'p2', 'p3', 'p4', 'p5'];
+const PROJECTS = ['flaky', 'race', 'p1', 'p2', 'p3', 'p4', 'p5', 'slow'];
 
 beforeAll(async () => {
   api = await startTestApi(PROJECTS);
@@ -120,6 +120,21 @@ test('projects are applied concurrently with output grouped per project, in toke
       expect(block).not.toMatch(/project p\d: applying[\s\S]*project p\d: applying/);
     }
     expect(r.stdout).toContain('Apply complete: 15 created, 0 changed, 0 deactivated.');
+  } finally {
+    api.handle.configure({ latencyMs: 0 });
+  }
+});
+
+test('on a terminal a long apply asks for yes, then shows a progress line while it runs', async () => {
+  const names = Array.from({ length: 60 }, (_, i) => `slow ${i}`);
+  const f = manifest('slow.yaml', { slow: names });
+  api.handle.configure({ latencyMs: 25 });
+  try {
+    const r = await runInProcess(['apply', '-f', f, '--parallelism', '1'], { env: api.env('slow'), cwd: dir, stdinIsTTY: true, answer: 'yes' });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('Only "yes" will be accepted');
+    expect(r.stderr).toMatch(/progress: \d+\/60 changes done \(\d+%\)/);
+    expect(r.stdout.match(/\+ created/g)).toHaveLength(60);
   } finally {
     api.handle.configure({ latencyMs: 0 });
   }

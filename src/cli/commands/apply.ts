@@ -46,7 +46,7 @@ export interface ApplyFlags extends SourceFlags, ApiFlags, GuardFlags {
 const BULK_MAX = 100;
 /** Runs with at least this many changes get a progress line on a terminal. */
 const PROGRESS_MIN_CHANGES = 50;
-const PROGRESS_EVERY_MS = 2000;
+const PROGRESS_EVERY_MS = 1000;
 
 function quote(s: string): string {
   return JSON.stringify(s);
