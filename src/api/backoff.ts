@@ -50,6 +50,19 @@ export const RETRYABLE_ERROR_CODES: readonly string[] = Object.freeze([
   'SFK_ATTEMPT_DEADLINE',
 ]);
 
+/**
+ * Failures that happen before a request is sent (no connection was made), so even a non-idempotent call may
+ * be retried after them: the server cannot have seen it.
+ */
+export const NOT_SENT_ERROR_CODES: readonly string[] = Object.freeze([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
 /** The full-jitter backoff after failed attempt number `attempt` (1-based). `random` returns [0, 1). */
 export function fullJitterDelay(attempt: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, random: () => number = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));

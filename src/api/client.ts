@@ -11,9 +11,9 @@ import { ApiUnreachableError, InsufficientPermissionError, ReadOnlyClientError, 
 import type { CreateKeyInput, CreatedKey, KeysApi, LiveKey, UpdateKeyInput } from '../model';
 import { redact, secrets } from '../redact';
 import { createIdentity, findAdoptable, type AttemptStart } from './adoption';
-import { fullJitterDelay, type RetryPolicy } from './backoff';
+import { NOT_SENT_ERROR_CODES, fullJitterDelay, type RetryPolicy } from './backoff';
 import { MAX_PAGE_SIZE, endpoints, type Endpoints } from './endpoints';
-import { Transport, apiErrorFrom, parseJson, type Answer, type ServerClock, type Timeouts, type TransportOptions } from './transport';
+import { NoAnswerError, Transport, apiErrorFrom, parseJson, type Answer, type ServerClock, type Timeouts, type TransportOptions } from './transport';
 import { assertSafeApiUrl } from './url-safety';
 import {
   WireShapeError,
@@ -387,6 +387,8 @@ export class ManagingKeysApi extends KeysApiReader {
         answer = await this.channel.send('POST', path, createBody(input), 'answered-only');
       } catch (e) {
         if (!(e instanceof ApiUnreachableError)) throw e;
+        // Could not even connect, on every attempt: the server never saw the create, so nothing to look for.
+        if (e instanceof NoAnswerError && NOT_SENT_ERROR_CODES.includes(e.networkCode)) throw e;
         lastProblem = e.message;
       }
       if (answer && answer.status >= 200 && answer.status < 300) {

@@ -29,6 +29,7 @@ import { ApiUnreachableError, ScaleflexApiError } from '../errors';
 import { redact } from '../redact';
 import {
   DEFAULT_RETRY_POLICY,
+  NOT_SENT_ERROR_CODES,
   RETRYABLE_ERROR_CODES,
   RETRYABLE_STATUSES,
   nextRetryDelay,
@@ -78,8 +79,9 @@ export interface CallSpec {
   readonly body?: string;
   /**
    * 'idempotent': retried on every retryable status and network failure.
-   * 'answered-only': retried only on 429 and 503 (refused before any work was done); a network failure or
-   * another 5xx is returned/thrown at once, for the caller to resolve (POST /keys).
+   * 'answered-only': retried only on 429 and 503 (refused before any work was done) and on failures to
+   * connect (never sent); any other network failure or 5xx is returned/thrown at once, for the caller to
+   * resolve (POST /keys).
    */
   readonly retry: 'idempotent' | 'answered-only';
 }
@@ -375,7 +377,7 @@ export class Transport {
       policy: this.policy,
       requestMs: this.timeouts.requestMs,
       retryStatuses: spec.retry === 'idempotent' ? RETRYABLE_STATUSES : [429, 503],
-      retryErrors: spec.retry === 'idempotent' ? RETRYABLE_ERROR_CODES : [],
+      retryErrors: spec.retry === 'idempotent' ? RETRYABLE_ERROR_CODES : NOT_SENT_ERROR_CODES,
       startedAt: Date.now(),
       attempt: 0,
       notBefore: 0,

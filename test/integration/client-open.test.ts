@@ -247,6 +247,16 @@ test('creates under resets that did not commit, resets that did, and stalls leav
   }
 }, 30_000);
 
+test('a create that cannot even connect is retried and then fails plainly, without looking for the key', async () => {
+  const gone = await startTestEmulator();
+  const api = await factory.open(opts({ apiUrl: gone.handle.url, apiKey: gone.handle.adminKey('demo') }));
+  await gone.close();
+  const err = await api.create({ description: 'never sent', permissions: ['OBJECTS_LIST'] }).catch((e: unknown) => recorder.error(e));
+  expect(err).toBeInstanceOf(ApiUnreachableError);
+  expect((err as Error).message).toMatch(/^POST \/demo\/v5\/keys: no answer from .* after 3 attempts .*ECONNREFUSED/);
+  expect(traces.filter((l) => l.startsWith('GET /demo/v5/keys ') && l.includes('ECONNREFUSED'))).toEqual([]);
+});
+
 test('a trace line says method, path, status, attempt and ms, and nothing else', () => {
   expect(traces.length).toBeGreaterThan(10);
   for (const line of traces) {
