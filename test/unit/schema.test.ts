@@ -158,7 +158,8 @@ test('the README manifest reference names every field of the schema', () => {
     const m = /\/properties\/([^/]+)$/.exec(p);
     if (m) names.add(m[1]!);
   }
-  const missing = [...names].filter((name) => !section.includes(`\`${name}\``));
+  // A field appears as `name` or as the last part of a path such as `projects[].token`.
+  const missing = [...names].filter((name) => !new RegExp(`\`(?:[A-Za-z]+(?:\\[\\])?\\.)*${name}\``).test(section));
   expect(missing).toEqual([]);
   for (const permission of schema.$defs.permission.anyOf as { const: string }[]) expect(section).toContain(permission.const);
 });
