@@ -82,6 +82,22 @@ describe('exit codes and formats', () => {
     expect(r.stderr).toContain('SCALEFLEX_API_KEY_CODES');
   });
 
+  test('a credentials file is read relative to the manifest, whatever the current directory', async () => {
+    fs.mkdirSync(path.join(dir, 'team', 'keys'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'team', 'keys', 'codes.key'), `${api.handle.adminKey('codes')}\n`, { mode: 0o600 });
+    fs.writeFileSync(
+      path.join(dir, 'team', 'm.yaml'),
+      `version: 1\nprojects:\n  - token: codes\n    credentials: { file: ./keys/codes.key }\n    keys:\n${key('one')}`,
+    );
+    const r = await cli(['plan', '-f', 'team/m.yaml'], { SCALEFLEX_API_URL: api.handle.url });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    fs.rmSync(path.join(dir, 'team', 'keys', 'codes.key'));
+    const gone = await cli(['plan', '-f', 'team/m.yaml'], { SCALEFLEX_API_URL: api.handle.url });
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('keys/codes.key');
+  });
+
   test('--project outside the manifest is a usage error', async () => {
     const r = await cli(['plan', '-f', 'codes.yaml', '--project', 'nope']);
     expect(r.code).toBe(2);
@@ -170,8 +186,9 @@ describe('ambiguity', () => {
       { description: 'test', permissions: ['OBJECTS_FETCH'] },
     ]);
     const f = manifest('amb.yaml', { amb: key('test'), other: key('fine') });
-    const r = await cli(['plan', '-f', f, '--detailed-exitcode']);
+    const r = await cli(['plan', '-f', f, '--detailed-exitcode', '--out', 'amb.plan.json']);
     expect(r.code).toBe(1);
+    expect(fs.existsSync(path.join(dir, 'amb.plan.json'))).toBe(false);
     expect(r.stderr).toContain(`uuid: ${first!.uuid}`);
     expect(r.stderr).toContain(`uuid: ${second!.uuid}`);
     expect(r.stdout).toContain('fine');
