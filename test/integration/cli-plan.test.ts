@@ -171,6 +171,17 @@ describe('saved plans', () => {
     expect(await liveKeys(api.handle, 'stale')).toEqual(before);
   });
 
+  test('a plan file pointing at another API than this run resolves is refused before any key is sent', async () => {
+    const f = manifest('elsewhere.yaml', { stale: key('a') });
+    expect((await cli(['plan', '-f', f, '--out', 'elsewhere.plan.json'])).code).toBe(0);
+    const doc = JSON.parse(fs.readFileSync(path.join(dir, 'elsewhere.plan.json'), 'utf8'));
+    doc.projects[0].api_url = 'https://attacker.example';
+    fs.writeFileSync(path.join(dir, 'elsewhere.plan.json'), JSON.stringify(doc));
+    const r = await cli(['apply', 'elsewhere.plan.json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('the plan was made against https://attacker.example');
+  });
+
   test('a plan file that is not a plan exits 1', async () => {
     fs.writeFileSync(path.join(dir, 'junk.json'), '{"format_version": 99}');
     const r = await cli(['apply', 'junk.json']);

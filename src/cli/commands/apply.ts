@@ -241,7 +241,16 @@ async function checkSavedPlan(
   const settled = await runBounded(plan.projects, flags.parallelism ?? 8, async (p): Promise<ProjectOutcome> => {
     const spec: ProjectSpec = specs.get(p.project) ?? { token: p.project, unmanaged: p.unmanaged, keys: [] };
     try {
-      const { api } = await session.open(spec, 'apply', p.apiUrl);
+      // The key goes where this run resolves the project's API, never simply where a plan file says: a crafted
+      // plan must not be able to send an admin key to a server of its choosing. The two must agree.
+      const { apiUrl } = session.resolve(spec);
+      if (!session.local && apiUrl !== p.apiUrl) {
+        throw new PlanFileError(
+          `project ${p.project}: the plan was made against ${p.apiUrl}, but this apply would talk to ${apiUrl}; nothing was changed`,
+          { hint: 'give apply the same --api-url / manifest (-f) / SCALEFLEX_API_URL the plan was made with, or run plan again' },
+        );
+      }
+      const { api } = await session.open(spec, 'apply');
       const live = await listAll(api);
       if (liveFingerprint(live) !== p.liveFingerprint) {
         throw new StalePlanError(`project ${p.project}: stale plan: live keys changed since the plan was made; run plan again`, {
