@@ -19,10 +19,20 @@ const OUT = path.join(ROOT, 'src', 'manifest', 'schema-validator.generated.ts');
 /** The ajv options the validator is built with: every error, strict schema checks, error data for messages. */
 const AJV_OPTIONS = { allErrors: true, strict: true, verbose: true, code: { source: true, esm: true, lines: true } };
 
+/**
+ * An ajv instance that knows the manifest schema's vocabulary: draft 2020-12, the `uri` and `uuid` formats,
+ * and `enumDescriptions`, the annotation editors read for per-value descriptions (declared, so strict mode accepts it).
+ */
+function manifestAjv(options) {
+  const ajv = new Ajv2020(options);
+  addFormats(ajv, ['uri', 'uuid']);
+  ajv.addKeyword({ keyword: 'enumDescriptions', schemaType: 'array' });
+  return ajv;
+}
+
 /** The generated module's text for `schema` (deterministic). */
 function generate(schema = JSON.parse(fs.readFileSync(SCHEMA, 'utf8'))) {
-  const ajv = new Ajv2020(AJV_OPTIONS);
-  addFormats(ajv, ['uri', 'uuid']);
+  const ajv = manifestAjv(AJV_OPTIONS);
   const code = standaloneCode(ajv, ajv.compile(schema));
   return (
     '// @ts-nocheck\n' +
@@ -41,4 +51,4 @@ if (require.main === module) {
   process.stdout.write(`wrote ${path.relative(ROOT, OUT)}\n`);
 }
 
-module.exports = { generate, AJV_OPTIONS, OUT };
+module.exports = { generate, manifestAjv, AJV_OPTIONS, OUT };

@@ -29,10 +29,8 @@ export function manifestSchemaValidator(): ValidateFunction {
 export function schemaDiagnostics(value: unknown, locate: Locator, skip: (pointer: string) => boolean = () => false): Diagnostic[] {
   const validate = manifestSchemaValidator();
   if (validate(value)) return [];
-  const errors = (validate.errors ?? []).filter(
-    // Each failed `const` branch of the permission `anyOf` is noise; the `anyOf` error itself says it all.
-    (e) => !/\/anyOf\/\d+\//.test(e.schemaPath) && !(e.propertyName !== undefined && e.keyword !== 'propertyNames'),
-  );
+  // Errors inside `propertyNames` repeat the `propertyNames` error, which knows the offending name.
+  const errors = (validate.errors ?? []).filter((e) => !(e.propertyName !== undefined && e.keyword !== 'propertyNames'));
   const typeErrorAt = new Set(errors.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
   const valueErrorAt = new Set<string>();
   const out: Diagnostic[] = [];
@@ -137,16 +135,14 @@ function translate(e: ErrorObject, locate: Locator): Diagnostic[] {
     }
     case 'const':
       return one(`${label} must be ${JSON.stringify(params.allowedValue)}, got ${describeValue(e.data)}`);
-    case 'anyOf':
-      if (lastField(path) === 'permissions' || path.startsWith('/permissionSets/')) {
+    case 'enum': {
+      if (isPermissionEnum(e.parentSchema?.enum)) {
         const name = String(e.data);
         return one(
           `unknown permission ${quote(name)}` +
             (didYouMean(name, PERMISSIONS) || '; permissions are the 31 Scaleflex names, e.g. OBJECTS_LIST, FILE_UPLOAD'),
         );
       }
-      return one(`${label} ${e.message ?? 'is invalid'}`);
-    case 'enum': {
       const allowed = (params.allowedValues as unknown[]).map(String);
       const got = typeof e.data === 'string' ? didYouMean(e.data, allowed) : '';
       return one(`${label} must be one of ${allowed.map((a) => quote(a)).join(', ')}, got ${describeValue(e.data)}${got}`);
@@ -203,6 +199,11 @@ function translate(e: ErrorObject, locate: Locator): Diagnostic[] {
     default:
       return one(`${label} ${e.message ?? 'is invalid'}`);
   }
+}
+
+/** Whether an `enum` is the permission list (the validator carries its own copy of the schema, so compare contents). */
+function isPermissionEnum(values: unknown): boolean {
+  return Array.isArray(values) && values.length === PERMISSIONS.length && values.every((v, i) => v === PERMISSIONS[i]);
 }
 
 function patternMessage(field: string, label: string, data: unknown): string {

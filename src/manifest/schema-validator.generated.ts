@@ -6,11 +6,11 @@
  */
 export const validate = validate20;
 export default validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:scaleflex-keys:manifest:v1","title":"scaleflex-keys manifest","description":"Scaleflex DAM API keys declared as code, per project: description, permissions and active state. Validated by `scaleflex-keys validate`; planned and applied by `scaleflex-keys plan` / `apply`.","type":"object","additionalProperties":false,"required":["version","projects"],"properties":{"version":{"description":"Manifest format version. Must be 1.","const":1},"permissionSets":{"description":"Reusable named lists of permissions. A key refers to them by name in its `permissionSets`; its effective permissions are the union of its own `permissions` and every named set.","type":"object","propertyNames":{"$ref":"#/$defs/permissionSetName"},"additionalProperties":{"$ref":"#/$defs/permissionList","type":"array","minItems":1,"description":"A named permission set: one or more permissions, no repeats."},"examples":[{"read-only":["OBJECTS_LIST","OBJECTS_FETCH"]}]},"projects":{"description":"The Scaleflex projects whose keys this manifest manages. At least one; each project token at most once.","type":"array","minItems":1,"items":{"$ref":"#/$defs/project"}}},"$defs":{"project":{"description":"One Scaleflex project (container) and the API keys it should have.","type":"object","additionalProperties":false,"required":["token","keys"],"properties":{"token":{"description":"The Scaleflex project token (lowercase letters, digits and hyphens), as in https://api.filerobot.com/{token}/v5. Unique within the manifest.","type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$","examples":["demo"]},"apiUrl":{"description":"Base URL of the Scaleflex API for this project. Default: https://api.filerobot.com (the --api-url flag and the SCALEFLEX_API_URL variable take precedence as documented).","type":"string","format":"uri","pattern":"^https?://","default":"https://api.filerobot.com"},"credentials":{"$ref":"#/$defs/credentials","description":"Where the admin key for this project comes from: an environment variable (`env`) or a file (`file`), never the value itself. Default: the variable SCALEFLEX_API_KEY_<TOKEN> (upper case, hyphens as underscores), then SCALEFLEX_API_KEY."},"unmanaged":{"description":"What to do with live keys that no entry declares: `deactivate` them (default) or `ignore` them. Keys are never deleted, and the key the tool runs with is never deactivated.","type":"string","enum":["deactivate","ignore"],"default":"deactivate"},"keys":{"description":"The keys this project should have (may be empty).","type":"array","items":{"$ref":"#/$defs/key"}}}},"credentials":{"description":"Where the admin key comes from: exactly one of `env` or `file`.","type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"env":{"description":"Name of the environment variable that holds the admin key.","type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","examples":["SCALEFLEX_API_KEY_DEMO"]},"file":{"description":"Path of a file that holds the admin key (relative paths are relative to the manifest file).","type":"string","minLength":1}}},"key":{"description":"One API key. Its description is its identity within the project.","type":"object","additionalProperties":false,"required":["description"],"properties":{"description":{"$ref":"#/$defs/description","description":"The key description (1-255 characters, no leading or trailing whitespace), unique within the project: it identifies the key. Entries that all pin a `uuid` may share one."},"permissions":{"$ref":"#/$defs/permissionList","description":"Permissions of the key, by their Scaleflex names (exact spelling), no repeats."},"permissionSets":{"description":"Names of entries of the top-level `permissionSets` whose permissions the key also gets. The effective permissions (this union plus `permissions`) must not be empty.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permissionSetName"}},"active":{"description":"Whether the key is active. Default: true. Write true or false (yes/no are strings in YAML 1.2).","type":"boolean","default":true},"formerDescriptions":{"description":"Earlier descriptions of this key, so that a live key still carrying one is renamed rather than replaced. Unique within the project and different from every current description.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/description"}},"uuid":{"description":"Pins this entry to one live key by its uuid (needed when a project has several live keys with the same description).","type":"string","format":"uuid"}}},"description":{"type":"string","minLength":1,"maxLength":255,"pattern":"^\\S(?:[\\s\\S]*\\S)?$","description":"A key description: 1-255 characters, no leading or trailing whitespace."},"permissionSetName":{"description":"A permission set name: letters, digits, `-`, `_` and `.`, starting with a letter or digit.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},"permissionList":{"description":"A list of permissions without repeats.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permission"}},"permission":{"description":"A Scaleflex API key permission (the 31 names of the Scaleflex DAM API keys page, exact spelling).","type":"string","anyOf":[{"const":"OBJECTS_LIST","description":"List assets"},{"const":"OBJECTS_FETCH","description":"Fetch assets"},{"const":"FILE_UPLOAD","description":"Upload file"},{"const":"FILE_META_CREATE","description":"Create file metadata"},{"const":"FILE_META_CHANGE","description":"Update file metadata"},{"const":"FILE_RENAME","description":"Rename file"},{"const":"FILE_MOVE","description":"Move file"},{"const":"FILE_DELETE","description":"Delete file"},{"const":"FILE_SET_VISIBILITY","description":"Set file visibility"},{"const":"FILE_LABEL_CHANGE","description":"Update file labels"},{"const":"FILE_IMAGE_EDITOR","description":"Edit file"},{"const":"DIR_CREATE","description":"Create directory"},{"const":"DIR_RENAME","description":"Rename directory"},{"const":"DIR_META_CHANGE","description":"Create and update directory metadata"},{"const":"DIR_MOVE","description":"Move directory"},{"const":"DIR_DELETE","description":"Delete directory"},{"const":"DIR_SET_VISIBILITY","description":"Set dir visibility"},{"const":"CONFIG_CHANGE","description":"Change container configuration"},{"const":"CONFIG_LIST","description":"List container configuration"},{"const":"FILE_PRODUCT_CHANGE","description":"Change product information"},{"const":"FILE_PROCESS_AUTOTAGGING","description":"Perform autotagging"},{"const":"COLLECTIONS_LIST","description":"List collections"},{"const":"COLLECTIONS_MANAGE","description":"Manage collections"},{"const":"LABELS_LIST","description":"View labels"},{"const":"LABEL_MANAGE","description":"Manage labels"},{"const":"OBJECTS_SHARE_MANAGE","description":"Manage sharebox"},{"const":"OBJECTS_AIRBOX_MANAGE","description":"Manage airbox"},{"const":"OBJECTS_APPROVAL_MANAGE","description":"Manage approval"},{"const":"OBJECTS_APPROVAL_VOTE","description":"Approve/Reject assets"},{"const":"ACCESS_READ","description":"View accesses"},{"const":"ACCESS_MANAGE","description":"Manage accesses"}]}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:scaleflex-keys:manifest:v1","title":"scaleflex-keys manifest","description":"Scaleflex DAM API keys declared as code, per project: description, permissions and active state. Validated by `scaleflex-keys validate`; planned and applied by `scaleflex-keys plan` / `apply`.","type":"object","additionalProperties":false,"required":["version","projects"],"properties":{"version":{"description":"Manifest format version. Must be 1.","const":1},"permissionSets":{"description":"Reusable named lists of permissions. A key refers to them by name in its `permissionSets`; its effective permissions are the union of its own `permissions` and every named set.","type":"object","propertyNames":{"$ref":"#/$defs/permissionSetName"},"additionalProperties":{"$ref":"#/$defs/permissionList","type":"array","minItems":1,"description":"A named permission set: one or more permissions, no repeats."},"examples":[{"read-only":["OBJECTS_LIST","OBJECTS_FETCH"]}]},"projects":{"description":"The Scaleflex projects whose keys this manifest manages. At least one; each project token at most once.","type":"array","minItems":1,"items":{"$ref":"#/$defs/project"}}},"$defs":{"project":{"description":"One Scaleflex project (container) and the API keys it should have.","type":"object","additionalProperties":false,"required":["token","keys"],"properties":{"token":{"description":"The Scaleflex project token (lowercase letters, digits and hyphens), as in https://api.filerobot.com/{token}/v5. Unique within the manifest.","type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$","examples":["demo"]},"apiUrl":{"description":"Base URL of the Scaleflex API for this project. Default: https://api.filerobot.com (the --api-url flag and the SCALEFLEX_API_URL variable take precedence as documented).","type":"string","format":"uri","pattern":"^https?://","default":"https://api.filerobot.com"},"credentials":{"$ref":"#/$defs/credentials","description":"Where the admin key for this project comes from: an environment variable (`env`) or a file (`file`), never the value itself. Default: the variable SCALEFLEX_API_KEY_<TOKEN> (upper case, hyphens as underscores), then SCALEFLEX_API_KEY."},"unmanaged":{"description":"What to do with live keys that no entry declares: `deactivate` them (default) or `ignore` them. Keys are never deleted, and the key the tool runs with is never deactivated.","type":"string","enum":["deactivate","ignore"],"default":"deactivate"},"keys":{"description":"The keys this project should have (may be empty).","type":"array","items":{"$ref":"#/$defs/key"}}}},"credentials":{"description":"Where the admin key comes from: exactly one of `env` or `file`.","type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"env":{"description":"Name of the environment variable that holds the admin key.","type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","examples":["SCALEFLEX_API_KEY_DEMO"]},"file":{"description":"Path of a file that holds the admin key (relative paths are relative to the manifest file).","type":"string","minLength":1}}},"key":{"description":"One API key. Its description is its identity within the project.","type":"object","additionalProperties":false,"required":["description"],"properties":{"description":{"$ref":"#/$defs/description","description":"The key description (1-255 characters, no leading or trailing whitespace), unique within the project: it identifies the key. Entries that all pin a `uuid` may share one."},"permissions":{"$ref":"#/$defs/permissionList","description":"Permissions of the key, by their Scaleflex names (exact spelling), no repeats."},"permissionSets":{"description":"Names of entries of the top-level `permissionSets` whose permissions the key also gets. The effective permissions (this union plus `permissions`) must not be empty.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permissionSetName"}},"active":{"description":"Whether the key is active. Default: true. Write true or false (yes/no are strings in YAML 1.2).","type":"boolean","default":true},"formerDescriptions":{"description":"Earlier descriptions of this key, so that a live key still carrying one is renamed rather than replaced. Unique within the project and different from every current description.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/description"}},"uuid":{"description":"Pins this entry to one live key by its uuid (needed when a project has several live keys with the same description).","type":"string","format":"uuid"}}},"description":{"type":"string","minLength":1,"maxLength":255,"pattern":"^\\S(?:[\\s\\S]*\\S)?$","description":"A key description: 1-255 characters, no leading or trailing whitespace."},"permissionSetName":{"description":"A permission set name: letters, digits, `-`, `_` and `.`, starting with a letter or digit.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},"permissionList":{"description":"A list of permissions without repeats.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permission"}},"permission":{"description":"A Scaleflex API key permission: one of the 31 names of the Scaleflex DAM API keys page, exact spelling. `enumDescriptions` gives the page's description of each, which editors (yaml-language-server, VS Code) show on completion and hover.","type":"string","enum":["OBJECTS_LIST","OBJECTS_FETCH","FILE_UPLOAD","FILE_META_CREATE","FILE_META_CHANGE","FILE_RENAME","FILE_MOVE","FILE_DELETE","FILE_SET_VISIBILITY","FILE_LABEL_CHANGE","FILE_IMAGE_EDITOR","DIR_CREATE","DIR_RENAME","DIR_META_CHANGE","DIR_MOVE","DIR_DELETE","DIR_SET_VISIBILITY","CONFIG_CHANGE","CONFIG_LIST","FILE_PRODUCT_CHANGE","FILE_PROCESS_AUTOTAGGING","COLLECTIONS_LIST","COLLECTIONS_MANAGE","LABELS_LIST","LABEL_MANAGE","OBJECTS_SHARE_MANAGE","OBJECTS_AIRBOX_MANAGE","OBJECTS_APPROVAL_MANAGE","OBJECTS_APPROVAL_VOTE","ACCESS_READ","ACCESS_MANAGE"],"enumDescriptions":["List assets","Fetch assets","Upload file","Create file metadata","Update file metadata","Rename file","Move file","Delete file","Set file visibility","Update file labels","Edit file","Create directory","Rename directory","Create and update directory metadata","Move directory","Delete directory","Set dir visibility","Change container configuration","List container configuration","Change product information","Perform autotagging","List collections","Manage collections","View labels","Manage labels","Manage sharebox","Manage airbox","Manage approval","Approve/Reject assets","View accesses","Manage accesses"]}}};
 const schema32 = {"description":"A permission set name: letters, digits, `-`, `_` and `.`, starting with a letter or digit.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"};
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", "u");
 const schema33 = {"description":"A list of permissions without repeats.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permission"}};
-const schema34 = {"description":"A Scaleflex API key permission (the 31 names of the Scaleflex DAM API keys page, exact spelling).","type":"string","anyOf":[{"const":"OBJECTS_LIST","description":"List assets"},{"const":"OBJECTS_FETCH","description":"Fetch assets"},{"const":"FILE_UPLOAD","description":"Upload file"},{"const":"FILE_META_CREATE","description":"Create file metadata"},{"const":"FILE_META_CHANGE","description":"Update file metadata"},{"const":"FILE_RENAME","description":"Rename file"},{"const":"FILE_MOVE","description":"Move file"},{"const":"FILE_DELETE","description":"Delete file"},{"const":"FILE_SET_VISIBILITY","description":"Set file visibility"},{"const":"FILE_LABEL_CHANGE","description":"Update file labels"},{"const":"FILE_IMAGE_EDITOR","description":"Edit file"},{"const":"DIR_CREATE","description":"Create directory"},{"const":"DIR_RENAME","description":"Rename directory"},{"const":"DIR_META_CHANGE","description":"Create and update directory metadata"},{"const":"DIR_MOVE","description":"Move directory"},{"const":"DIR_DELETE","description":"Delete directory"},{"const":"DIR_SET_VISIBILITY","description":"Set dir visibility"},{"const":"CONFIG_CHANGE","description":"Change container configuration"},{"const":"CONFIG_LIST","description":"List container configuration"},{"const":"FILE_PRODUCT_CHANGE","description":"Change product information"},{"const":"FILE_PROCESS_AUTOTAGGING","description":"Perform autotagging"},{"const":"COLLECTIONS_LIST","description":"List collections"},{"const":"COLLECTIONS_MANAGE","description":"Manage collections"},{"const":"LABELS_LIST","description":"View labels"},{"const":"LABEL_MANAGE","description":"Manage labels"},{"const":"OBJECTS_SHARE_MANAGE","description":"Manage sharebox"},{"const":"OBJECTS_AIRBOX_MANAGE","description":"Manage airbox"},{"const":"OBJECTS_APPROVAL_MANAGE","description":"Manage approval"},{"const":"OBJECTS_APPROVAL_VOTE","description":"Approve/Reject assets"},{"const":"ACCESS_READ","description":"View accesses"},{"const":"ACCESS_MANAGE","description":"Manage accesses"}]};
+const schema34 = {"description":"A Scaleflex API key permission: one of the 31 names of the Scaleflex DAM API keys page, exact spelling. `enumDescriptions` gives the page's description of each, which editors (yaml-language-server, VS Code) show on completion and hover.","type":"string","enum":["OBJECTS_LIST","OBJECTS_FETCH","FILE_UPLOAD","FILE_META_CREATE","FILE_META_CHANGE","FILE_RENAME","FILE_MOVE","FILE_DELETE","FILE_SET_VISIBILITY","FILE_LABEL_CHANGE","FILE_IMAGE_EDITOR","DIR_CREATE","DIR_RENAME","DIR_META_CHANGE","DIR_MOVE","DIR_DELETE","DIR_SET_VISIBILITY","CONFIG_CHANGE","CONFIG_LIST","FILE_PRODUCT_CHANGE","FILE_PROCESS_AUTOTAGGING","COLLECTIONS_LIST","COLLECTIONS_MANAGE","LABELS_LIST","LABEL_MANAGE","OBJECTS_SHARE_MANAGE","OBJECTS_AIRBOX_MANAGE","OBJECTS_APPROVAL_MANAGE","OBJECTS_APPROVAL_VOTE","ACCESS_READ","ACCESS_MANAGE"],"enumDescriptions":["List assets","Fetch assets","Upload file","Create file metadata","Update file metadata","Rename file","Move file","Delete file","Set file visibility","Update file labels","Edit file","Create directory","Rename directory","Create and update directory metadata","Move directory","Delete directory","Set dir visibility","Change container configuration","List container configuration","Change product information","Perform autotagging","List collections","Manage collections","View labels","Manage labels","Manage sharebox","Manage airbox","Manage approval","Approve/Reject assets","View accesses","Manage accesses"]};
 const func0 = require("ajv/dist/runtime/equal").default;
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -37,11 +37,8 @@ vErrors.push(err0);
 }
 errors++;
 }
-const _errs4 = errors;
-let valid3 = false;
-const _errs5 = errors;
-if("OBJECTS_LIST" !== data0){
-const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/0/const",keyword:"const",params:{allowedValue: "OBJECTS_LIST"},message:"must be equal to constant",schema:"OBJECTS_LIST",parentSchema:schema34.anyOf[0],data:data0};
+if(!(((((((((((((((((((((((((((((((data0 === "OBJECTS_LIST") || (data0 === "OBJECTS_FETCH")) || (data0 === "FILE_UPLOAD")) || (data0 === "FILE_META_CREATE")) || (data0 === "FILE_META_CHANGE")) || (data0 === "FILE_RENAME")) || (data0 === "FILE_MOVE")) || (data0 === "FILE_DELETE")) || (data0 === "FILE_SET_VISIBILITY")) || (data0 === "FILE_LABEL_CHANGE")) || (data0 === "FILE_IMAGE_EDITOR")) || (data0 === "DIR_CREATE")) || (data0 === "DIR_RENAME")) || (data0 === "DIR_META_CHANGE")) || (data0 === "DIR_MOVE")) || (data0 === "DIR_DELETE")) || (data0 === "DIR_SET_VISIBILITY")) || (data0 === "CONFIG_CHANGE")) || (data0 === "CONFIG_LIST")) || (data0 === "FILE_PRODUCT_CHANGE")) || (data0 === "FILE_PROCESS_AUTOTAGGING")) || (data0 === "COLLECTIONS_LIST")) || (data0 === "COLLECTIONS_MANAGE")) || (data0 === "LABELS_LIST")) || (data0 === "LABEL_MANAGE")) || (data0 === "OBJECTS_SHARE_MANAGE")) || (data0 === "OBJECTS_AIRBOX_MANAGE")) || (data0 === "OBJECTS_APPROVAL_MANAGE")) || (data0 === "OBJECTS_APPROVAL_VOTE")) || (data0 === "ACCESS_READ")) || (data0 === "ACCESS_MANAGE"))){
+const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/enum",keyword:"enum",params:{allowedValues: schema34.enum},message:"must be equal to one of the allowed values",schema:schema34.enum,parentSchema:schema34,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -49,419 +46,6 @@ else {
 vErrors.push(err1);
 }
 errors++;
-}
-var _valid0 = _errs5 === errors;
-valid3 = valid3 || _valid0;
-const _errs6 = errors;
-if("OBJECTS_FETCH" !== data0){
-const err2 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/1/const",keyword:"const",params:{allowedValue: "OBJECTS_FETCH"},message:"must be equal to constant",schema:"OBJECTS_FETCH",parentSchema:schema34.anyOf[1],data:data0};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-var _valid0 = _errs6 === errors;
-valid3 = valid3 || _valid0;
-const _errs7 = errors;
-if("FILE_UPLOAD" !== data0){
-const err3 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/2/const",keyword:"const",params:{allowedValue: "FILE_UPLOAD"},message:"must be equal to constant",schema:"FILE_UPLOAD",parentSchema:schema34.anyOf[2],data:data0};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-var _valid0 = _errs7 === errors;
-valid3 = valid3 || _valid0;
-const _errs8 = errors;
-if("FILE_META_CREATE" !== data0){
-const err4 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/3/const",keyword:"const",params:{allowedValue: "FILE_META_CREATE"},message:"must be equal to constant",schema:"FILE_META_CREATE",parentSchema:schema34.anyOf[3],data:data0};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-var _valid0 = _errs8 === errors;
-valid3 = valid3 || _valid0;
-const _errs9 = errors;
-if("FILE_META_CHANGE" !== data0){
-const err5 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/4/const",keyword:"const",params:{allowedValue: "FILE_META_CHANGE"},message:"must be equal to constant",schema:"FILE_META_CHANGE",parentSchema:schema34.anyOf[4],data:data0};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-var _valid0 = _errs9 === errors;
-valid3 = valid3 || _valid0;
-const _errs10 = errors;
-if("FILE_RENAME" !== data0){
-const err6 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/5/const",keyword:"const",params:{allowedValue: "FILE_RENAME"},message:"must be equal to constant",schema:"FILE_RENAME",parentSchema:schema34.anyOf[5],data:data0};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-var _valid0 = _errs10 === errors;
-valid3 = valid3 || _valid0;
-const _errs11 = errors;
-if("FILE_MOVE" !== data0){
-const err7 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/6/const",keyword:"const",params:{allowedValue: "FILE_MOVE"},message:"must be equal to constant",schema:"FILE_MOVE",parentSchema:schema34.anyOf[6],data:data0};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-var _valid0 = _errs11 === errors;
-valid3 = valid3 || _valid0;
-const _errs12 = errors;
-if("FILE_DELETE" !== data0){
-const err8 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/7/const",keyword:"const",params:{allowedValue: "FILE_DELETE"},message:"must be equal to constant",schema:"FILE_DELETE",parentSchema:schema34.anyOf[7],data:data0};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-var _valid0 = _errs12 === errors;
-valid3 = valid3 || _valid0;
-const _errs13 = errors;
-if("FILE_SET_VISIBILITY" !== data0){
-const err9 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/8/const",keyword:"const",params:{allowedValue: "FILE_SET_VISIBILITY"},message:"must be equal to constant",schema:"FILE_SET_VISIBILITY",parentSchema:schema34.anyOf[8],data:data0};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-var _valid0 = _errs13 === errors;
-valid3 = valid3 || _valid0;
-const _errs14 = errors;
-if("FILE_LABEL_CHANGE" !== data0){
-const err10 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/9/const",keyword:"const",params:{allowedValue: "FILE_LABEL_CHANGE"},message:"must be equal to constant",schema:"FILE_LABEL_CHANGE",parentSchema:schema34.anyOf[9],data:data0};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-var _valid0 = _errs14 === errors;
-valid3 = valid3 || _valid0;
-const _errs15 = errors;
-if("FILE_IMAGE_EDITOR" !== data0){
-const err11 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/10/const",keyword:"const",params:{allowedValue: "FILE_IMAGE_EDITOR"},message:"must be equal to constant",schema:"FILE_IMAGE_EDITOR",parentSchema:schema34.anyOf[10],data:data0};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-var _valid0 = _errs15 === errors;
-valid3 = valid3 || _valid0;
-const _errs16 = errors;
-if("DIR_CREATE" !== data0){
-const err12 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/11/const",keyword:"const",params:{allowedValue: "DIR_CREATE"},message:"must be equal to constant",schema:"DIR_CREATE",parentSchema:schema34.anyOf[11],data:data0};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-var _valid0 = _errs16 === errors;
-valid3 = valid3 || _valid0;
-const _errs17 = errors;
-if("DIR_RENAME" !== data0){
-const err13 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/12/const",keyword:"const",params:{allowedValue: "DIR_RENAME"},message:"must be equal to constant",schema:"DIR_RENAME",parentSchema:schema34.anyOf[12],data:data0};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-var _valid0 = _errs17 === errors;
-valid3 = valid3 || _valid0;
-const _errs18 = errors;
-if("DIR_META_CHANGE" !== data0){
-const err14 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/13/const",keyword:"const",params:{allowedValue: "DIR_META_CHANGE"},message:"must be equal to constant",schema:"DIR_META_CHANGE",parentSchema:schema34.anyOf[13],data:data0};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-var _valid0 = _errs18 === errors;
-valid3 = valid3 || _valid0;
-const _errs19 = errors;
-if("DIR_MOVE" !== data0){
-const err15 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/14/const",keyword:"const",params:{allowedValue: "DIR_MOVE"},message:"must be equal to constant",schema:"DIR_MOVE",parentSchema:schema34.anyOf[14],data:data0};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-var _valid0 = _errs19 === errors;
-valid3 = valid3 || _valid0;
-const _errs20 = errors;
-if("DIR_DELETE" !== data0){
-const err16 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/15/const",keyword:"const",params:{allowedValue: "DIR_DELETE"},message:"must be equal to constant",schema:"DIR_DELETE",parentSchema:schema34.anyOf[15],data:data0};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-var _valid0 = _errs20 === errors;
-valid3 = valid3 || _valid0;
-const _errs21 = errors;
-if("DIR_SET_VISIBILITY" !== data0){
-const err17 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/16/const",keyword:"const",params:{allowedValue: "DIR_SET_VISIBILITY"},message:"must be equal to constant",schema:"DIR_SET_VISIBILITY",parentSchema:schema34.anyOf[16],data:data0};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-var _valid0 = _errs21 === errors;
-valid3 = valid3 || _valid0;
-const _errs22 = errors;
-if("CONFIG_CHANGE" !== data0){
-const err18 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/17/const",keyword:"const",params:{allowedValue: "CONFIG_CHANGE"},message:"must be equal to constant",schema:"CONFIG_CHANGE",parentSchema:schema34.anyOf[17],data:data0};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-var _valid0 = _errs22 === errors;
-valid3 = valid3 || _valid0;
-const _errs23 = errors;
-if("CONFIG_LIST" !== data0){
-const err19 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/18/const",keyword:"const",params:{allowedValue: "CONFIG_LIST"},message:"must be equal to constant",schema:"CONFIG_LIST",parentSchema:schema34.anyOf[18],data:data0};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-var _valid0 = _errs23 === errors;
-valid3 = valid3 || _valid0;
-const _errs24 = errors;
-if("FILE_PRODUCT_CHANGE" !== data0){
-const err20 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/19/const",keyword:"const",params:{allowedValue: "FILE_PRODUCT_CHANGE"},message:"must be equal to constant",schema:"FILE_PRODUCT_CHANGE",parentSchema:schema34.anyOf[19],data:data0};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-var _valid0 = _errs24 === errors;
-valid3 = valid3 || _valid0;
-const _errs25 = errors;
-if("FILE_PROCESS_AUTOTAGGING" !== data0){
-const err21 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/20/const",keyword:"const",params:{allowedValue: "FILE_PROCESS_AUTOTAGGING"},message:"must be equal to constant",schema:"FILE_PROCESS_AUTOTAGGING",parentSchema:schema34.anyOf[20],data:data0};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-var _valid0 = _errs25 === errors;
-valid3 = valid3 || _valid0;
-const _errs26 = errors;
-if("COLLECTIONS_LIST" !== data0){
-const err22 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/21/const",keyword:"const",params:{allowedValue: "COLLECTIONS_LIST"},message:"must be equal to constant",schema:"COLLECTIONS_LIST",parentSchema:schema34.anyOf[21],data:data0};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-var _valid0 = _errs26 === errors;
-valid3 = valid3 || _valid0;
-const _errs27 = errors;
-if("COLLECTIONS_MANAGE" !== data0){
-const err23 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/22/const",keyword:"const",params:{allowedValue: "COLLECTIONS_MANAGE"},message:"must be equal to constant",schema:"COLLECTIONS_MANAGE",parentSchema:schema34.anyOf[22],data:data0};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-var _valid0 = _errs27 === errors;
-valid3 = valid3 || _valid0;
-const _errs28 = errors;
-if("LABELS_LIST" !== data0){
-const err24 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/23/const",keyword:"const",params:{allowedValue: "LABELS_LIST"},message:"must be equal to constant",schema:"LABELS_LIST",parentSchema:schema34.anyOf[23],data:data0};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-var _valid0 = _errs28 === errors;
-valid3 = valid3 || _valid0;
-const _errs29 = errors;
-if("LABEL_MANAGE" !== data0){
-const err25 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/24/const",keyword:"const",params:{allowedValue: "LABEL_MANAGE"},message:"must be equal to constant",schema:"LABEL_MANAGE",parentSchema:schema34.anyOf[24],data:data0};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-var _valid0 = _errs29 === errors;
-valid3 = valid3 || _valid0;
-const _errs30 = errors;
-if("OBJECTS_SHARE_MANAGE" !== data0){
-const err26 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/25/const",keyword:"const",params:{allowedValue: "OBJECTS_SHARE_MANAGE"},message:"must be equal to constant",schema:"OBJECTS_SHARE_MANAGE",parentSchema:schema34.anyOf[25],data:data0};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-var _valid0 = _errs30 === errors;
-valid3 = valid3 || _valid0;
-const _errs31 = errors;
-if("OBJECTS_AIRBOX_MANAGE" !== data0){
-const err27 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/26/const",keyword:"const",params:{allowedValue: "OBJECTS_AIRBOX_MANAGE"},message:"must be equal to constant",schema:"OBJECTS_AIRBOX_MANAGE",parentSchema:schema34.anyOf[26],data:data0};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-var _valid0 = _errs31 === errors;
-valid3 = valid3 || _valid0;
-const _errs32 = errors;
-if("OBJECTS_APPROVAL_MANAGE" !== data0){
-const err28 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/27/const",keyword:"const",params:{allowedValue: "OBJECTS_APPROVAL_MANAGE"},message:"must be equal to constant",schema:"OBJECTS_APPROVAL_MANAGE",parentSchema:schema34.anyOf[27],data:data0};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
-}
-errors++;
-}
-var _valid0 = _errs32 === errors;
-valid3 = valid3 || _valid0;
-const _errs33 = errors;
-if("OBJECTS_APPROVAL_VOTE" !== data0){
-const err29 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/28/const",keyword:"const",params:{allowedValue: "OBJECTS_APPROVAL_VOTE"},message:"must be equal to constant",schema:"OBJECTS_APPROVAL_VOTE",parentSchema:schema34.anyOf[28],data:data0};
-if(vErrors === null){
-vErrors = [err29];
-}
-else {
-vErrors.push(err29);
-}
-errors++;
-}
-var _valid0 = _errs33 === errors;
-valid3 = valid3 || _valid0;
-const _errs34 = errors;
-if("ACCESS_READ" !== data0){
-const err30 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/29/const",keyword:"const",params:{allowedValue: "ACCESS_READ"},message:"must be equal to constant",schema:"ACCESS_READ",parentSchema:schema34.anyOf[29],data:data0};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
-}
-errors++;
-}
-var _valid0 = _errs34 === errors;
-valid3 = valid3 || _valid0;
-const _errs35 = errors;
-if("ACCESS_MANAGE" !== data0){
-const err31 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf/30/const",keyword:"const",params:{allowedValue: "ACCESS_MANAGE"},message:"must be equal to constant",schema:"ACCESS_MANAGE",parentSchema:schema34.anyOf[30],data:data0};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-var _valid0 = _errs35 === errors;
-valid3 = valid3 || _valid0;
-if(!valid3){
-const err32 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/permission/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema34.anyOf,parentSchema:schema34,data:data0};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
-}
-errors++;
-}
-else {
-errors = _errs4;
-if(vErrors !== null){
-if(_errs4){
-vErrors.length = _errs4;
-}
-else {
-vErrors = null;
-}
-}
 }
 }
 let i1 = data.length;
@@ -471,12 +55,12 @@ outer0:
 for(;i1--;){
 for(j0 = i1; j0--;){
 if(func0(data[i1], data[j0])){
-const err33 = {instancePath,schemaPath:"#/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema33,data};
+const err2 = {instancePath,schemaPath:"#/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema33,data};
 if(vErrors === null){
-vErrors = [err33];
+vErrors = [err2];
 }
 else {
-vErrors.push(err33);
+vErrors.push(err2);
 }
 errors++;
 break outer0;
@@ -486,12 +70,12 @@ break outer0;
 }
 }
 else {
-const err34 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema33.type,parentSchema:schema33,data};
+const err3 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema33.type,parentSchema:schema33,data};
 if(vErrors === null){
-vErrors = [err34];
+vErrors = [err3];
 }
 else {
-vErrors.push(err34);
+vErrors.push(err3);
 }
 errors++;
 }
