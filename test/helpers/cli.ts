@@ -58,7 +58,13 @@ export function runCli(args: readonly string[], opts: { env: Record<string, stri
 /** Runs `main()` in-process with a capturing Io (fast; same redaction as the real process Io). */
 export async function runInProcess(
   args: readonly string[],
-  opts: { env: Record<string, string | undefined>; cwd: string; stdinIsTTY?: boolean; answer?: string },
+  opts: {
+    env: Record<string, string | undefined>;
+    cwd: string;
+    stdinIsTTY?: boolean;
+    /** The answer to the confirmation; a function runs at that moment (to change the world between plan and apply). */
+    answer?: string | (() => Promise<string>);
+  },
 ): Promise<CliResult & { raw: string }> {
   let stdout = '';
   let stderr = '';
@@ -72,7 +78,7 @@ export async function runInProcess(
     err: (t) => void (stderr += redact(t)),
     readLine: async (prompt) => {
       stderr += prompt;
-      return opts.answer;
+      return typeof opts.answer === 'function' ? opts.answer() : opts.answer;
     },
     unredactedOut: (t) => void (raw += t),
   };

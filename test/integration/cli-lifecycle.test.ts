@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { allOutput, callApi, expectNoSecretInOutput, liveKeys, runCli, startTestApi, tempDir, type TestApi } from '../helpers/cli';
+import { allOutput, callApi, expectNoSecretInOutput, liveKeys, runCli, runInProcess, startTestApi, tempDir, type TestApi } from '../helpers/cli';
 
 const P = 'life';
 let api: TestApi;
@@ -167,5 +167,48 @@ describe('secrets of new keys', () => {
     expect(maskAt).toBeLessThan(r.stdout.indexOf('+ created "Masked key"'));
     expect(fs.readFileSync(path.join(dir, 'ci.env'), 'utf8')).toContain(`SCALEFLEX_KEY_LIFE_MASKED_KEY=${real.secret}`);
     expect(allOutput.length).toBeGreaterThan(0);
+  });
+});
+
+describe('a failure part-way', () => {
+  test('stops the project, reports what was and was not done, exits 1, and the next apply converges', async () => {
+    const T = 'broken';
+    await api.handle.ensureProject(T);
+    const [target] = await api.handle.seedKeys(T, [
+      { description: 'to widen', permissions: ['OBJECTS_LIST'] },
+      { description: 'to drop', permissions: ['OBJECTS_LIST'] },
+    ]);
+    const file = path.join(dir, 'broken.yaml');
+    fs.writeFileSync(
+      file,
+      `version: 1\nprojects:\n  - token: ${T}\n    keys:\n` +
+        '      - description: to widen\n        permissions: [OBJECTS_LIST, OBJECTS_FETCH]\n' +
+        '      - description: brand new\n        permissions: [OBJECTS_LIST]\n',
+    );
+    const env = { SCALEFLEX_API_URL: api.handle.url, SCALEFLEX_API_KEY_BROKEN: api.handle.adminKey(T) };
+    // Someone changes the key by hand after the plan was shown and before the answer.
+    const r = await runInProcess(['apply', '-f', file], {
+      env,
+      cwd: dir,
+      stdinIsTTY: true,
+      answer: async () => {
+        await callApi(api.handle, T, 'PATCH', `/keys/${target!.uuid}`, { permissions: ['OBJECTS_LIST', 'FILE_UPLOAD'] });
+        return 'yes';
+      },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/key "to widen" \(uuid [0-9a-f-]+\) changed since the plan was made: permissions are \[FILE_UPLOAD, OBJECTS_LIST\]/);
+    expect(r.stdout).toMatch(/project broken: stopped after \d of 3 changes; \d not done:/);
+    expect(r.stdout).toMatch(/not done:\n(.*\n)*    deactivate "to drop"/);
+    expect(r.stderr).toContain('apply stopped part-way in 1 project (broken)');
+    expect((await liveKeys(api.handle, T)).find((k) => k.description === 'to drop')!.active).toBe(true);
+
+    const again = await runCli(['apply', '-f', file, '--auto-approve'], { env, cwd: dir });
+    expect(again.code).toBe(0);
+    const live = await liveKeys(api.handle, T);
+    expect(live.find((k) => k.uuid === target!.uuid)!.permissions.sort()).toEqual(['OBJECTS_FETCH', 'OBJECTS_LIST']);
+    expect(live.find((k) => k.description === 'to drop')!.active).toBe(false);
+    expect(live.filter((k) => k.description === 'brand new')).toHaveLength(1);
+    expect((await runCli(['plan', '-f', file, '--detailed-exitcode'], { env, cwd: dir })).code).toBe(0);
   });
 });
