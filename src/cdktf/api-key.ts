@@ -75,15 +75,17 @@ export class ScaleflexApiKey extends Construct {
 
 /** The canonical spec: what the key resolves to once defaults and the project's permission sets are applied. */
 function synthesizedSpec(project: ScaleflexProject, props: ScaleflexApiKeyProps): SynthesizedKeySpec {
+  // Plain JavaScript may pass anything: only arrays count here; validation at synth reports the rest.
+  const list = <T>(value: readonly T[] | undefined): readonly T[] => (Array.isArray(value) ? value : []);
   const sets = project.props.permissionSets ?? {};
-  const fromSets = (props.permissionSets ?? []).flatMap((name) =>
-    Object.prototype.hasOwnProperty.call(sets, name) ? [...(sets[name] ?? [])] : [],
+  const fromSets = list(props.permissionSets).flatMap((name) =>
+    Object.prototype.hasOwnProperty.call(sets, name) ? [...list(sets[name])] : [],
   );
   return {
     description: props.description,
-    permissions: canonicalPermissions([...(props.permissions ?? []), ...fromSets]),
+    permissions: canonicalPermissions([...list(props.permissions), ...fromSets]),
     active: props.active ?? true,
-    formerDescriptions: [...(props.formerDescriptions ?? [])],
+    formerDescriptions: [...list(props.formerDescriptions)],
     ...(props.uuid !== undefined ? { uuid: props.uuid } : {}),
   };
 }
