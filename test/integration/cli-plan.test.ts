@@ -114,11 +114,14 @@ describe('exit codes and formats', () => {
     expect(Object.keys(api.handle.stats().byRoute).filter((route) => !route.startsWith('GET'))).toEqual([]);
   });
 
-  test('--verbose traces each request to stderr without the key', async () => {
+  test('--verbose or SCALEFLEX_DEBUG=1 traces each request to stderr without the key', async () => {
     const r = await cli(['plan', '-f', 'codes.yaml', '--verbose']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/trace: .*GET .*\/keys\/self/);
     expect(r.stderr).not.toContain(api.handle.adminKey('codes'));
+    const debug = await cli(['plan', '-f', 'codes.yaml'], { ...api.env(), SCALEFLEX_DEBUG: '1' });
+    expect(debug.stderr).toMatch(/trace: .*GET .*\/keys\/self/);
+    expect((await cli(['plan', '-f', 'codes.yaml'])).stderr).not.toContain('trace:');
   });
 });
 

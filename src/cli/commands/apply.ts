@@ -268,6 +268,7 @@ async function checkSavedPlan(
   return { outcomes, runs };
 }
 
+/** Runs `apply` (`args[0]`: a saved plan file); resolves to the exit code (0, 1, 3). */
 export async function run(opts: ApplyFlags, io: Io, args: string[]): Promise<number> {
   const planFile = args[0];
   const { buildPlan, countChanges } = await import('../../reconcile');

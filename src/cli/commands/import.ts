@@ -17,6 +17,7 @@ export interface ImportFlags extends ApiFlags {
   readonly out?: string;
 }
 
+/** Runs `import`; resolves to the exit code (0, or 1 when a project cannot be read). */
 export async function run(opts: ImportFlags, io: Io): Promise<number> {
   const tokens = [...new Set(opts.project)];
   if (tokens.length === 0) throw new UsageError('import needs --project TOKEN');

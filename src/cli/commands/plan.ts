@@ -56,6 +56,7 @@ export function allViolations(outcomes: readonly ProjectOutcome[]): GuardViolati
   return [...outcomes].sort((a, b) => (a.spec.token < b.spec.token ? -1 : 1)).flatMap((o) => o.violations);
 }
 
+/** Runs `plan`; resolves to the exit code (0, 1, 2 with --detailed-exitcode, 3). */
 export async function run(opts: PlanFlags, io: Io): Promise<number> {
   const format = opts.format ?? 'text';
   const { projects, session, prefetched } = await startManifestRun(opts, io, 'plan');

@@ -48,6 +48,7 @@ async function matchDeclared(spec: ProjectSpec, live: readonly LiveKey[], self: 
   return { matched, missing };
 }
 
+/** Runs `secrets pull`; resolves to the exit code (0, or 1 when a project failed). */
 export async function run(opts: SecretsPullFlags, io: Io): Promise<number> {
   const file = path.resolve(io.cwd, opts.out);
   const format = secretsFormatFor(file, opts.format);
