@@ -22,7 +22,7 @@ import {
 } from 'yaml';
 import type { Diagnostic } from '../errors';
 import type { SourceLocation } from '../model';
-import { errorAt, fileError, type Locator, parsePointer } from './diagnostics';
+import { errorAt, fileError, type Locator } from './diagnostics';
 import { MAX_MANIFEST_BYTES } from './read-source';
 
 /** Most nodes a manifest may expand to through aliases (10,000 keys need about 150,000). */
@@ -109,7 +109,8 @@ export function parseYamlManifest(text: string, file: string): ParsedYaml {
   for (const warning of doc.warnings) {
     diagnostics.push({ ...errorAt(at(warning.pos[0]), `YAML: ${warning.message}`, ''), severity: 'warning' });
   }
-  const aliasTargets = resolveAliases(doc);
+  // An alias needs a `*`; most manifests have none and skip the alias pass.
+  const aliasTargets = text.includes('*') ? resolveAliases(doc) : new Map<Alias, YamlNode | undefined>();
   const locate = makeLocator(doc, aliasTargets, file, at);
   if (diagnostics.some((d) => d.severity === 'error')) return { locate, diagnostics };
 
@@ -129,7 +130,7 @@ export function parseYamlManifest(text: string, file: string): ParsedYaml {
   }
 
   try {
-    checkExpansion(root, aliasTargets);
+    if (aliasTargets.size > 0) checkExpansion(root, aliasTargets);
     return { value: toPlainValue(root, aliasTargets), locate, diagnostics };
   } catch (error) {
     const node = error instanceof RefusedDocument ? error.node : undefined;
@@ -278,16 +279,17 @@ function toPlainValue(root: YamlNode, aliasTargets: Map<Alias, YamlNode | undefi
     if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
     else obj[key] = value;
   };
-  const convert = (node: unknown): unknown => {
+  const convert = (node: unknown, depth = 0): unknown => {
     if (node === null || node === undefined) return null;
+    if (depth > MAX_DEPTH) throw new RefusedDocument(node as YamlNode, `the document is nested more than ${MAX_DEPTH} levels deep`);
     if (isAlias(node)) {
       const target = aliasTargets.get(node);
       if (!target) return null;
-      if (!shared.has(target)) shared.set(target, convert(target));
+      if (!shared.has(target)) shared.set(target, convert(target, depth + 1));
       return shared.get(target);
     }
     if (isScalar(node)) return node.value;
-    if (isSeq(node)) return node.items.map(convert);
+    if (isSeq(node)) return node.items.map((item) => convert(item, depth + 1));
     if (isMap(node)) {
       const obj: Record<string, unknown> = {};
       const merged: Record<string, unknown>[] = [];
@@ -296,13 +298,13 @@ function toPlainValue(root: YamlNode, aliasTargets: Map<Alias, YamlNode | undefi
         if (isScalar(key) && typeof key.value === 'symbol') {
           const source = isSeq(pair.value) ? pair.value.items : [pair.value];
           for (const item of source) {
-            const value = convert(item);
+            const value = convert(item, depth + 1);
             if (value !== null && typeof value === 'object' && !Array.isArray(value)) merged.push(value as Record<string, unknown>);
           }
           continue;
         }
-        const name = isScalar(key) ? String(key.value) : key === null ? '' : JSON.stringify(convert(key));
-        setKey(obj, name, convert(pair.value));
+        const name = isScalar(key) ? String(key.value) : key === null ? '' : JSON.stringify(convert(key, depth + 1));
+        setKey(obj, name, convert(pair.value, depth + 1));
       }
       for (const source of merged) {
         for (const [k, v] of Object.entries(source)) if (!Object.prototype.hasOwnProperty.call(obj, k)) setKey(obj, k, v);
@@ -341,28 +343,44 @@ function makeLocator(
     return undefined;
   };
 
-  return (pointer, where = 'value') => {
-    let node: unknown = doc.contents;
-    let keyNode: unknown;
-    for (const segment of parsePointer(pointer)) {
-      const container = deref(node);
-      let next: unknown;
-      if (isMap(container)) {
+  /** What a pointer resolves to; `complete` is false when the walk stopped early (the deepest node found). */
+  interface Step {
+    node: unknown;
+    keyNode: unknown;
+    complete: boolean;
+  }
+  // Pointers share prefixes (`/projects/0/keys/N`), so each prefix is resolved once.
+  const memo = new Map<string, Step>();
+  const resolve = (pointer: string): Step => {
+    const known = memo.get(pointer);
+    if (known) return known;
+    let step: Step;
+    if (pointer === '') step = { node: doc.contents, keyNode: undefined, complete: true };
+    else {
+      const cut = pointer.lastIndexOf('/');
+      const parent = resolve(pointer.slice(0, Math.max(cut, 0)));
+      const segment = pointer.slice(cut + 1).replace(/~1/g, '/').replace(/~0/g, '~');
+      const container = deref(parent.node);
+      step = { ...parent, complete: false };
+      if (parent.complete && isMap(container)) {
         const pair = findPair(container, segment, 0);
-        if (!pair) break;
-        keyNode = pair.key;
-        next = pair.value;
-        if (next === null || next === undefined) {
-          node = undefined;
-          break;
+        if (pair) {
+          const value = pair.value;
+          step = value === null || value === undefined
+            ? { node: undefined, keyNode: pair.key, complete: false }
+            : { node: value, keyNode: pair.key, complete: true };
         }
-      } else if (isSeq(container)) {
-        next = container.items[Number(segment)];
-        if (next === undefined) break;
-        keyNode = undefined;
-      } else break;
-      node = next;
+      } else if (parent.complete && isSeq(container)) {
+        const item = container.items[Number(segment)];
+        if (item !== undefined) step = { node: item, keyNode: undefined, complete: true };
+      }
     }
+    memo.set(pointer, step);
+    return step;
+  };
+
+  return (pointer, where = 'value') => {
+    const { node, keyNode } = resolve(pointer === '/' ? '' : pointer);
     const rangeOf = (n: unknown): [number, number, number] | undefined =>
       n && typeof n === 'object' && 'range' in n ? ((n as YamlNode).range ?? undefined) : undefined;
     const keyRange = rangeOf(keyNode);
