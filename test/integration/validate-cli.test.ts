@@ -146,3 +146,17 @@ test('validate loads neither undici nor cdktf', () => {
   const heavy = loaded.filter((f) => /[\\/]node_modules[\\/](undici|cdktf|constructs|@cdktf)[\\/]/.test(f));
   expect(heavy).toEqual([]);
 });
+
+test('validate --from-cdktf reports an unreadable stack as a diagnostic and still loads no cdktf', () => {
+  const record = path.join(dir, 'loaded-cdktf.json');
+  const preload = write(
+    'record-modules-cdktf.js',
+    `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify(Object.keys(require.cache))));\n`,
+  );
+  const r = cli(['validate', '--from-cdktf', path.join(dir, 'no-such-stack.json'), '--format', 'json'], { nodeArgs: ['--require', preload] });
+  expect(r.code).toBe(1);
+  const [diagnostic] = JSON.parse(r.stdout);
+  expect(diagnostic).toMatchObject({ file: path.join(dir, 'no-such-stack.json'), severity: 'error' });
+  const loaded: string[] = JSON.parse(fs.readFileSync(record, 'utf8'));
+  expect(loaded.filter((f) => /[\\/]node_modules[\\/](undici|cdktf|constructs|@cdktf)[\\/]/.test(f))).toEqual([]);
+});
