@@ -119,7 +119,9 @@ export class ScaleflexProject extends Construct {
           when: 'destroy',
           command: `${cli} deactivate --spec-env ${APPLIED_SPEC_ENV} --skip-if-replaced-in ${stackFile} --project ${token} --auto-approve`,
           // The spec as applied, from Terraform's state: the stack file may no longer declare the project.
-          environment: { [APPLIED_SPEC_ENV]: '${self.triggers.spec}' },
+          // Gzipped and base64-encoded, because Linux refuses an environment string over 128 KiB (about
+          // 800 keys of plain JSON); compressed, projects of several thousand keys fit.
+          environment: { [APPLIED_SPEC_ENV]: '${base64gzip(self.triggers.spec)}' },
         },
       ],
     });

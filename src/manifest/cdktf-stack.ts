@@ -23,7 +23,10 @@ export const KEY_KIND = 'api-key';
 export const PROJECT_TRIGGER = 'project';
 /** The trigger holding the canonical spec JSON (a key's, or the whole project's with its keys). */
 export const SPEC_TRIGGER = 'spec';
-/** The environment variable through which the destroy-time provisioner passes the applied project spec. */
+/**
+ * The environment variable through which the destroy-time provisioner passes the applied project spec
+ * (gzipped and base64-encoded by Terraform's `base64gzip`).
+ */
 export const APPLIED_SPEC_ENV = 'SCALEFLEX_KEYS_APPLIED_SPEC';
 
 /** A key as its resource's `spec` trigger holds it: effective permissions, every field explicit. */

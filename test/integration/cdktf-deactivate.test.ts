@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { expectNoSecretInOutput, liveKeys, runCli, startTestApi, tempDir, type TestApi } from '../helpers/cli';
 
 let api: TestApi;
@@ -97,9 +98,10 @@ describe('scaleflex-keys deactivate', () => {
     expect(again.stdout).toContain('nothing to deactivate');
   });
 
-  test("never deactivates the key it runs with, even when the declaration names it, and says so", async () => {
+  test("reads the spec gzipped (Terraform's base64gzip) and never deactivates the key it runs with, saying so", async () => {
     const self = Object.entries(await live('beta')).find(([d]) => d !== 'b1')!;
-    const r = await deactivate(['--project', 'beta', '--spec-env', 'SPEC', '--auto-approve'], { SPEC: specText('beta', ['b1', self[0]]) });
+    const gzipped = gzipSync(specText('beta', ['b1', self[0]])).toString('base64');
+    const r = await deactivate(['--project', 'beta', '--spec-env', 'SPEC', '--auto-approve'], { SPEC: gzipped });
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/stays active: it is the key this tool runs with/);
     const after = await live('beta');

@@ -4,12 +4,13 @@
  * destroys resources the way Terraform does for `null_resource` — replacement when triggers change (create
  * before destroy when the lifecycle asks for it), dependencies first, destroys in reverse — running each
  * `local-exec` provisioner in a shell with Terraform's interpolations resolved (`${path.module}`,
- * `${self.triggers.NAME}`) and template escapes (`$${`, `%%{`) undone. Anything else it does not understand
+ * `${self.triggers.NAME}`, `${base64gzip(self.triggers.NAME)}`) and template escapes (`$${`, `%%{`) undone. Anything else it does not understand
  * fails loudly, so a change to what the constructs synthesize cannot slip past the tests.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 interface LocalExec {
   readonly command: string;
@@ -56,8 +57,12 @@ function evaluate(template: string, ctx: { moduleDir: string; triggers?: Record<
   const out = template.replace(/(\$\$\{|%%\{)|\$\{([^}]*)\}|%\{/g, (match, escape: string | undefined, ref: string | undefined) => {
     if (escape) return escape === '$${' ? '${' : '%{';
     if (ref === 'path.module') return ctx.moduleDir;
-    const trigger = ref !== undefined ? /^self\.triggers\.([A-Za-z0-9_]+)$/.exec(ref) : null;
-    if (trigger && ctx.triggers && trigger[1]! in ctx.triggers) return ctx.triggers[trigger[1]!]!;
+    const trigger = ref !== undefined ? /^(base64gzip\()?self\.triggers\.([A-Za-z0-9_]+)(\))?$/.exec(ref) : null;
+    if (trigger && Boolean(trigger[1]) === Boolean(trigger[3]) && ctx.triggers && trigger[2]! in ctx.triggers) {
+      const value = ctx.triggers[trigger[2]!]!;
+      // Terraform's base64gzip: gzip, then base64.
+      return trigger[1] ? gzipSync(Buffer.from(value, 'utf8')).toString('base64') : value;
+    }
     throw new Error(`terraform player: unsupported template ${JSON.stringify(match)} in ${JSON.stringify(template)}`);
   });
   return out;

@@ -101,7 +101,7 @@ describe('a synthesized ScaleflexProject', () => {
             when: 'destroy',
             command:
               'scaleflex-keys deactivate --spec-env SCALEFLEX_KEYS_APPLIED_SPEC --skip-if-replaced-in "${path.module}/cdk.tf.json" --project demo --auto-approve',
-            environment: { SCALEFLEX_KEYS_APPLIED_SPEC: '${self.triggers.spec}' },
+            environment: { SCALEFLEX_KEYS_APPLIED_SPEC: '${base64gzip(self.triggers.spec)}' },
           },
         },
       ],

@@ -16,6 +16,7 @@
  * `--force`.
  */
 import * as path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { ManifestError, UsageError } from '../../errors';
 import type { ProjectSpec } from '../../model';
 import type { DeactivateChange, ProjectPlan } from '../../reconcile';
@@ -38,6 +39,20 @@ export interface DeactivateFlags extends ApiFlags, GuardFlags {
 /** The API's bulk status maximum (the contract's 100 uuids per call). */
 const BULK_MAX = 100;
 
+/**
+ * The spec text of `--spec-env`: JSON, or JSON gzipped and base64-encoded (what the provisioner passes, through
+ * Terraform's `base64gzip`, to stay under the OS limit on one environment string). Undecodable text is returned
+ * as is, so that the spec reader reports it.
+ */
+function decodeSpec(value: string): string {
+  if (value.trimStart().startsWith('{')) return value;
+  try {
+    return gunzipSync(Buffer.from(value, 'base64')).toString('utf8');
+  } catch {
+    return value;
+  }
+}
+
 /** The declared project: from the environment variable Terraform fills from its state, or from a file. */
 async function declaredProject(opts: DeactivateFlags, io: Io): Promise<{ spec: ProjectSpec; baseDir: string; specText?: string }> {
   const sources = [opts.specEnv, opts.file, opts.fromCdktf].filter((s) => s !== undefined).length;
@@ -46,12 +61,13 @@ async function declaredProject(opts: DeactivateFlags, io: Io): Promise<{ spec: P
     const { projects, baseDir } = await loadProjects({ ...opts, project: [opts.project] }, io);
     return { spec: projects[0]!, baseDir };
   }
-  const specText = io.env[opts.specEnv];
-  if (specText === undefined || specText === '') {
+  const raw = io.env[opts.specEnv];
+  if (raw === undefined || raw === '') {
     throw new UsageError(`--spec-env ${opts.specEnv}: the environment variable is not set`, {
       hint: 'Terraform sets it from the resource\'s triggers when it runs the destroy-time provisioner',
     });
   }
+  const specText = decodeSpec(raw);
   const { readProjectSpecText } = await import('../../manifest/cdktf-stack');
   const read = readProjectSpecText(specText, `$${opts.specEnv}`);
   const spec = read.state?.projects[0];
