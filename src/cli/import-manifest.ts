@@ -58,8 +58,9 @@ export function importManifest(projects: readonly ImportedProject[]): string {
       else kept.push(key);
     }
     skippedByProject.set(p.token, skipped);
+    // Counted over every live key, written or not: an unpinned entry would match a skipped twin too.
     const sharing = new Map<string, number>();
-    for (const k of kept) sharing.set(k.description, (sharing.get(k.description) ?? 0) + 1);
+    for (const k of keys) sharing.set(k.description, (sharing.get(k.description) ?? 0) + 1);
     return {
       token: p.token,
       unmanaged: skipped.some((s) => s.key.active) ? 'ignore' : 'deactivate',

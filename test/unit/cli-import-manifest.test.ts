@@ -47,6 +47,11 @@ describe('importManifest', () => {
     ]);
   });
 
+  test('pins a key whose description only a key that cannot be declared shares', () => {
+    const doc = parse(importManifest([{ token: 'p', keys: [key('a', 'test', ['OBJECTS_LIST']), key('b', 'test', [], false)] }]));
+    expect(doc.projects[0].keys).toEqual([{ description: 'test', permissions: ['OBJECTS_LIST'], uuid: 'a' }]);
+  });
+
   test('sorts projects by token', () => {
     const doc = parse(importManifest([{ token: 'zz', keys: [] }, { token: 'aa', keys: [] }]));
     expect(doc.projects.map((p: { token: string }) => p.token)).toEqual(['aa', 'zz']);

@@ -4,7 +4,7 @@
  * planning empty. `--out` replaces the file atomically (it is an explicit request); otherwise stdout.
  */
 import * as path from 'node:path';
-import { UsageError } from '../../errors';
+import { ScaleflexKeysError, UsageError } from '../../errors';
 import { writeFileAtomic } from '../atomic-file';
 import { EXIT } from '../exit-codes';
 import { runBounded } from '../grouped-output';
@@ -40,6 +40,14 @@ export async function run(opts: ImportFlags, io: Io): Promise<number> {
   }
   const projects = settled.map((r) => (r as PromiseFulfilledResult<ImportedProject>).value);
   const text = importManifest(projects);
+  // The promise is that the manifest validates: check it with the validator itself before handing it out.
+  const { parseManifestText, formatDiagnostics } = await import('../../manifest');
+  const problems = parseManifestText(text, opts.out ?? 'imported manifest').diagnostics.filter((d) => d.severity === 'error');
+  if (problems.length > 0) {
+    throw new ScaleflexKeysError(`the imported manifest does not validate, so it was not written:\n${formatDiagnostics(problems, 'text').trimEnd()}`, {
+      hint: 'this is a bug in scaleflex-keys import; please report it with the messages above (they hold no secret)',
+    });
+  }
   const keys = projects.reduce((n, p) => n + p.keys.length, 0);
   if (opts.out !== undefined) {
     await writeFileAtomic(path.resolve(io.cwd, opts.out), text, 0o644);
