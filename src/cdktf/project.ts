@@ -12,7 +12,7 @@
  * The synthesized JSON holds no secret: the admin key is referenced by environment variable name only.
  */
 import { Construct } from 'constructs';
-import { Lazy, TerraformStack, dependable } from 'cdktf';
+import { Lazy, TerraformProvider, TerraformStack, dependable } from 'cdktf';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Resource } from '@cdktf/provider-null/lib/resource';
 import {
@@ -156,8 +156,13 @@ export class ScaleflexProject extends Construct {
   }
 }
 
-/** Adds the `null` provider to the stack unless it already has one (a second default one would be an error). */
+/**
+ * Adds the `null` provider to the stack unless it already has one (a second default one would be an error).
+ * Compared by provider type, not class, so a NullProvider from another copy of the package counts too.
+ */
 function ensureNullProvider(stack: TerraformStack): void {
-  const existing = stack.node.findAll().some((c) => c instanceof NullProvider);
+  const existing = stack.node
+    .findAll()
+    .some((c) => TerraformProvider.isTerraformProvider(c) && c.terraformResourceType === NullProvider.tfResourceType);
   if (!existing) new NullProvider(stack, 'ScaleflexKeysNullProvider');
 }
