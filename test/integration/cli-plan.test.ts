@@ -98,6 +98,20 @@ describe('exit codes and formats', () => {
     expect(gone.stderr).toContain('keys/codes.key');
   });
 
+  test('a read-only key can plan but not apply or pull secrets, and the error names ACCESS_MANAGE', async () => {
+    const [reader] = await api.handle.seedKeys('codes', [{ description: 'read-only admin', permissions: ['ACCESS_READ'] }]);
+    const env = { SCALEFLEX_API_URL: api.handle.url, SCALEFLEX_API_KEY_CODES: reader!.secret };
+    const f = manifest('readonly.yaml', { codes: key('one') + key('read-only admin', 'ACCESS_READ') + key('never created') });
+    expect((await cli(['plan', '-f', f], env)).code).toBe(0);
+    const applied = await cli(['apply', '-f', f, '--auto-approve'], env);
+    expect(applied.code).toBe(1);
+    expect(applied.stderr).toContain('ACCESS_MANAGE');
+    expect((await liveKeys(api.handle, 'codes')).some((k) => k.description === 'never created')).toBe(false);
+    const pull = await cli(['secrets', 'pull', '-f', f, '--out', 'ro.json'], env);
+    expect(pull.code).toBe(1);
+    expect(pull.stderr).toContain('ACCESS_MANAGE');
+  });
+
   test('--project outside the manifest is a usage error', async () => {
     const r = await cli(['plan', '-f', 'codes.yaml', '--project', 'nope']);
     expect(r.code).toBe(2);
