@@ -9,6 +9,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
 import { parseManifestText, readDesiredState } from '../../src/manifest';
+import { MANIFEST_FIELDS, UNMANAGED_POLICIES } from '../../src/manifest/document';
 
 const ROOT = path.join(__dirname, '../..');
 const schemaText = fs.readFileSync(path.join(ROOT, 'schemas/scaleflex-keys.schema.json'), 'utf8');
@@ -67,6 +68,28 @@ test('the schema defaults are the defaults the code applies', () => {
   const { state } = parseManifestText('version: 1\nprojects: [{token: demo, keys: [{description: a, permissions: [OBJECTS_LIST]}]}]\n', 'm.yaml');
   expect(schema.$defs.key.properties.active.default).toBe(state?.projects[0]?.keys[0]?.active);
   expect(schema.$defs.project.properties.unmanaged.default).toBe(state?.projects[0]?.unmanaged);
+});
+
+describe('the TypeScript manifest types and the schema declare the same fields', () => {
+  const objects: Record<keyof typeof MANIFEST_FIELDS, Record<string, unknown>> = {
+    manifest: schema,
+    project: schema.$defs.project,
+    credentials: schema.$defs.credentials,
+    key: schema.$defs.key,
+  };
+  test.each(Object.keys(objects) as (keyof typeof MANIFEST_FIELDS)[])('%s', (name) => {
+    const object = objects[name];
+    const fields = MANIFEST_FIELDS[name] as Record<string, string>;
+    expect(Object.keys(object.properties as object).sort()).toEqual(Object.keys(fields).sort());
+    expect([...((object.required as string[] | undefined) ?? [])].sort()).toEqual(
+      Object.keys(fields).filter((f) => fields[f] === 'required').sort(),
+    );
+    expect(object.additionalProperties).toBe(false);
+  });
+
+  test('unmanaged policies', () => {
+    expect(schema.$defs.project.properties.unmanaged.enum).toEqual(UNMANAGED_POLICIES);
+  });
 });
 
 test('the precompiled validator is up to date with the schema (npm run generate:schema-validator)', () => {

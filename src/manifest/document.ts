@@ -1,0 +1,65 @@
+/**
+ * The manifest as written (before defaults and permission-set expansion), as TypeScript types, plus field
+ * tables that the compiler checks against these types and `test/unit/schema.test.ts` checks against the JSON
+ * Schema — so the types, the schema and the code cannot drift apart silently.
+ */
+import type { Permission, UnmanagedPolicy } from '../model';
+
+/** A manifest file's content (format version 1). */
+export interface ManifestDocument {
+  version: 1;
+  permissionSets?: Record<string, Permission[]>;
+  projects: ManifestProject[];
+}
+
+/** One `projects[]` entry as written. */
+export interface ManifestProject {
+  token: string;
+  apiUrl?: string;
+  credentials?: ManifestCredentials;
+  unmanaged?: UnmanagedPolicy;
+  keys: ManifestKey[];
+}
+
+/** `projects[].credentials`: exactly one of the two. */
+export interface ManifestCredentials {
+  env?: string;
+  file?: string;
+}
+
+/** One `keys[]` entry as written. */
+export interface ManifestKey {
+  description: string;
+  permissions?: Permission[];
+  permissionSets?: string[];
+  active?: boolean;
+  formerDescriptions?: string[];
+  uuid?: string;
+}
+
+/** For each field of T: whether the type makes it required; the compiler rejects a table that disagrees. */
+export type FieldTable<T> = { readonly [K in keyof T]-?: object extends Pick<T, K> ? 'optional' : 'required' };
+
+/** The fields of each manifest object, as the TypeScript types declare them. */
+export const MANIFEST_FIELDS = {
+  manifest: { version: 'required', permissionSets: 'optional', projects: 'required' } satisfies FieldTable<ManifestDocument>,
+  project: {
+    token: 'required',
+    apiUrl: 'optional',
+    credentials: 'optional',
+    unmanaged: 'optional',
+    keys: 'required',
+  } satisfies FieldTable<ManifestProject>,
+  credentials: { env: 'optional', file: 'optional' } satisfies FieldTable<ManifestCredentials>,
+  key: {
+    description: 'required',
+    permissions: 'optional',
+    permissionSets: 'optional',
+    active: 'optional',
+    formerDescriptions: 'optional',
+    uuid: 'optional',
+  } satisfies FieldTable<ManifestKey>,
+} as const;
+
+/** Every UnmanagedPolicy, checked exhaustive by the compiler. */
+export const UNMANAGED_POLICIES = Object.keys({ deactivate: true, ignore: true } satisfies Record<UnmanagedPolicy, true>) as UnmanagedPolicy[];
