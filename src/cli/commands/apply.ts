@@ -52,33 +52,32 @@ function quote(s: string): string {
   return JSON.stringify(s);
 }
 
-/** One line per completed (or failed) change; never a secret (events carry none). */
+/** A change as the failure report names it: what it was to do, to which key. */
+function describeChange(c: Change): string {
+  return c.kind === 'create' ? `create ${quote(c.after.description)}` : `${c.kind} ${quote(c.before.description)} (uuid ${c.uuid})`;
+}
+
+/** One line per completed (or failed) change; never a secret (events carry none). Skipped changes print nothing. */
 export function eventLine(e: ApplyEvent): string | undefined {
   const c = e.change;
   if (e.status === 'skipped') return undefined;
-  if (e.status === 'failed') {
-    const what = c.kind === 'create' ? `create ${quote(c.after.description)}` : `${c.kind} ${quote(c.before.description)} (uuid ${c.uuid})`;
-    return `  ! ${what} failed: ${e.error?.message ?? 'unknown error'}`;
-  }
+  if (e.status === 'failed') return `  ! ${describeChange(c)} failed: ${e.error?.message ?? 'unknown error'}`;
   switch (c.kind) {
     case 'create':
       return `  + created ${quote(c.after.description)}${e.uuid ? ` (uuid ${e.uuid})` : ''}`;
     case 'update': {
-      const parts: string[] = [];
-      if (c.before.description !== c.after.description) parts.push(`renamed ${quote(c.before.description)} -> ${quote(c.after.description)}`);
-      else parts.push(`updated ${quote(c.after.description)}`);
+      const what =
+        c.before.description !== c.after.description
+          ? `renamed ${quote(c.before.description)} -> ${quote(c.after.description)}`
+          : `updated ${quote(c.after.description)}`;
       const perms = [...c.permissionsAdded.map((p) => `+${p}`), ...c.permissionsRemoved.map((p) => `-${p}`)];
-      return `  ~ ${parts.join('')} (uuid ${c.uuid})${perms.length ? `: ${perms.join(' ')}` : ''}`;
+      return `  ~ ${what} (uuid ${c.uuid})${perms.length ? `: ${perms.join(' ')}` : ''}`;
     }
     case 'activate':
       return `  ~ activated ${quote(c.after.description)} (uuid ${c.uuid})`;
     case 'deactivate':
       return `  - deactivated ${quote(c.after.description)} (uuid ${c.uuid})${c.reason === 'unmanaged' ? ', not in the manifest' : ''}`;
   }
-}
-
-function describeChange(c: Change): string {
-  return c.kind === 'create' ? `create ${quote(c.after.description)}` : `${c.kind} ${quote(c.before.description)} (uuid ${c.uuid})`;
 }
 
 interface ProjectRun {
