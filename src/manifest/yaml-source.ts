@@ -109,8 +109,13 @@ export function parseYamlManifest(text: string, file: string): ParsedYaml {
   for (const warning of doc.warnings) {
     diagnostics.push({ ...errorAt(at(warning.pos[0]), `YAML: ${warning.message}`, ''), severity: 'warning' });
   }
-  // An alias needs a `*`; most manifests have none and skip the alias pass.
-  const aliasTargets = text.includes('*') ? resolveAliases(doc) : new Map<Alias, YamlNode | undefined>();
+  let aliasTargets = new Map<Alias, YamlNode | undefined>();
+  try {
+    // An alias needs a `*`; most manifests have none and skip the alias pass.
+    if (text.includes('*')) aliasTargets = resolveAliases(doc);
+  } catch (error) {
+    return fail([...diagnostics, fileError(file, refusal(error))]);
+  }
   const locate = makeLocator(doc, aliasTargets, file, at);
   if (diagnostics.some((d) => d.severity === 'error')) return { locate, diagnostics };
 
