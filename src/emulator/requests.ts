@@ -83,6 +83,9 @@ function invalid(msg: string, hint?: string): ApiFailure {
   return new ApiFailure(400, 'INVALID_REQUEST', msg, hint);
 }
 
+/** The largest `limit` the contract allows (the OpenAPI document's `maximum`). */
+const CONTRACT_MAX_LIMIT = 100;
+
 /** Parses `limit` and `cursor` of `GET /keys`; refuses any other parameter. */
 export function parseListQuery(
   params: URLSearchParams,
@@ -92,13 +95,17 @@ export function parseListQuery(
     if (name !== 'limit' && name !== 'cursor') throw invalid(`unknown query parameter "${name}"; GET /keys takes limit and cursor`);
     if (params.getAll(name).length > 1) throw invalid(`query parameter "${name}" is given more than once`);
   }
+  // The contract allows 1..100; a server configured with a smaller page serves at most that many (the page is
+  // clamped, as most paginated APIs do), so a client asking for the contract's maximum is never refused.
+  const largest = Math.max(CONTRACT_MAX_LIMIT, maxPageSize);
   let limit = maxPageSize;
   const limitText = params.get('limit');
   if (limitText !== null) {
-    limit = /^\d{1,9}$/.test(limitText) ? Number(limitText) : Number.NaN;
-    if (!(limit >= 1 && limit <= maxPageSize)) {
-      throw invalid(`limit must be a whole number from 1 to ${maxPageSize}, got "${limitText}"`);
+    const asked = /^\d{1,9}$/.test(limitText) ? Number(limitText) : Number.NaN;
+    if (!(asked >= 1 && asked <= largest)) {
+      throw invalid(`limit must be a whole number from 1 to ${largest}, got "${limitText}"`);
     }
+    limit = Math.min(asked, maxPageSize);
   }
   let after: KeyPosition | undefined;
   const cursorText = params.get('cursor');

@@ -105,14 +105,19 @@ describe('page and bulk limits', () => {
     removeDir(smallDir);
   });
 
-  test('maxPageSize is the default page and the largest limit accepted', async () => {
+  test('maxPageSize is the default page and caps every page, while the contract range stays valid', async () => {
     const key = small.adminKey('demo');
     const page = await smallApi.call('GET', '/keys', { key });
     expect(page.body.keys).toHaveLength(5);
     expect(page.body.next_cursor).toEqual(expect.any(String));
-    const tooBig = await smallApi.call('GET', '/keys?limit=6', { key });
+    const clamped = await smallApi.call('GET', '/keys?limit=100', { key });
+    expect(clamped.status).toBe(200);
+    expect(clamped.body.keys).toHaveLength(5);
+    const smaller = await smallApi.call('GET', '/keys?limit=3', { key });
+    expect(smaller.body.keys).toHaveLength(3);
+    const tooBig = await smallApi.call('GET', '/keys?limit=101', { key });
     expect(tooBig.status).toBe(400);
-    expect(tooBig.body.msg).toMatch(/from 1 to 5/);
+    expect(tooBig.body.msg).toMatch(/from 1 to 100/);
   });
 
   test('bulkMax caps POST /keys/status', async () => {
