@@ -62,7 +62,9 @@ export interface ScaleflexProjectProps {
   readonly cliCommand?: string;
   /**
    * Where the create-time `apply` writes the secrets of keys it creates (`--secrets-out`: `.json` or `.env`,
-   * mode 0600, merged). Default: none; fetch them later with `scaleflex-keys secrets pull`. A path, never a secret.
+   * mode 0600, merged); relative to the directory Terraform runs in (`cdktf.out/stacks/<stack>/` under cdktf),
+   * so prefer an absolute path. Default: none; fetch them later with `scaleflex-keys secrets pull`. A path, never
+   * a secret.
    */
   readonly secretsOut?: string;
 }
