@@ -50,9 +50,9 @@ export function sortDiagnostics(diags: readonly Diagnostic[]): Diagnostic[] {
     .map(({ d }) => d);
 }
 
-/** `file:line:col` for naming a second location inside a message. */
+/** Names a second location inside a message, for people and for terminals that link `file:line:col`. */
 export function where(loc: SourceLocation): string {
-  return `${loc.file}:${loc.line}:${loc.column}`;
+  return `line ${loc.line}, column ${loc.column} (${loc.file}:${loc.line}:${loc.column})`;
 }
 
 /** True when at least one diagnostic is an error (warnings do not make a manifest invalid). */

@@ -7,7 +7,7 @@
 import type { Diagnostic } from '../errors';
 import type { CredentialsRef, DesiredState, KeySpec, Permission, ProjectSpec, SourceLocation, UnmanagedPolicy } from '../model';
 import { canonicalPermissions, isPermission } from '../permissions';
-import { errorAt, escapePointer, type Locator } from './diagnostics';
+import { errorAt, escapePointer, type Locator, where } from './diagnostics';
 import { MANIFEST_SCHEMA, quote } from './schema-check';
 import { didYouMean } from './suggest';
 
@@ -55,10 +55,7 @@ export function checkRules(doc: unknown, locate: Locator): RuleResult {
   const superseded = new Set<string>();
   const report = (pointer: string, message: string, at: 'value' | 'key' = 'value') =>
     diagnostics.push(errorAt(locate(pointer, at), message, pointer));
-  const pos = (pointer: string) => {
-    const l = locate(pointer);
-    return `line ${l.line}, column ${l.column}`;
-  };
+  const pos = (pointer: string) => where(locate(pointer));
 
   findSecretFields(doc, '', 0, (pointer, name) => {
     superseded.add(pointer);
@@ -83,7 +80,7 @@ export function checkRules(doc: unknown, locate: Locator): RuleResult {
     if (token !== undefined) {
       const first = tokens.get(token);
       if (first !== undefined) {
-        report(`${pp}/token`, `project token ${quote(token)} is declared twice: at ${pos(first)} and here, at ${pos(`${pp}/token`)}; each project may appear once`);
+        report(`${pp}/token`, `project token ${quote(token)} is declared twice: at ${pos(first)} and at ${pos(`${pp}/token`)}; each project may appear once`);
       } else tokens.set(token, `${pp}/token`);
     }
 
@@ -113,7 +110,7 @@ export function checkRules(doc: unknown, locate: Locator): RuleResult {
       if (uuid !== undefined) {
         const kp = `${pp}/keys/${k}/uuid`;
         const first = uuids.get(uuid.toLowerCase());
-        if (first !== undefined) report(kp, `uuid ${uuid} is pinned by two entries: at ${pos(first)} and here, at ${pos(kp)}; a live key can match one entry only`);
+        if (first !== undefined) report(kp, `uuid ${uuid} is pinned by two entries: at ${pos(first)} and at ${pos(kp)}; a live key can match one entry only`);
         else uuids.set(uuid.toLowerCase(), kp);
       }
     });

@@ -6,7 +6,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Diagnostic } from '../errors';
 import { PERMISSIONS } from '../permissions';
-import { errorAt, escapePointer, type Locator, parsePointer } from './diagnostics';
+import { errorAt, escapePointer, type Locator, parsePointer, where } from './diagnostics';
 import { validate as generatedValidator } from './schema-validator.generated';
 import { didYouMean } from './suggest';
 
@@ -162,7 +162,7 @@ function translate(e: ErrorObject, locate: Locator): Diagnostic[] {
         out.push(
           ...one(
             `${typeof item === 'string' ? quote(item) : describeValue(item)} is listed twice in ${label} ` +
-              `(first at line ${firstLoc.line}, column ${firstLoc.column}); remove the repeat`,
+              `(first at ${where(firstLoc)}); remove the repeat`,
             `${path}/${i}`,
           ),
         );

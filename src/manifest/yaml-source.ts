@@ -22,7 +22,7 @@ import {
 } from 'yaml';
 import type { Diagnostic } from '../errors';
 import type { SourceLocation } from '../model';
-import { errorAt, fileError, type Locator } from './diagnostics';
+import { errorAt, fileError, type Locator, where } from './diagnostics';
 import { MAX_MANIFEST_BYTES } from './read-source';
 
 /** Most nodes a manifest may expand to through aliases (10,000 keys need about 150,000). */
@@ -177,7 +177,7 @@ function yamlErrorMessage(
     const dup = findDuplicateKey(doc, offset);
     if (dup) {
       const first = at(dup.first);
-      return `duplicate key "${dup.name}": it is already set at line ${first.line}, column ${first.column} of this mapping`;
+      return `duplicate key "${dup.name}": it is already set at ${where(first)} in this mapping`;
     }
     return 'duplicate key: a mapping may set each key once';
   }
