@@ -160,3 +160,21 @@ test('validate --from-cdktf reports an unreadable stack as a diagnostic and stil
   const loaded: string[] = JSON.parse(fs.readFileSync(record, 'utf8'));
   expect(loaded.filter((f) => /[\\/]node_modules[\\/](undici|cdktf|constructs|@cdktf)[\\/]/.test(f))).toEqual([]);
 });
+
+test('the README validate examples print exactly what the README shows', () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = /<!-- section:validate -->([\s\S]*?)<!-- \/section:validate -->/.exec(readme)?.[1] ?? '';
+  const blocks = [...section.matchAll(/```console\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+  const examples: { args: string[]; expected: string }[] = [];
+  for (const block of blocks) {
+    for (const chunk of block.split(/^\$ /m).slice(1)) {
+      const [command, ...output] = chunk.split('\n');
+      examples.push({ args: command!.replace(/^scaleflex-keys /, '').split(' '), expected: output.join('\n').trim() });
+    }
+  }
+  expect(examples.length).toBeGreaterThanOrEqual(4);
+  for (const { args, expected } of examples) {
+    const r = cli(args);
+    expect(`${r.stdout}${r.stderr}`.trim()).toBe(expected);
+  }
+});
