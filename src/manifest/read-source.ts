@@ -79,6 +79,8 @@ export function readManifestFile(absPath: string, file: string): { text?: string
     return { diagnostics: [fileError(file, describeFsError(error, absPath))] };
   }
   if (stat.isDirectory()) return { diagnostics: [fileError(file, `${absPath} is a directory, not a manifest file`)] };
+  // A device or pipe (e.g. /dev/zero) has no size to check and may never end: only regular files are read.
+  if (!stat.isFile()) return { diagnostics: [fileError(file, `${absPath} is not a regular file`)] };
   if (stat.size > MAX_MANIFEST_BYTES) return { diagnostics: [tooLarge(file, stat.size)] };
   let bytes: Buffer;
   try {

@@ -63,6 +63,7 @@ describe('files are checked before they are parsed', () => {
   test.each([
     { name: 'a missing file', file: () => 'missing.yaml', line: 1, column: 1, words: ['manifest not found', 'missing.yaml'] },
     { name: 'a directory', file: () => (fs.mkdirSync(path.join(dir, 'adir'), { recursive: true }), 'adir'), line: 1, column: 1, words: ['is a directory'] },
+    { name: 'a device that never ends', file: () => '/dev/zero', line: 1, column: 1, words: ['not a regular file'] },
     { name: 'an empty file', file: () => write('empty.yaml', ''), line: 1, column: 1, words: ['empty'] },
     {
       name: 'a binary file',
