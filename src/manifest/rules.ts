@@ -105,7 +105,11 @@ export function checkRules(doc: unknown, locate: Locator): RuleResult {
     keys.forEach((key, k) => {
       if (!isObj(key)) return;
       const description = str(key.description);
-      if (description !== undefined) byDescription.set(description, [...(byDescription.get(description) ?? []), k]);
+      if (description !== undefined) {
+        const entries = byDescription.get(description);
+        if (entries) entries.push(k);
+        else byDescription.set(description, [k]);
+      }
       const uuid = str(key.uuid);
       if (uuid !== undefined) {
         const kp = `${pp}/keys/${k}/uuid`;
