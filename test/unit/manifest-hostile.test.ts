@@ -39,7 +39,7 @@ describe('hostile text is refused quickly with one clear diagnostic', () => {
   ])('$name', ({ text, words }) => {
     const started = Date.now();
     const result = parseManifestText(text, 'm.yaml');
-    expect(Date.now() - started).toBeLessThan(5000);
+    expect(Date.now() - started).toBeLessThan(10_000);
     expect(result.state).toBeUndefined();
     expect(result.diagnostics).toHaveLength(1);
     for (const word of words) expect(result.diagnostics[0]?.message).toContain(word);
