@@ -8,10 +8,17 @@ const MASK = '[REDACTED]';
 /** Shorter strings are not secrets (Scaleflex secrets are 32+ characters); ignoring them avoids masking noise. */
 const MIN_SECRET_LENGTH = 8;
 
-/** A set of known secret values and the function that masks them in text. */
+/**
+ * A set of known secret values and the function that masks them in text.
+ *
+ * Secrets are indexed by their first MIN_SECRET_LENGTH characters, and `redact` scans the text once, position
+ * by position, looking each window up. Unlike one big alternation regex, nothing is rebuilt when a secret is
+ * added, so an apply that creates (and prints a line for) 10,000 keys stays linear.
+ */
 export class Redactor {
   private readonly secrets = new Set<string>();
-  private pattern: RegExp | undefined;
+  /** First MIN_SECRET_LENGTH characters -> the secrets starting with them, longest first. */
+  private readonly byPrefix = new Map<string, string[]>();
 
   /** Remembers a secret so that it is masked from now on. */
   add(secret: string | undefined): void {
@@ -19,7 +26,11 @@ export class Redactor {
     const value = secret.trim();
     if (value.length < MIN_SECRET_LENGTH || this.secrets.has(value)) return;
     this.secrets.add(value);
-    this.pattern = undefined;
+    const prefix = value.slice(0, MIN_SECRET_LENGTH);
+    const list = this.byPrefix.get(prefix) ?? [];
+    list.push(value);
+    list.sort((a, b) => b.length - a.length);
+    this.byPrefix.set(prefix, list);
   }
 
   /** How many secrets are known (for tests and debug output; never the values). */
@@ -27,17 +38,23 @@ export class Redactor {
     return this.secrets.size;
   }
 
-  /** Returns `text` with every known secret replaced by a mask. */
+  /** Returns `text` with every known secret replaced by a mask (leftmost first, the longest at a position). */
   redact(text: string): string {
-    if (this.secrets.size === 0 || !text) return text;
-    this.pattern ??= new RegExp(
-      [...this.secrets]
-        .sort((a, b) => b.length - a.length)
-        .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-        .join('|'),
-      'g',
-    );
-    return text.replace(this.pattern, MASK);
+    if (this.secrets.size === 0 || !text || text.length < MIN_SECRET_LENGTH) return text;
+    let out = '';
+    let copied = 0;
+    for (let i = 0; i + MIN_SECRET_LENGTH <= text.length; ) {
+      const candidates = this.byPrefix.get(text.slice(i, i + MIN_SECRET_LENGTH));
+      const hit = candidates?.find((s) => text.startsWith(s, i));
+      if (hit) {
+        out += text.slice(copied, i) + MASK;
+        i += hit.length;
+        copied = i;
+      } else {
+        i++;
+      }
+    }
+    return copied === 0 ? text : out + text.slice(copied);
   }
 }
 
