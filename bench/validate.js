@@ -38,7 +38,7 @@ function generateManifest(count) {
   for (let p = 0; p < projects; p++) {
     lines.push(`  - token: bench-${p}`, '    unmanaged: ignore', '    keys:');
     for (let k = p; k < count; k += projects) {
-      lines.push(`      - description: "Service account ${k} (team ${k % 97})"`);
+      lines.push(`      - description: svc-${k} team ${k % 97}`);
       lines.push(`        permissions: [OBJECTS_LIST, FILE_UPLOAD, ${k % 2 ? 'LABELS_LIST' : 'COLLECTIONS_LIST'}]`);
       if (k % 3 === 0) lines.push('        permissionSets: [read-only, uploader]');
       if (k % 10 === 0) lines.push(`        formerDescriptions: ["svc-${k}"]`);

@@ -36,18 +36,18 @@ describe('nearest valid name', () => {
   const fields = ['version', 'permissionSets', 'projects'];
   const permissions = ['FILE_UPLOAD', 'FILE_DELETE', 'OBJECTS_LIST', 'OBJECTS_FETCH'];
   test.each([
-    ['FILE_UPLOD', permissions, 'FILE_UPLOAD'],
-    ['file_upload', permissions, 'FILE_UPLOAD'],
-    ['File_Upload', permissions, 'FILE_UPLOAD'],
-    ['OBJECT_LIST', permissions, 'OBJECTS_LIST'],
-    ['projcts', fields, 'projects'],
-    ['Projects', fields, 'projects'],
-    ['permissionsets', fields, 'permissionSets'],
-    ['verison', fields, 'version'],
-    ['EVERYTHING', permissions, undefined],
-    ['x', fields, undefined],
-    ['teams', fields, undefined],
-  ])('%s -> %s', (input, candidates, expected) => {
+    ['FILE_UPLOD', 'FILE_UPLOAD', permissions],
+    ['file_upload', 'FILE_UPLOAD', permissions],
+    ['File_Upload', 'FILE_UPLOAD', permissions],
+    ['OBJECT_LIST', 'OBJECTS_LIST', permissions],
+    ['projcts', 'projects', fields],
+    ['Projects', 'projects', fields],
+    ['permissionsets', 'permissionSets', fields],
+    ['verison', 'version', fields],
+    ['EVERYTHING', undefined, permissions],
+    ['x', undefined, fields],
+    ['teams', undefined, fields],
+  ])('%j suggests %j', (input, expected, candidates) => {
     expect(nearest(input, candidates as string[])).toBe(expected);
   });
 });
