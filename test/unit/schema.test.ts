@@ -64,6 +64,22 @@ test('every property and every definition has a description', () => {
   expect(missing).toEqual([]);
 });
 
+test('every enum with enumDescriptions describes each of its values', () => {
+  const found: [unknown[], unknown[]][] = [];
+  const walk = (node: unknown): void => {
+    if (node === null || typeof node !== 'object') return;
+    const obj = node as Record<string, unknown>;
+    if (obj.enumDescriptions !== undefined) found.push([obj.enum as unknown[], obj.enumDescriptions as unknown[]]);
+    Object.values(obj).forEach(walk);
+  };
+  walk(schema);
+  expect(found.length).toBeGreaterThanOrEqual(2);
+  for (const [values, descriptions] of found) {
+    expect(descriptions).toHaveLength(values.length);
+    for (const d of descriptions) expect(typeof d === 'string' && d.length > 0).toBe(true);
+  }
+});
+
 test('the schema defaults are the defaults the code applies', () => {
   const { state } = parseManifestText('version: 1\nprojects: [{token: demo, keys: [{description: a, permissions: [OBJECTS_LIST]}]}]\n', 'm.yaml');
   expect(schema.$defs.key.properties.active.default).toBe(state?.projects[0]?.keys[0]?.active);
