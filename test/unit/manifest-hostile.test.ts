@@ -133,3 +133,41 @@ describe('loadDesiredState', () => {
     expect(() => loadDesiredState({ file: 'a.yaml', fromCdktf: 'cdk.tf.json', cwd: dir })).toThrow(UsageError);
   });
 });
+
+test('random damage to the example never throws and always yields located diagnostics or a state', () => {
+  const example = fs.readFileSync(path.join(__dirname, '../../examples/scaleflex-keys.yaml'), 'utf8');
+  // A small seeded generator, so a failure can be replayed.
+  let seed = 20261126;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const pieces = ['*', '&a', '<<: *a', '- ', ': ', '{', '}', '[', ']', '"', "'", '\t', '\n', '#', '---', '!!str ', '? ', '|', '>', '~', 'yes', '\u00e9'];
+  for (let i = 0; i < 250; i++) {
+    let text = example;
+    for (let edits = 1 + random(4); edits > 0; edits--) {
+      const at = random(text.length);
+      const op = random(3);
+      if (op === 0) text = text.slice(0, at) + text.slice(at + 1 + random(8));
+      else if (op === 1) text = text.slice(0, at) + pieces[random(pieces.length)] + text.slice(at);
+      else {
+        const lines = text.split('\n');
+        const a = random(lines.length);
+        const b = random(lines.length);
+        [lines[a], lines[b]] = [lines[b] as string, lines[a] as string];
+        text = lines.join('\n');
+      }
+    }
+    const result = parseManifestText(text, 'm.yaml');
+    const lineCount = text.split('\n').length;
+    if (result.state === undefined) expect(result.diagnostics.some((d) => d.severity === 'error')).toBe(true);
+    for (const d of result.diagnostics) {
+      expect(d.line).toBeGreaterThanOrEqual(1);
+      expect(d.line).toBeLessThanOrEqual(lineCount);
+      expect(d.column).toBeGreaterThanOrEqual(1);
+      expect(d.message).not.toMatch(/\n\s+at /);
+      // That message means an internal exception was caught: a bug, not a diagnosis.
+      expect(d.message).not.toContain('could not be read');
+    }
+  }
+});
