@@ -26,21 +26,24 @@ export async function run(opts: ValidateOptions, io: Io, args: string[]): Promis
   const errors = reading.diagnostics.filter((d) => d.severity === 'error').length;
   const valid = reading.state !== undefined && errors === 0;
 
+  const verdict = (): string => {
+    if (!valid || !reading.state) return `${reading.file}: invalid (${plural(errors, 'problem')})\n`;
+    const keys = reading.state.projects.reduce((n, p) => n + p.keys.length, 0);
+    const warnings = reading.diagnostics.length - errors;
+    return (
+      `${reading.file}: valid (${plural(reading.state.projects.length, 'project')}, ${plural(keys, 'key')}` +
+      `${warnings > 0 ? `, ${plural(warnings, 'warning')}` : ''})\n`
+    );
+  };
   if (format === 'text') {
     // Problems go to stderr, like a compiler's; the one-line verdict on success goes to stdout.
     io.err(formatDiagnostics(reading.diagnostics, 'text'));
-    if (valid && reading.state) {
-      const keys = reading.state.projects.reduce((n, p) => n + p.keys.length, 0);
-      const warnings = reading.diagnostics.length - errors;
-      io.out(
-        `${reading.file}: valid (${plural(reading.state.projects.length, 'project')}, ${plural(keys, 'key')}` +
-          `${warnings > 0 ? `, ${plural(warnings, 'warning')}` : ''})\n`,
-      );
-    } else {
-      io.err(`${reading.file}: invalid (${plural(errors, 'problem')})\n`);
-    }
+    if (valid) io.out(verdict());
+    else io.err(verdict());
   } else {
     io.out(formatDiagnostics(reading.diagnostics, format));
+    // Annotations do not show in a workflow's log; the verdict on stderr does.
+    if (format === 'github') io.err(verdict());
   }
   return valid ? EXIT.OK : EXIT.ERROR;
 }
