@@ -47,8 +47,6 @@ export function envVarName(project: string, description: string): string {
   return ['SCALEFLEX_KEY', part(project), part(description) || 'KEY'].filter(Boolean).join('_');
 }
 
-type JsonSecrets = Record<string, Record<string, string>>;
-
 /** Sorts entries so that output never depends on the order keys were created in. */
 function sorted(entries: readonly KeySecret[]): KeySecret[] {
   return [...entries].sort(
@@ -78,74 +76,123 @@ function displayNames(entries: readonly KeySecret[]): Map<KeySecret, string> {
   return names;
 }
 
-function mergeJson(existing: string | undefined, entries: readonly KeySecret[], file: string): string {
-  let doc: JsonSecrets = {};
-  if (existing !== undefined && existing.trim() !== '') {
+/** Where `name` goes in the sorted `names` (the order of the default sort: UTF-16 code units). */
+function insertionPoint(names: readonly string[], name: string): number {
+  let lo = 0;
+  let hi = names.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (names[mid]! < name) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** A `.env` assignment line (optionally `export`ed): group 1 is the variable. */
+const ENV_LINE = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/;
+
+const UNMERGEABLE_HINT = 'fix or move the file, or choose another --out / --secrets-out file';
+
+/**
+ * A secrets file's content held in memory: parsed once, merged batch by batch, rendered for each write, so that
+ * storing the secrets of many new keys costs one serialization per write rather than a re-parse as well.
+ */
+export class SecretsDocument {
+  /** json: project -> name -> that name's rendered line (`    "name": "secret"`), so a write only joins lines. */
+  private readonly json = new Map<string, Map<string, string>>();
+  /** json: each project's names in sorted order, kept between writes (new names inserted in place). */
+  private readonly order = new Map<string, string[]>();
+  /** env: the file's lines, and where each variable is. */
+  private readonly lines: string[] = [];
+  private readonly index = new Map<string, number>();
+
+  private constructor(readonly format: SecretsFormat) {}
+
+  /** Parses `existing` (undefined: no file yet); throws SecretsFileError when it cannot be merged into. */
+  static parse(existing: string | undefined, format: SecretsFormat, file = 'secrets file'): SecretsDocument {
+    const doc = new SecretsDocument(format);
+    if (existing === undefined || existing.trim() === '') return doc;
+    if (format === 'env') {
+      doc.lines.push(...existing.replace(/\n$/, '').split('\n'));
+      doc.lines.forEach((line, i) => {
+        const m = ENV_LINE.exec(line);
+        if (m) doc.index.set(m[1]!, i);
+      });
+      return doc;
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(existing);
     } catch {
-      throw new SecretsFileError(`cannot merge into ${file}: it is not valid JSON`, {
-        hint: 'fix or move the file, or choose another --out / --secrets-out file',
-      });
+      throw new SecretsFileError(`cannot merge into ${file}: it is not valid JSON`, { hint: UNMERGEABLE_HINT });
     }
-    const ok =
-      typeof parsed === 'object' &&
-      parsed !== null &&
-      !Array.isArray(parsed) &&
-      Object.values(parsed).every(
-        (v) =>
-          typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((s) => typeof s === 'string'),
-      );
-    if (!ok) {
+    const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+    if (!isMap(parsed) || !Object.values(parsed).every((v) => isMap(v) && Object.values(v).every((x) => typeof x === 'string'))) {
       throw new SecretsFileError(
         `cannot merge into ${file}: expected a JSON object of projects, each mapping descriptions to secrets`,
-        { hint: 'fix or move the file, or choose another --out / --secrets-out file' },
+        { hint: UNMERGEABLE_HINT },
       );
     }
-    doc = parsed as JsonSecrets;
-  }
-  const names = displayNames(entries);
-  for (const e of sorted(entries)) {
-    doc[e.project] = { ...(doc[e.project] ?? {}), [names.get(e)!]: e.secret };
-  }
-  // Sorted output: merging the same secrets twice gives the same bytes.
-  const out: JsonSecrets = {};
-  for (const project of Object.keys(doc).sort()) {
-    out[project] = {};
-    for (const name of Object.keys(doc[project]!).sort()) out[project]![name] = doc[project]![name]!;
-  }
-  return `${JSON.stringify(out, null, 2)}\n`;
-}
-
-const ENV_LINE = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/;
-
-function mergeEnv(existing: string | undefined, entries: readonly KeySecret[]): string {
-  const lines = existing === undefined || existing === '' ? [] : existing.replace(/\n$/, '').split('\n');
-  const index = new Map<string, number>();
-  lines.forEach((line, i) => {
-    const m = ENV_LINE.exec(line);
-    if (m) index.set(m[1]!, i);
-  });
-  const names = displayNames(entries);
-  const usedNow = new Map<string, KeySecret>();
-  for (const e of sorted(entries)) {
-    let name = envVarName(e.project, names.get(e)!);
-    // Two different keys of this batch would land on one variable: keep both, the later one suffixed.
-    const clash = usedNow.get(name);
-    if (clash && clash.uuid !== e.uuid) name = `${name}_${e.uuid.replace(/[^A-Za-z0-9]/g, '').slice(0, 8).toUpperCase()}`;
-    usedNow.set(name, e);
-    const line = `${name}=${e.secret}`;
-    const at = index.get(name);
-    if (at !== undefined) {
-      lines[at] = line;
-    } else {
-      const label = `${e.project}: ${e.description} (${e.uuid})`.replace(/[\r\n]+/g, ' ');
-      lines.push(`# ${label}`, line);
-      index.set(name, lines.length - 1);
+    for (const [project, names] of Object.entries(parsed)) {
+      doc.json.set(
+        project,
+        new Map(Object.entries(names as Record<string, string>).map(([name, secret]) => [name, `    ${JSON.stringify(name)}: ${JSON.stringify(secret)}`])),
+      );
     }
+    return doc;
   }
-  return `${lines.join('\n')}\n`;
+
+  /** Adds or replaces the secrets of `entries` (later entries win). */
+  merge(entries: readonly KeySecret[]): this {
+    const names = displayNames(entries);
+    if (this.format === 'json') {
+      for (const e of sorted(entries)) {
+        if (!this.json.has(e.project)) this.json.set(e.project, new Map());
+        const project = this.json.get(e.project)!;
+        const name = names.get(e)!;
+        if (!project.has(name)) this.order.get(e.project)?.splice(insertionPoint(this.order.get(e.project)!, name), 0, name);
+        project.set(name, `    ${JSON.stringify(name)}: ${JSON.stringify(e.secret)}`);
+      }
+      return this;
+    }
+    const usedNow = new Map<string, KeySecret>();
+    for (const e of sorted(entries)) {
+      let name = envVarName(e.project, names.get(e)!);
+      // Two different keys of this batch would land on one variable: keep both, the later one suffixed.
+      const clash = usedNow.get(name);
+      if (clash && clash.uuid !== e.uuid) name = `${name}_${e.uuid.replace(/[^A-Za-z0-9]/g, '').slice(0, 8).toUpperCase()}`;
+      usedNow.set(name, e);
+      const line = `${name}=${e.secret}`;
+      const at = this.index.get(name);
+      if (at !== undefined) {
+        this.lines[at] = line;
+      } else {
+        const label = `${e.project}: ${e.description} (${e.uuid})`.replace(/[\r\n]+/g, ' ');
+        this.lines.push(`# ${label}`, line);
+        this.index.set(name, this.lines.length - 1);
+      }
+    }
+    return this;
+  }
+
+  /** The file content: JSON sorted by project and name (the same secrets give the same bytes), or the lines. */
+  render(): string {
+    if (this.format === 'env') return `${this.lines.join('\n')}\n`;
+    // Byte for byte what JSON.stringify(sorted, null, 2) gives, built without rebuilding objects per write.
+    const projects = [...this.json.keys()].sort();
+    if (projects.length === 0) return '{}\n';
+    const blocks = projects.map((project) => {
+      const rows = this.json.get(project)!;
+      let names = this.order.get(project);
+      if (!names) {
+        names = [...rows.keys()].sort();
+        this.order.set(project, names);
+      }
+      if (names.length === 0) return `  ${JSON.stringify(project)}: {}`;
+      return `  ${JSON.stringify(project)}: {\n${names.map((name) => rows.get(name)!).join(',\n')}\n  }`;
+    });
+    return `{\n${blocks.join(',\n')}\n}\n`;
+  }
 }
 
 /**
@@ -159,7 +206,7 @@ export function mergeSecrets(
   format: SecretsFormat,
   file = 'secrets file',
 ): string {
-  return format === 'json' ? mergeJson(existing, entries, file) : mergeEnv(existing, entries);
+  return SecretsDocument.parse(existing, format, file).merge(entries).render();
 }
 
 function readExisting(file: string): string | undefined {
@@ -214,6 +261,7 @@ export function protectSecret(io: Io, secret: string): void {
 export class SecretSink {
   private pending: KeySecret[] = [];
   private draining: Promise<void> | undefined;
+  private document: SecretsDocument | undefined;
   private stored = 0;
 
   constructor(
@@ -239,7 +287,10 @@ export class SecretSink {
     try {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0);
-        await writeSecretsFile(this.file, batch, this.format);
+        // Read (and merged into) once; after that this sink's own last write is the file's content.
+        this.document ??= SecretsDocument.parse(readExisting(this.file), this.format, this.file);
+        this.document.merge(batch);
+        await writeFileAtomic(this.file, this.document.render(), 0o600, (m) => new SecretsFileError(m));
         this.stored += batch.length;
       }
     } finally {

@@ -134,6 +134,19 @@ describe('writing the file', () => {
   });
 });
 
+describe('the sink at scale', () => {
+  test('2,000 secrets added out of order in small batches give exactly the bytes of one sorted merge', async () => {
+    const file = path.join(dir, 'many.json');
+    fs.writeFileSync(file, JSON.stringify({ other: { keep: 'kept-secret-1234' } }));
+    const sink = new SecretSink(captureIo(), file, 'json');
+    const entries = Array.from({ length: 2000 }, (_, i) => s(i % 3 ? 'big' : 'small', `key ${(i * 7919) % 2000}`, `secret-${i}-xxxxxxxxxxxx`, `u${i}`));
+    for (let i = 0; i < entries.length; i += 8) await Promise.all(entries.slice(i, i + 8).map((e) => sink.add(e)));
+    const expected = mergeSecrets(JSON.stringify({ other: { keep: 'kept-secret-1234' } }), entries, 'json');
+    expect(fs.readFileSync(file, 'utf8')).toBe(expected);
+    expect(Object.keys(JSON.parse(expected).big)).toHaveLength(1333);
+  });
+});
+
 describe('protectSecret', () => {
   test('under GitHub Actions prints ::add-mask:: with the real value, bypassing the redactor', () => {
     const io = captureIo({ GITHUB_ACTIONS: 'true' });
