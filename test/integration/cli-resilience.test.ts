@@ -27,7 +27,7 @@ async function activeDescriptions(token: string): Promise<string[]> {
   return (await liveKeys(api.handle, token)).filter((k) => k.active).map((k) => k.description).sort();
 }
 
-const PROJECTS = ['flaky', 'race', 'p1', 'p2', 'p3', 'p4', 'p5', 'slow'];
+const PROJECTS = ['flaky', 'race', 'p1', 'p2', 'p3', 'p4', 'p5', 'slow', 'qa', 'qb', 'ra', 'rb'];
 
 beforeAll(async () => {
   api = await startTestApi(PROJECTS);
@@ -123,6 +123,29 @@ test('projects are applied concurrently with output grouped per project, in toke
   } finally {
     api.handle.configure({ latencyMs: 0 });
   }
+});
+
+test('two runs of the same changes print the same output, whatever order the API answers in', async () => {
+  const keys = Array.from({ length: 12 }, (_, i) => `key ${String(i).padStart(2, '0')}`);
+  const normalized = async (a: string, b: string, seed: number) => {
+    const f = manifest(`det-${a}.yaml`, { [a]: keys, [b]: keys.slice(0, 5) });
+    api.handle.configure({ latencyMs: [0, 30], seed });
+    try {
+      const r = await runCli(['apply', '-f', f, '--auto-approve'], { env: api.env(a, b), cwd: dir });
+      expect(r.code).toBe(0);
+      return r.stdout
+        .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID')
+        .replace(/127\.0\.0\.1:\d+/g, 'HOST')
+        .replaceAll(a, 'A')
+        .replaceAll(b, 'B');
+    } finally {
+      api.handle.configure({ latencyMs: 0 });
+    }
+  };
+  const first = await normalized('qa', 'qb', 11);
+  const second = await normalized('ra', 'rb', 99);
+  expect(second).toBe(first);
+  expect(first).toMatch(/\+ created "key 00"[\s\S]*\+ created "key 11"/);
 });
 
 test('on a terminal a long apply asks for yes, then shows a progress line while it runs', async () => {

@@ -112,6 +112,10 @@ async function applyAll(runs: readonly ProjectRun[], flags: ApplyFlags, io: Io, 
   try {
     await runBounded(runs, parallelism, async ({ plan, api, plannedUuids }, index) => {
       const w: SectionWriter = grouped.section(index);
+      // Changes complete in any order (they run side by side); their lines come out in plan order, each as
+      // soon as it and every change before it are finished, so that the output is the same on every run.
+      const changeIndex = new Map(plan.changes.map((c, i) => [c, i] as const));
+      const lines = new GroupedOutput(w, plan.changes.length);
       try {
         w.out(`\nproject ${plan.project}: applying ${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'}\n`);
         const changedKeys = new Set<string>();
@@ -130,7 +134,13 @@ async function applyAll(runs: readonly ProjectRun[], flags: ApplyFlags, io: Io, 
               else changedKeys.add(e.change.uuid);
             }
             const line = eventLine(e);
-            if (line) w.out(`${line}\n`);
+            const at = changeIndex.get(e.change);
+            if (at === undefined) {
+              if (line) w.out(`${line}\n`);
+              return;
+            }
+            if (line) lines.section(at).out(`${line}\n`);
+            lines.finish(at);
           },
           onSecret: async (created) => {
             const list = summary.createdKeys.get(created.project) ?? [];
@@ -140,6 +150,7 @@ async function applyAll(runs: readonly ProjectRun[], flags: ApplyFlags, io: Io, 
             else protectSecret(io, created.secret);
           },
         });
+        lines.finishAll();
         summary.changed += changedKeys.size;
         await retireDuplicates(api, plan.project, createdHere, plannedUuids, w, sink);
         if (result.failed) {
@@ -154,6 +165,7 @@ async function applyAll(runs: readonly ProjectRun[], flags: ApplyFlags, io: Io, 
           w.out(`project ${plan.project}: ${result.done.length} change${result.done.length === 1 ? '' : 's'} applied\n`);
         }
       } catch (error) {
+        lines.finishAll();
         summary.stopped.push(plan.project);
         w.err(projectErrorLines(plan.project, error));
       } finally {
