@@ -6,7 +6,8 @@
  *      cursor pages are sequential;
  *   2. plan of 200 projects x 50 keys, latency 20 ms, --parallelism 8: limit = pages x latency (200 x 20 ms),
  *      also shown against the tighter parallel floor ceil(200 / 8) x (self + 1 page) x latency;
- *   3. apply of 1,000 creates at --rate-limit 50 req/s per key: limit = 1,000 / 50 = 20 s.
+ *   3. apply of 1,000 creates at --rate-limit 50 req/s per key: limit = 1,000 / 50 = 20 s;
+ *   4. (no target) apply of 10,000 creates with no latency or rate limit and --secrets-out: the CLI's own cost.
  * Targets: plans within 1.5x of their limit, apply within 1.2x. Prints medians of several runs.
  * Options: RUNS=N for the plans (default 5), APPLY_RUNS=N (default 2).
  */
@@ -158,6 +159,26 @@ async function benchApplyCreates(dir) {
   );
 }
 
+/** Not a target of the issue: 10,000 creates with no latency or rate limit, secrets to a file (CLI overhead). */
+async function benchApplyManyCreates(dir) {
+  const count = 10_000;
+  const token = 'many-creates';
+  const handle = await startEmulator({ stateDir: path.join(dir, token), port: 0, projects: [token] });
+  try {
+    fs.writeFileSync(path.join(dir, `${token}.yaml`), manifest([[token, count]]));
+    handle.resetStats();
+    const r = await runCli(['apply', '-f', `${token}.yaml`, '--auto-approve', '--secrets-out', `${token}.json`], keyEnv(handle, [token]), dir);
+    if (r.code !== 0) throw new Error(`apply exited ${r.code}: ${r.stderr.slice(0, 2000)}`);
+    const written = Object.keys(JSON.parse(fs.readFileSync(path.join(dir, `${token}.json`), 'utf8'))[token]).length;
+    console.log(
+      `apply, ${count} creates, no latency or rate limit, --secrets-out: ${secs(r.ms)} (${(count / (r.ms / 1000)).toFixed(0)} creates/s); ` +
+        `${handle.stats().requests} requests; ${written} secrets written`,
+    );
+  } finally {
+    await handle.close();
+  }
+}
+
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfk-bench-'));
   try {
@@ -165,6 +186,7 @@ async function main() {
     await benchPlanOneBigProject(dir);
     await benchPlanManyProjects(dir);
     if (APPLY_RUNS > 0) await benchApplyCreates(dir);
+    if (APPLY_RUNS > 0) await benchApplyManyCreates(dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
