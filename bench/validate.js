@@ -2,8 +2,8 @@
 /**
  * Benchmark of `scaleflex-keys validate` (run with `npm run bench:validate`, which builds first):
  *   1. cold start: spawn `node dist/cli/bin.js validate -f examples/scaleflex-keys.yaml`, N runs, median wall ms;
- *   2. a generated 10,000-key manifest (about 1 MB): in-process parse + validate (median, with a phase
- *      breakdown) and through the CLI (median wall ms).
+ *   2. a generated 10,000-key manifest (about 1.2 MB): through the CLI (median wall ms), then in-process
+ *      parse + validate (median ms).
  * Targets on the project's 2-core machine: cold start < 300 ms, 10,000 keys < 1 s.
  * Options: RUNS=N (default 9).
  */
@@ -80,6 +80,10 @@ function main() {
     const text = generateManifest(10_000);
     fs.writeFileSync(file, text);
 
+    // The CLI runs first, while this process is idle: afterwards its own heap work would compete for the cores.
+    const cli = timeCli(['validate'], dir);
+    console.log(`10,000 keys (${(text.length / 1024 / 1024).toFixed(2)} MB), CLI \`validate\` (cold process): median ${fmt(median(cli))} wall (min ${fmt(Math.min(...cli))})  target < 1000 ms`);
+
     const manifest = require(path.join(ROOT, 'dist', 'manifest'));
     const phases = { total: [] };
     for (let i = 0; i < RUNS; i++) {
@@ -89,10 +93,7 @@ function main() {
       const keys = result.state ? result.state.projects.reduce((n, p) => n + p.keys.length, 0) : 0;
       if (keys !== 10_000) throw new Error(`expected 10,000 valid keys, got ${keys}: ${JSON.stringify(result.diagnostics.slice(0, 3))}`);
     }
-    console.log(`10,000 keys (${(text.length / 1024 / 1024).toFixed(2)} MB), in process: median ${fmt(median(phases.total))} (min ${fmt(Math.min(...phases.total))})  target < 1000 ms`);
-
-    const cli = timeCli(['validate'], dir);
-    console.log(`10,000 keys, CLI \`validate\` (cold process): median ${fmt(median(cli))} wall (min ${fmt(Math.min(...cli))})  target < 1000 ms`);
+    console.log(`10,000 keys, in process (parseManifestText, warm after the first run): median ${fmt(median(phases.total))} (min ${fmt(Math.min(...phases.total))})  target < 1000 ms`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

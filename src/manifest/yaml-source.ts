@@ -13,7 +13,8 @@ import {
   isSeq,
   LineCounter,
   type Node as YamlNode,
-  parseAllDocuments,
+  Composer,
+  Parser,
   type ParsedNode,
   type Pair,
   visit,
@@ -24,6 +25,7 @@ import type { Diagnostic } from '../errors';
 import type { SourceLocation } from '../model';
 import { errorAt, fileError, type Locator, where } from './diagnostics';
 import { MAX_MANIFEST_BYTES } from './read-source';
+import { parseFast } from './yaml-fast';
 
 /** Most nodes a manifest may expand to through aliases (10,000 keys need about 150,000). */
 export const MAX_EXPANDED_NODES = 2_000_000;
@@ -48,8 +50,11 @@ class RefusedDocument extends Error {
   }
 }
 
-/** Parses manifest text. Never throws for bad input: every problem becomes a diagnostic. */
-export function parseYamlManifest(text: string, file: string): ParsedYaml {
+/**
+ * Parses manifest text. Never throws for bad input: every problem becomes a diagnostic.
+ * `fastPath: false` forces the full Document path (the differential test compares the two).
+ */
+export function parseYamlManifest(text: string, file: string, options: { fastPath?: boolean } = {}): ParsedYaml {
   const lineCounter = new LineCounter();
   const at = (offset: number): SourceLocation => {
     const { line, col } = lineCounter.linePos(offset);
@@ -66,21 +71,16 @@ export function parseYamlManifest(text: string, file: string): ParsedYaml {
 
   let docs: Doc[];
   try {
-    docs = withPlainEnv(
-      () =>
-        parseAllDocuments(text, {
-          lineCounter,
-          version: '1.2',
-          schema: 'core',
-          uniqueKeys: true,
-          merge: true,
-          prettyErrors: false,
-        }) as unknown as Doc[],
-    );
+    const tokens = withPlainEnv(() => [...new Parser(lineCounter.addNewLine).parse(text)]);
+    const fast = options.fastPath === false ? undefined : parseFast(text, tokens, file, lineCounter);
+    if (fast) return { value: fast.value, locate: fast.locate, diagnostics: [] };
+    docs = withPlainEnv(() => [
+      ...new Composer({ version: '1.2', schema: 'core', uniqueKeys: true, merge: true, prettyErrors: false }).compose(tokens),
+    ]) as Doc[];
   } catch (error) {
     return fail([fileError(file, refusal(error))]);
   }
-  if (!Array.isArray(docs) || docs.length === 0) {
+  if (docs.length === 0) {
     return fail([fileError(file, 'the manifest is empty (only comments); it needs at least `version: 1` and `projects:`')]);
   }
 
