@@ -1,8 +1,9 @@
 /**
- * Manifest text -> plain value + a locator, using the `yaml` package's Document API with a LineCounter.
- * YAML 1.2 core schema (so `yes` is a string), duplicate keys are errors, one document per file, merge
- * keys (`<<`) allowed. Alias expansion is budgeted before anything is materialised, so an alias bomb is
- * refused in linear time instead of exhausting memory.
+ * Manifest text -> plain value + a locator, using the `yaml` package: its Parser always, then either the
+ * fast path (`yaml-fast`, plain manifests straight from the syntax tree) or the full Document API with a
+ * LineCounter, which also produces every YAML diagnostic. YAML 1.2 core schema (so `yes` is a string),
+ * duplicate keys are errors, one document per file, merge keys (`<<`) allowed. Alias expansion is budgeted
+ * before anything is materialised, so an alias bomb is refused in linear time instead of exhausting memory.
  */
 import {
   type Document,
