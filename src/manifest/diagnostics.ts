@@ -50,9 +50,12 @@ export function sortDiagnostics(diags: readonly Diagnostic[]): Diagnostic[] {
     .map(({ d }) => d);
 }
 
-/** Names a second location inside a message, for people and for terminals that link `file:line:col`. */
+/**
+ * Names a second location inside a message. Same file as the diagnostic, so line and column say it all;
+ * the CDKTF constructs rewrite this exact form into construct paths.
+ */
 export function where(loc: SourceLocation): string {
-  return `line ${loc.line}, column ${loc.column} (${loc.file}:${loc.line}:${loc.column})`;
+  return `line ${loc.line}, column ${loc.column}`;
 }
 
 /** True when at least one diagnostic is an error (warnings do not make a manifest invalid). */

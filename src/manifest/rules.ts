@@ -80,7 +80,7 @@ export function checkRules(doc: unknown, locate: Locator): RuleResult {
     if (token !== undefined) {
       const first = tokens.get(token);
       if (first !== undefined) {
-        report(`${pp}/token`, `project token ${quote(token)} is declared twice: at ${pos(first)} and at ${pos(`${pp}/token`)}; each project may appear once`);
+        report(`${pp}/token`, `project token ${quote(token)} is declared twice: at ${pos(first)} and here, at ${pos(`${pp}/token`)}; each project may appear once`);
       } else tokens.set(token, `${pp}/token`);
     }
 
@@ -114,7 +114,7 @@ export function checkRules(doc: unknown, locate: Locator): RuleResult {
       if (uuid !== undefined) {
         const kp = `${pp}/keys/${k}/uuid`;
         const first = uuids.get(uuid.toLowerCase());
-        if (first !== undefined) report(kp, `uuid ${uuid} is pinned by two entries: at ${pos(first)} and at ${pos(kp)}; a live key can match one entry only`);
+        if (first !== undefined) report(kp, `uuid ${uuid} is pinned by two entries: at ${pos(first)} and here, at ${pos(kp)}; a live key can match one entry only`);
         else uuids.set(uuid.toLowerCase(), kp);
       }
     });
