@@ -304,6 +304,11 @@ const invalid: InvalidCase[] = [
     line: 7, column: 15, words: ['uuid must be a UUID', '"0b0f1c6e-nope"'],
   },
   {
+    name: 'a uuid with a urn prefix is not a bare UUID',
+    text: demo('      - description: a', '        permissions: [OBJECTS_LIST]', '        uuid: urn:uuid:0b0f1c6e-2f7e-4b8a-9c61-1f2d3e4a5b6c'),
+    line: 7, column: 15, words: ['uuid must be a UUID', 'urn:uuid:'],
+  },
+  {
     name: 'one uuid pinned by two entries names both',
     text: demo(
       '      - description: a',
