@@ -326,6 +326,11 @@ const invalid: InvalidCase[] = [
     line: 4, column: 13, words: ['apiUrl', 'http:// or https://'],
   },
   {
+    name: 'an apiUrl without a host',
+    text: lines('version: 1', 'projects:', '  - token: demo', '    apiUrl: "https://"', '    keys: []'),
+    line: 4, column: 13, words: ['apiUrl', 'http:// or https://'],
+  },
+  {
     name: 'an apiUrl that is not a URL at all',
     text: lines('version: 1', 'projects:', '  - token: demo', '    apiUrl: not a url', '    keys: []'),
     line: 4, column: 13, words: ['apiUrl', 'URL', '"not a url"'],
