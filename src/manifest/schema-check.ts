@@ -217,7 +217,7 @@ function patternMessage(field: string, label: string, data: unknown): string {
     case 'env':
       return `credentials.env ${shown} must be an environment variable name (letters, digits and _, not starting with a digit)`;
     case 'apiUrl':
-      return `apiUrl must be an http:// or https:// URL, got ${shown}`;
+      return `apiUrl must be an http:// or https:// URL with a host, got ${shown}`;
     case 'uuid':
       return `uuid must be a UUID like 0b0f1c6e-2f7e-4b8a-9c61-1f2d3e4a5b6c, got ${shown}`;
     case 'permissionSets':
