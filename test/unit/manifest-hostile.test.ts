@@ -36,6 +36,7 @@ describe('hostile text is refused quickly with one clear diagnostic', () => {
     { name: 'block mappings nested 2,000 deep', text: Array.from({ length: 2000 }, (_, i) => `${' '.repeat(i)}a:`).join('\n'), words: ['nested'] },
     { name: 'text with NUL bytes', text: 'version: 1\u0000\n', words: ['binary'] },
     { name: 'text over 10 MB', text: `# ${'x'.repeat(MAX_MANIFEST_BYTES)}\n`, words: ['10 MB'] },
+    { name: 'text of 10,000,001 bytes (10 MB counted in decimal)', text: `#${'x'.repeat(9_999_999)}\n`, words: ['10 MB'] },
   ])('$name', ({ text, words }) => {
     const started = Date.now();
     const result = parseManifestText(text, 'm.yaml');
@@ -89,7 +90,7 @@ describe('files are checked before they are parsed', () => {
         fs.closeSync(fd);
         return 'huge.yaml';
       },
-      line: 1, column: 1, words: ['11.0 MB', 'larger than the 10 MB'],
+      line: 1, column: 1, words: ['11.5 MB', 'larger than the 10 MB'],
     },
   ])('$name', ({ file, line, column, words }) => {
     const name = file();
