@@ -19,21 +19,30 @@ const OUT = path.join(ROOT, 'src', 'manifest', 'schema-validator.generated.ts');
 /** The ajv options the validator is built with: every error, strict schema checks, error data for messages. */
 const AJV_OPTIONS = { allErrors: true, strict: true, verbose: true, code: { source: true, esm: true, lines: true } };
 
-/**
- * An ajv instance that knows the manifest schema's vocabulary: draft 2020-12, the `uri` and `uuid` formats,
- * and `enumDescriptions`, the annotation editors read for per-value descriptions (declared, so strict mode accepts it).
- */
+/** An ajv instance for the manifest schema: draft 2020-12 with the `uri` and `uuid` formats. */
 function manifestAjv(options) {
   const ajv = new Ajv2020(options);
   addFormats(ajv, ['uri', 'uuid']);
-  ajv.addKeyword({ keyword: 'enumDescriptions', schemaType: 'array' });
   return ajv;
+}
+
+/**
+ * The schema the validator is compiled from: the published one, except that the permission list — an `anyOf`
+ * of `const` + `description` there, so that editors show each permission's description — becomes the
+ * equivalent `enum`, which validates about 4x faster and reports one error instead of 31.
+ */
+function validationSchema(schema) {
+  const copy = JSON.parse(JSON.stringify(schema));
+  const permission = copy.$defs.permission;
+  permission.enum = permission.anyOf.map((branch) => branch.const);
+  delete permission.anyOf;
+  return copy;
 }
 
 /** The generated module's text for `schema` (deterministic). */
 function generate(schema = JSON.parse(fs.readFileSync(SCHEMA, 'utf8'))) {
   const ajv = manifestAjv(AJV_OPTIONS);
-  const code = standaloneCode(ajv, ajv.compile(schema));
+  const code = standaloneCode(ajv, ajv.compile(validationSchema(schema)));
   return (
     '// @ts-nocheck\n' +
     '/* eslint-disable */\n' +
@@ -51,4 +60,4 @@ if (require.main === module) {
   process.stdout.write(`wrote ${path.relative(ROOT, OUT)}\n`);
 }
 
-module.exports = { generate, manifestAjv, AJV_OPTIONS, OUT };
+module.exports = { generate, validationSchema, manifestAjv, AJV_OPTIONS, OUT };

@@ -6,11 +6,11 @@
  */
 export const validate = validate20;
 export default validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","title":"scaleflex-keys manifest","description":"Scaleflex DAM API keys declared as code, per project: description, permissions and active state. Validated by `scaleflex-keys validate`; planned and applied by `scaleflex-keys plan` / `apply`.","type":"object","additionalProperties":false,"required":["version","projects"],"properties":{"version":{"description":"Manifest format version. Must be 1.","const":1},"permissionSets":{"description":"Reusable named lists of permissions. A key refers to them by name in its `permissionSets`; its effective permissions are the union of its own `permissions` and every named set.","type":"object","propertyNames":{"$ref":"#/$defs/permissionSetName"},"additionalProperties":{"$ref":"#/$defs/permissionList","type":"array","minItems":1,"description":"A named permission set: one or more permissions, no repeats."},"examples":[{"read-only":["OBJECTS_LIST","OBJECTS_FETCH"]}]},"projects":{"description":"The Scaleflex projects whose keys this manifest manages. At least one; each project token at most once.","type":"array","minItems":1,"items":{"$ref":"#/$defs/project"}}},"$defs":{"project":{"description":"One Scaleflex project (container) and the API keys it should have.","type":"object","additionalProperties":false,"required":["token","keys"],"properties":{"token":{"description":"The Scaleflex project token (lowercase letters, digits and hyphens), as in https://api.filerobot.com/{token}/v5. Unique within the manifest.","type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$","examples":["demo"]},"apiUrl":{"description":"Base URL of the Scaleflex API for this project. The --api-url flag overrides it; without it, the SCALEFLEX_API_URL variable applies, then the default https://api.filerobot.com.","type":"string","format":"uri","pattern":"^https?://[^/?#\\s]+","default":"https://api.filerobot.com"},"credentials":{"$ref":"#/$defs/credentials","description":"Where the admin key for this project comes from: an environment variable (`env`) or a file (`file`), never the value itself. Default: the variable SCALEFLEX_API_KEY_<TOKEN> (upper case, hyphens as underscores), then SCALEFLEX_API_KEY."},"unmanaged":{"description":"What to do with live keys that no entry declares: `deactivate` them (default) or `ignore` them. Keys are never deleted, and the key the tool runs with is never deactivated.","type":"string","enum":["deactivate","ignore"],"enumDescriptions":["Deactivate live keys that no entry declares (never deletes them; never the key the tool runs with).","Leave live keys that no entry declares as they are."],"default":"deactivate"},"keys":{"description":"The keys this project should have (may be empty).","type":"array","items":{"$ref":"#/$defs/key"}}}},"credentials":{"description":"Where the admin key comes from: exactly one of `env` or `file`.","type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"env":{"description":"Name of the environment variable that holds the admin key.","type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","examples":["SCALEFLEX_API_KEY_DEMO"]},"file":{"description":"Path of a file that holds the admin key (relative paths are relative to the manifest file).","type":"string","minLength":1}}},"key":{"description":"One API key. Its description is its identity within the project.","type":"object","additionalProperties":false,"required":["description"],"properties":{"description":{"$ref":"#/$defs/description","description":"The key description (1-255 characters, no leading or trailing whitespace), unique within the project: it identifies the key. Entries that all pin a `uuid` may share one."},"permissions":{"$ref":"#/$defs/permissionList","description":"Permissions of the key, by their Scaleflex names (exact spelling), no repeats."},"permissionSets":{"description":"Names of entries of the top-level `permissionSets` whose permissions the key also gets. The effective permissions (this union plus `permissions`) must not be empty.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permissionSetName"}},"active":{"description":"Whether the key is active. Default: true. Write true or false (yes/no are strings in YAML 1.2).","type":"boolean","default":true},"formerDescriptions":{"description":"Earlier descriptions of this key, so that a live key still carrying one is renamed rather than replaced. Unique within the project and different from every current description.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/description"}},"uuid":{"description":"Pins this entry to one live key by its uuid (needed when a project has several live keys with the same description).","type":"string","format":"uuid","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"}}},"description":{"type":"string","minLength":1,"maxLength":255,"pattern":"^\\S(?:[\\s\\S]*\\S)?$","description":"A key description: 1-255 characters, no leading or trailing whitespace."},"permissionSetName":{"description":"A permission set name: letters, digits, `-`, `_` and `.`, starting with a letter or digit.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},"permissionList":{"description":"A list of permissions without repeats.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permission"}},"permission":{"description":"A Scaleflex API key permission: one of the 31 names of the Scaleflex DAM API keys page, exact spelling. `enumDescriptions` gives the page's description of each, which editors (yaml-language-server, VS Code) show on completion and hover.","type":"string","enum":["OBJECTS_LIST","OBJECTS_FETCH","FILE_UPLOAD","FILE_META_CREATE","FILE_META_CHANGE","FILE_RENAME","FILE_MOVE","FILE_DELETE","FILE_SET_VISIBILITY","FILE_LABEL_CHANGE","FILE_IMAGE_EDITOR","DIR_CREATE","DIR_RENAME","DIR_META_CHANGE","DIR_MOVE","DIR_DELETE","DIR_SET_VISIBILITY","CONFIG_CHANGE","CONFIG_LIST","FILE_PRODUCT_CHANGE","FILE_PROCESS_AUTOTAGGING","COLLECTIONS_LIST","COLLECTIONS_MANAGE","LABELS_LIST","LABEL_MANAGE","OBJECTS_SHARE_MANAGE","OBJECTS_AIRBOX_MANAGE","OBJECTS_APPROVAL_MANAGE","OBJECTS_APPROVAL_VOTE","ACCESS_READ","ACCESS_MANAGE"],"enumDescriptions":["List assets","Fetch assets","Upload file","Create file metadata","Update file metadata","Rename file","Move file","Delete file","Set file visibility","Update file labels","Edit file","Create directory","Rename directory","Create and update directory metadata","Move directory","Delete directory","Set dir visibility","Change container configuration","List container configuration","Change product information","Perform autotagging","List collections","Manage collections","View labels","Manage labels","Manage sharebox","Manage airbox","Manage approval","Approve/Reject assets","View accesses","Manage accesses"]}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","title":"scaleflex-keys manifest","description":"Scaleflex DAM API keys declared as code, per project: description, permissions and active state. Validated by `scaleflex-keys validate`; planned and applied by `scaleflex-keys plan` / `apply`.","type":"object","additionalProperties":false,"required":["version","projects"],"properties":{"version":{"description":"Manifest format version. Must be 1.","const":1},"permissionSets":{"description":"Reusable named lists of permissions. A key refers to them by name in its `permissionSets`; its effective permissions are the union of its own `permissions` and every named set.","type":"object","propertyNames":{"$ref":"#/$defs/permissionSetName"},"additionalProperties":{"$ref":"#/$defs/permissionList","type":"array","minItems":1,"description":"A named permission set: one or more permissions, no repeats."},"examples":[{"read-only":["OBJECTS_LIST","OBJECTS_FETCH"]}]},"projects":{"description":"The Scaleflex projects whose keys this manifest manages. At least one; each project token at most once.","type":"array","minItems":1,"items":{"$ref":"#/$defs/project"}}},"$defs":{"project":{"description":"One Scaleflex project (container) and the API keys it should have.","type":"object","additionalProperties":false,"required":["token","keys"],"properties":{"token":{"description":"The Scaleflex project token (lowercase letters, digits and hyphens), as in https://api.filerobot.com/{token}/v5. Unique within the manifest.","type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$","examples":["demo"]},"apiUrl":{"description":"Base URL of the Scaleflex API for this project. The --api-url flag overrides it; without it, the SCALEFLEX_API_URL variable applies, then the default https://api.filerobot.com.","type":"string","pattern":"^https?://[^\\s/?#]+(?:[/?#]\\S*)?$","default":"https://api.filerobot.com"},"credentials":{"$ref":"#/$defs/credentials","description":"Where the admin key for this project comes from: an environment variable (`env`) or a file (`file`), never the value itself. Default: the variable SCALEFLEX_API_KEY_<TOKEN> (upper case, hyphens as underscores), then SCALEFLEX_API_KEY."},"unmanaged":{"description":"What to do with live keys that no entry declares: `deactivate` them (default) or `ignore` them. Keys are never deleted, and the key the tool runs with is never deactivated.","type":"string","enum":["deactivate","ignore"],"default":"deactivate"},"keys":{"description":"The keys this project should have (may be empty).","type":"array","items":{"$ref":"#/$defs/key"}}}},"credentials":{"description":"Where the admin key comes from: exactly one of `env` or `file`.","type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"env":{"description":"Name of the environment variable that holds the admin key.","type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","examples":["SCALEFLEX_API_KEY_DEMO"]},"file":{"description":"Path of a file that holds the admin key (relative paths are relative to the manifest file).","type":"string","minLength":1}}},"key":{"description":"One API key. Its description is its identity within the project.","type":"object","additionalProperties":false,"required":["description"],"properties":{"description":{"$ref":"#/$defs/description","description":"The key description (1-255 characters, no leading or trailing whitespace), unique within the project: it identifies the key. Entries that all pin a `uuid` may share one."},"permissions":{"$ref":"#/$defs/permissionList","description":"Permissions of the key, by their Scaleflex names (exact spelling), no repeats."},"permissionSets":{"description":"Names of entries of the top-level `permissionSets` whose permissions the key also gets. The effective permissions (this union plus `permissions`) must not be empty.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permissionSetName"}},"active":{"description":"Whether the key is active. Default: true. Write true or false (yes/no are strings in YAML 1.2).","type":"boolean","default":true},"formerDescriptions":{"description":"Earlier descriptions of this key, so that a live key still carrying one is renamed rather than replaced. Unique within the project and different from every current description.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/description"}},"uuid":{"description":"Pins this entry to one live key by its uuid (needed when a project has several live keys with the same description).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"}}},"description":{"type":"string","minLength":1,"maxLength":255,"pattern":"^\\S(?:[\\s\\S]*\\S)?$","description":"A key description: 1-255 characters, no leading or trailing whitespace."},"permissionSetName":{"description":"A permission set name: letters, digits, `-`, `_` and `.`, starting with a letter or digit.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},"permissionList":{"description":"A list of permissions without repeats.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permission"}},"permission":{"type":"string","enum":["OBJECTS_LIST","OBJECTS_FETCH","FILE_UPLOAD","FILE_META_CREATE","FILE_META_CHANGE","FILE_RENAME","FILE_MOVE","FILE_DELETE","FILE_SET_VISIBILITY","FILE_LABEL_CHANGE","FILE_IMAGE_EDITOR","DIR_CREATE","DIR_RENAME","DIR_META_CHANGE","DIR_MOVE","DIR_DELETE","DIR_SET_VISIBILITY","CONFIG_CHANGE","CONFIG_LIST","FILE_PRODUCT_CHANGE","FILE_PROCESS_AUTOTAGGING","COLLECTIONS_LIST","COLLECTIONS_MANAGE","LABELS_LIST","LABEL_MANAGE","OBJECTS_SHARE_MANAGE","OBJECTS_AIRBOX_MANAGE","OBJECTS_APPROVAL_MANAGE","OBJECTS_APPROVAL_VOTE","ACCESS_READ","ACCESS_MANAGE"]}}};
 const schema32 = {"description":"A permission set name: letters, digits, `-`, `_` and `.`, starting with a letter or digit.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"};
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", "u");
 const schema33 = {"description":"A list of permissions without repeats.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permission"}};
-const schema34 = {"description":"A Scaleflex API key permission: one of the 31 names of the Scaleflex DAM API keys page, exact spelling. `enumDescriptions` gives the page's description of each, which editors (yaml-language-server, VS Code) show on completion and hover.","type":"string","enum":["OBJECTS_LIST","OBJECTS_FETCH","FILE_UPLOAD","FILE_META_CREATE","FILE_META_CHANGE","FILE_RENAME","FILE_MOVE","FILE_DELETE","FILE_SET_VISIBILITY","FILE_LABEL_CHANGE","FILE_IMAGE_EDITOR","DIR_CREATE","DIR_RENAME","DIR_META_CHANGE","DIR_MOVE","DIR_DELETE","DIR_SET_VISIBILITY","CONFIG_CHANGE","CONFIG_LIST","FILE_PRODUCT_CHANGE","FILE_PROCESS_AUTOTAGGING","COLLECTIONS_LIST","COLLECTIONS_MANAGE","LABELS_LIST","LABEL_MANAGE","OBJECTS_SHARE_MANAGE","OBJECTS_AIRBOX_MANAGE","OBJECTS_APPROVAL_MANAGE","OBJECTS_APPROVAL_VOTE","ACCESS_READ","ACCESS_MANAGE"],"enumDescriptions":["List assets","Fetch assets","Upload file","Create file metadata","Update file metadata","Rename file","Move file","Delete file","Set file visibility","Update file labels","Edit file","Create directory","Rename directory","Create and update directory metadata","Move directory","Delete directory","Set dir visibility","Change container configuration","List container configuration","Change product information","Perform autotagging","List collections","Manage collections","View labels","Manage labels","Manage sharebox","Manage airbox","Manage approval","Approve/Reject assets","View accesses","Manage accesses"]};
+const schema34 = {"type":"string","enum":["OBJECTS_LIST","OBJECTS_FETCH","FILE_UPLOAD","FILE_META_CREATE","FILE_META_CHANGE","FILE_RENAME","FILE_MOVE","FILE_DELETE","FILE_SET_VISIBILITY","FILE_LABEL_CHANGE","FILE_IMAGE_EDITOR","DIR_CREATE","DIR_RENAME","DIR_META_CHANGE","DIR_MOVE","DIR_DELETE","DIR_SET_VISIBILITY","CONFIG_CHANGE","CONFIG_LIST","FILE_PRODUCT_CHANGE","FILE_PROCESS_AUTOTAGGING","COLLECTIONS_LIST","COLLECTIONS_MANAGE","LABELS_LIST","LABEL_MANAGE","OBJECTS_SHARE_MANAGE","OBJECTS_AIRBOX_MANAGE","OBJECTS_APPROVAL_MANAGE","OBJECTS_APPROVAL_VOTE","ACCESS_READ","ACCESS_MANAGE"]};
 const func0 = require("ajv/dist/runtime/equal").default;
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -84,18 +84,16 @@ return errors === 0;
 }
 validate21.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema35 = {"description":"One Scaleflex project (container) and the API keys it should have.","type":"object","additionalProperties":false,"required":["token","keys"],"properties":{"token":{"description":"The Scaleflex project token (lowercase letters, digits and hyphens), as in https://api.filerobot.com/{token}/v5. Unique within the manifest.","type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$","examples":["demo"]},"apiUrl":{"description":"Base URL of the Scaleflex API for this project. The --api-url flag overrides it; without it, the SCALEFLEX_API_URL variable applies, then the default https://api.filerobot.com.","type":"string","format":"uri","pattern":"^https?://[^/?#\\s]+","default":"https://api.filerobot.com"},"credentials":{"$ref":"#/$defs/credentials","description":"Where the admin key for this project comes from: an environment variable (`env`) or a file (`file`), never the value itself. Default: the variable SCALEFLEX_API_KEY_<TOKEN> (upper case, hyphens as underscores), then SCALEFLEX_API_KEY."},"unmanaged":{"description":"What to do with live keys that no entry declares: `deactivate` them (default) or `ignore` them. Keys are never deleted, and the key the tool runs with is never deactivated.","type":"string","enum":["deactivate","ignore"],"enumDescriptions":["Deactivate live keys that no entry declares (never deletes them; never the key the tool runs with).","Leave live keys that no entry declares as they are."],"default":"deactivate"},"keys":{"description":"The keys this project should have (may be empty).","type":"array","items":{"$ref":"#/$defs/key"}}}};
+const schema35 = {"description":"One Scaleflex project (container) and the API keys it should have.","type":"object","additionalProperties":false,"required":["token","keys"],"properties":{"token":{"description":"The Scaleflex project token (lowercase letters, digits and hyphens), as in https://api.filerobot.com/{token}/v5. Unique within the manifest.","type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$","examples":["demo"]},"apiUrl":{"description":"Base URL of the Scaleflex API for this project. The --api-url flag overrides it; without it, the SCALEFLEX_API_URL variable applies, then the default https://api.filerobot.com.","type":"string","pattern":"^https?://[^\\s/?#]+(?:[/?#]\\S*)?$","default":"https://api.filerobot.com"},"credentials":{"$ref":"#/$defs/credentials","description":"Where the admin key for this project comes from: an environment variable (`env`) or a file (`file`), never the value itself. Default: the variable SCALEFLEX_API_KEY_<TOKEN> (upper case, hyphens as underscores), then SCALEFLEX_API_KEY."},"unmanaged":{"description":"What to do with live keys that no entry declares: `deactivate` them (default) or `ignore` them. Keys are never deleted, and the key the tool runs with is never deactivated.","type":"string","enum":["deactivate","ignore"],"default":"deactivate"},"keys":{"description":"The keys this project should have (may be empty).","type":"array","items":{"$ref":"#/$defs/key"}}}};
 const schema36 = {"description":"Where the admin key comes from: exactly one of `env` or `file`.","type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"env":{"description":"Name of the environment variable that holds the admin key.","type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","examples":["SCALEFLEX_API_KEY_DEMO"]},"file":{"description":"Path of a file that holds the admin key (relative paths are relative to the manifest file).","type":"string","minLength":1}}};
 const func2 = require("ajv/dist/runtime/ucs2length").default;
 const pattern5 = new RegExp("^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$", "u");
-const pattern6 = new RegExp("^https?://[^/?#\\s]+", "u");
+const pattern6 = new RegExp("^https?://[^\\s/?#]+(?:[/?#]\\S*)?$", "u");
 const pattern7 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const formats0 = require("ajv-formats/dist/formats").fullFormats.uri;
-const schema37 = {"description":"One API key. Its description is its identity within the project.","type":"object","additionalProperties":false,"required":["description"],"properties":{"description":{"$ref":"#/$defs/description","description":"The key description (1-255 characters, no leading or trailing whitespace), unique within the project: it identifies the key. Entries that all pin a `uuid` may share one."},"permissions":{"$ref":"#/$defs/permissionList","description":"Permissions of the key, by their Scaleflex names (exact spelling), no repeats."},"permissionSets":{"description":"Names of entries of the top-level `permissionSets` whose permissions the key also gets. The effective permissions (this union plus `permissions`) must not be empty.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permissionSetName"}},"active":{"description":"Whether the key is active. Default: true. Write true or false (yes/no are strings in YAML 1.2).","type":"boolean","default":true},"formerDescriptions":{"description":"Earlier descriptions of this key, so that a live key still carrying one is renamed rather than replaced. Unique within the project and different from every current description.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/description"}},"uuid":{"description":"Pins this entry to one live key by its uuid (needed when a project has several live keys with the same description).","type":"string","format":"uuid","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"}}};
+const schema37 = {"description":"One API key. Its description is its identity within the project.","type":"object","additionalProperties":false,"required":["description"],"properties":{"description":{"$ref":"#/$defs/description","description":"The key description (1-255 characters, no leading or trailing whitespace), unique within the project: it identifies the key. Entries that all pin a `uuid` may share one."},"permissions":{"$ref":"#/$defs/permissionList","description":"Permissions of the key, by their Scaleflex names (exact spelling), no repeats."},"permissionSets":{"description":"Names of entries of the top-level `permissionSets` whose permissions the key also gets. The effective permissions (this union plus `permissions`) must not be empty.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permissionSetName"}},"active":{"description":"Whether the key is active. Default: true. Write true or false (yes/no are strings in YAML 1.2).","type":"boolean","default":true},"formerDescriptions":{"description":"Earlier descriptions of this key, so that a live key still carrying one is renamed rather than replaced. Unique within the project and different from every current description.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/description"}},"uuid":{"description":"Pins this entry to one live key by its uuid (needed when a project has several live keys with the same description).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"}}};
 const schema38 = {"type":"string","minLength":1,"maxLength":255,"pattern":"^\\S(?:[\\s\\S]*\\S)?$","description":"A key description: 1-255 characters, no leading or trailing whitespace."};
 const pattern8 = new RegExp("^\\S(?:[\\s\\S]*\\S)?$", "u");
 const pattern11 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", "u");
-const formats2 = /^(?:urn:uuid:)?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i;
 
 function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -349,8 +347,9 @@ vErrors.push(err17);
 }
 errors++;
 }
-if(!(formats2.test(data7))){
-const err18 = {instancePath:instancePath+"/uuid",schemaPath:"#/properties/uuid/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\"",schema:"uuid",parentSchema:schema37.properties.uuid,data:data7};
+}
+else {
+const err18 = {instancePath:instancePath+"/uuid",schemaPath:"#/properties/uuid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.uuid.type,parentSchema:schema37.properties.uuid,data:data7};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -360,25 +359,14 @@ vErrors.push(err18);
 errors++;
 }
 }
+}
 else {
-const err19 = {instancePath:instancePath+"/uuid",schemaPath:"#/properties/uuid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.uuid.type,parentSchema:schema37.properties.uuid,data:data7};
+const err19 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.type,parentSchema:schema37,data};
 if(vErrors === null){
 vErrors = [err19];
 }
 else {
 vErrors.push(err19);
-}
-errors++;
-}
-}
-}
-else {
-const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.type,parentSchema:schema37,data};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
 }
 errors++;
 }
@@ -480,7 +468,7 @@ if(data.apiUrl !== undefined){
 let data1 = data.apiUrl;
 if(typeof data1 === "string"){
 if(!pattern6.test(data1)){
-const err7 = {instancePath:instancePath+"/apiUrl",schemaPath:"#/properties/apiUrl/pattern",keyword:"pattern",params:{pattern: "^https?://[^/?#\\s]+"},message:"must match pattern \""+"^https?://[^/?#\\s]+"+"\"",schema:"^https?://[^/?#\\s]+",parentSchema:schema35.properties.apiUrl,data:data1};
+const err7 = {instancePath:instancePath+"/apiUrl",schemaPath:"#/properties/apiUrl/pattern",keyword:"pattern",params:{pattern: "^https?://[^\\s/?#]+(?:[/?#]\\S*)?$"},message:"must match pattern \""+"^https?://[^\\s/?#]+(?:[/?#]\\S*)?$"+"\"",schema:"^https?://[^\\s/?#]+(?:[/?#]\\S*)?$",parentSchema:schema35.properties.apiUrl,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -489,8 +477,9 @@ vErrors.push(err7);
 }
 errors++;
 }
-if(!(formats0(data1))){
-const err8 = {instancePath:instancePath+"/apiUrl",schemaPath:"#/properties/apiUrl/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\"",schema:"uri",parentSchema:schema35.properties.apiUrl,data:data1};
+}
+else {
+const err8 = {instancePath:instancePath+"/apiUrl",schemaPath:"#/properties/apiUrl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.apiUrl.type,parentSchema:schema35.properties.apiUrl,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -500,8 +489,11 @@ vErrors.push(err8);
 errors++;
 }
 }
-else {
-const err9 = {instancePath:instancePath+"/apiUrl",schemaPath:"#/properties/apiUrl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.apiUrl.type,parentSchema:schema35.properties.apiUrl,data:data1};
+if(data.credentials !== undefined){
+let data2 = data.credentials;
+if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
+if(Object.keys(data2).length > 1){
+const err9 = {instancePath:instancePath+"/credentials",schemaPath:"#/$defs/credentials/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema36,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -510,12 +502,8 @@ vErrors.push(err9);
 }
 errors++;
 }
-}
-if(data.credentials !== undefined){
-let data2 = data.credentials;
-if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
-if(Object.keys(data2).length > 1){
-const err10 = {instancePath:instancePath+"/credentials",schemaPath:"#/$defs/credentials/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema36,data:data2};
+if(Object.keys(data2).length < 1){
+const err10 = {instancePath:instancePath+"/credentials",schemaPath:"#/$defs/credentials/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema36,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -524,8 +512,9 @@ vErrors.push(err10);
 }
 errors++;
 }
-if(Object.keys(data2).length < 1){
-const err11 = {instancePath:instancePath+"/credentials",schemaPath:"#/$defs/credentials/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema36,data:data2};
+for(const key1 in data2){
+if(!((key1 === "env") || (key1 === "file"))){
+const err11 = {instancePath:instancePath+"/credentials",schemaPath:"#/$defs/credentials/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema36,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -534,9 +523,12 @@ vErrors.push(err11);
 }
 errors++;
 }
-for(const key1 in data2){
-if(!((key1 === "env") || (key1 === "file"))){
-const err12 = {instancePath:instancePath+"/credentials",schemaPath:"#/$defs/credentials/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema36,data:data2};
+}
+if(data2.env !== undefined){
+let data3 = data2.env;
+if(typeof data3 === "string"){
+if(!pattern7.test(data3)){
+const err12 = {instancePath:instancePath+"/credentials/env",schemaPath:"#/$defs/credentials/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema36.properties.env,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -546,11 +538,8 @@ vErrors.push(err12);
 errors++;
 }
 }
-if(data2.env !== undefined){
-let data3 = data2.env;
-if(typeof data3 === "string"){
-if(!pattern7.test(data3)){
-const err13 = {instancePath:instancePath+"/credentials/env",schemaPath:"#/$defs/credentials/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema36.properties.env,data:data3};
+else {
+const err13 = {instancePath:instancePath+"/credentials/env",schemaPath:"#/$defs/credentials/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema36.properties.env.type,parentSchema:schema36.properties.env,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -560,8 +549,11 @@ vErrors.push(err13);
 errors++;
 }
 }
-else {
-const err14 = {instancePath:instancePath+"/credentials/env",schemaPath:"#/$defs/credentials/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema36.properties.env.type,parentSchema:schema36.properties.env,data:data3};
+if(data2.file !== undefined){
+let data4 = data2.file;
+if(typeof data4 === "string"){
+if(func2(data4) < 1){
+const err14 = {instancePath:instancePath+"/credentials/file",schemaPath:"#/$defs/credentials/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema36.properties.file,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -571,11 +563,8 @@ vErrors.push(err14);
 errors++;
 }
 }
-if(data2.file !== undefined){
-let data4 = data2.file;
-if(typeof data4 === "string"){
-if(func2(data4) < 1){
-const err15 = {instancePath:instancePath+"/credentials/file",schemaPath:"#/$defs/credentials/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema36.properties.file,data:data4};
+else {
+const err15 = {instancePath:instancePath+"/credentials/file",schemaPath:"#/$defs/credentials/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema36.properties.file.type,parentSchema:schema36.properties.file,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -585,8 +574,9 @@ vErrors.push(err15);
 errors++;
 }
 }
+}
 else {
-const err16 = {instancePath:instancePath+"/credentials/file",schemaPath:"#/$defs/credentials/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema36.properties.file.type,parentSchema:schema36.properties.file,data:data4};
+const err16 = {instancePath:instancePath+"/credentials",schemaPath:"#/$defs/credentials/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema36.type,parentSchema:schema36,data:data2};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -596,9 +586,10 @@ vErrors.push(err16);
 errors++;
 }
 }
-}
-else {
-const err17 = {instancePath:instancePath+"/credentials",schemaPath:"#/$defs/credentials/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema36.type,parentSchema:schema36,data:data2};
+if(data.unmanaged !== undefined){
+let data5 = data.unmanaged;
+if(typeof data5 !== "string"){
+const err17 = {instancePath:instancePath+"/unmanaged",schemaPath:"#/properties/unmanaged/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.unmanaged.type,parentSchema:schema35.properties.unmanaged,data:data5};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -607,26 +598,13 @@ vErrors.push(err17);
 }
 errors++;
 }
-}
-if(data.unmanaged !== undefined){
-let data5 = data.unmanaged;
-if(typeof data5 !== "string"){
-const err18 = {instancePath:instancePath+"/unmanaged",schemaPath:"#/properties/unmanaged/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.unmanaged.type,parentSchema:schema35.properties.unmanaged,data:data5};
+if(!((data5 === "deactivate") || (data5 === "ignore"))){
+const err18 = {instancePath:instancePath+"/unmanaged",schemaPath:"#/properties/unmanaged/enum",keyword:"enum",params:{allowedValues: schema35.properties.unmanaged.enum},message:"must be equal to one of the allowed values",schema:schema35.properties.unmanaged.enum,parentSchema:schema35.properties.unmanaged,data:data5};
 if(vErrors === null){
 vErrors = [err18];
 }
 else {
 vErrors.push(err18);
-}
-errors++;
-}
-if(!((data5 === "deactivate") || (data5 === "ignore"))){
-const err19 = {instancePath:instancePath+"/unmanaged",schemaPath:"#/properties/unmanaged/enum",keyword:"enum",params:{allowedValues: schema35.properties.unmanaged.enum},message:"must be equal to one of the allowed values",schema:schema35.properties.unmanaged.enum,parentSchema:schema35.properties.unmanaged,data:data5};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
 }
 errors++;
 }
@@ -643,24 +621,24 @@ errors = vErrors.length;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/keys",schemaPath:"#/properties/keys/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema35.properties.keys.type,parentSchema:schema35.properties.keys,data:data6};
+const err19 = {instancePath:instancePath+"/keys",schemaPath:"#/properties/keys/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema35.properties.keys.type,parentSchema:schema35.properties.keys,data:data6};
 if(vErrors === null){
-vErrors = [err20];
+vErrors = [err19];
 }
 else {
-vErrors.push(err20);
+vErrors.push(err19);
 }
 errors++;
 }
 }
 }
 else {
-const err21 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.type,parentSchema:schema35,data};
+const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.type,parentSchema:schema35,data};
 if(vErrors === null){
-vErrors = [err21];
+vErrors = [err20];
 }
 else {
-vErrors.push(err21);
+vErrors.push(err20);
 }
 errors++;
 }

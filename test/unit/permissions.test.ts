@@ -7,18 +7,19 @@ import * as path from 'node:path';
 import { isPermission, PERMISSION_DESCRIPTIONS, PERMISSIONS } from '../../src/permissions';
 
 const schema = JSON.parse(fs.readFileSync(path.join(__dirname, '../../schemas/scaleflex-keys.schema.json'), 'utf8'));
-const permissionSchema: { enum: string[]; enumDescriptions: string[] } = schema.$defs.permission;
+const permissionSchema: { anyOf: { const: string; description: string }[] } = schema.$defs.permission;
 
 test('the schema and the code list the same 31 permissions in the same order', () => {
   expect(PERMISSIONS).toHaveLength(31);
-  expect(permissionSchema.enum).toEqual([...PERMISSIONS]);
+  expect(permissionSchema.anyOf.map((p) => p.const)).toEqual([...PERMISSIONS]);
 });
 
 test('every permission carries the same description in the schema and in the code', () => {
-  expect(permissionSchema.enumDescriptions).toHaveLength(permissionSchema.enum.length);
-  expect(Object.fromEntries(permissionSchema.enum.map((name, i) => [name, permissionSchema.enumDescriptions[i]]))).toEqual(
-    PERMISSION_DESCRIPTIONS,
-  );
+  expect(Object.fromEntries(permissionSchema.anyOf.map((p) => [p.const, p.description]))).toEqual(PERMISSION_DESCRIPTIONS);
+});
+
+test('each schema entry is exactly a const and its description, which editors show on completion and hover', () => {
+  for (const entry of permissionSchema.anyOf) expect(Object.keys(entry).sort()).toEqual(['const', 'description']);
 });
 
 // The seed lives beside the repository on the machine it was built on; a clone elsewhere skips this test.
