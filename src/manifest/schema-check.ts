@@ -36,8 +36,8 @@ export function schemaDiagnostics(value: unknown, locate: Locator, skip: (pointe
   const out: Diagnostic[] = [];
   for (const e of errors) {
     if (e.keyword !== 'type' && typeErrorAt.has(e.instancePath)) continue;
-    if (['pattern', 'format', 'minLength', 'maxLength'].includes(e.keyword)) {
-      // One complaint per value is enough (a bad URL fails both `format` and `pattern`).
+    if (['pattern', 'minLength', 'maxLength'].includes(e.keyword)) {
+      // One complaint per value is enough (an empty description fails both `minLength` and `pattern`).
       if (valueErrorAt.has(e.instancePath)) continue;
       valueErrorAt.add(e.instancePath);
     }
@@ -188,11 +188,6 @@ function translate(e: ErrorObject, locate: Locator): Diagnostic[] {
       const name = String(params.propertyName);
       return one(patternMessage('permissionSets', `permission set name`, name), `${path}/${escapePointer(name)}`, 'key');
     }
-    case 'format':
-      if (params.format === 'uuid') {
-        return one(`uuid must be a UUID like 0b0f1c6e-2f7e-4b8a-9c61-1f2d3e4a5b6c, got ${describeValue(e.data)}`);
-      }
-      return one(`${label} must be an absolute http:// or https:// URL, got ${describeValue(e.data)}`);
     case 'minProperties':
     case 'maxProperties':
       return one('credentials must name exactly one of `env` (a variable) or `file` (a path)');
