@@ -324,10 +324,10 @@ export async function run(opts: ApplyFlags, io: Io, args: string[]): Promise<num
       throw error;
     }
   } else {
-    const started = await startManifestRun(opts, io, 'apply');
+    const started = await startManifestRun(opts, io);
     session = started.session;
     try {
-      outcomes = await planProjects(session, started.projects, 'apply', opts, undefined, started.prefetched);
+      outcomes = await planProjects(session, started.projects, 'apply', opts);
     } catch (error) {
       await session.close();
       throw error;
