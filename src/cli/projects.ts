@@ -115,6 +115,26 @@ export class ApiSession {
     return { api, apiUrl, apiKey };
   }
 
+  /**
+   * Starts opening and listing `tokens` (a guess made before the manifest is parsed) in the background,
+   * `parallelism` at a time. Each result is used only if the parsed project resolves to the same API URL and
+   * admin key (see `planProjects`); failures are ignored here and met again on the regular path.
+   */
+  prefetch(tokens: readonly string[], command: ApiCommand, parallelism: number): Map<string, Promise<Prefetched | undefined>> {
+    const results = new Map<string, Promise<Prefetched | undefined>>();
+    const settle = new Map<string, (p: Prefetched | undefined) => void>();
+    for (const t of tokens) results.set(t, new Promise((resolve) => settle.set(t, resolve)));
+    void runBounded(tokens, parallelism, async (token) => {
+      try {
+        const opened = await this.open({ token }, command);
+        settle.get(token)!({ ...opened, live: await listAll(opened.api) });
+      } catch {
+        settle.get(token)!(undefined);
+      }
+    });
+    return results;
+  }
+
   async close(): Promise<void> {
     try {
       await this.factory.close();
@@ -129,6 +149,14 @@ export async function listAll(api: OpenedApi): Promise<LiveKey[]> {
   const keys: LiveKey[] = [];
   for await (const key of api.list()) keys.push(key);
   return keys;
+}
+
+/** A project opened and listed ahead of the manifest parse. */
+export interface Prefetched {
+  readonly api: OpenedApi;
+  readonly apiUrl: string;
+  readonly apiKey: string;
+  readonly live: LiveKey[];
 }
 
 /** One project's planning outcome: a plan (with any guard refusals) or the error that stopped it. */
@@ -164,14 +192,18 @@ export async function planProjects(
   command: 'plan' | 'apply',
   flags: GuardFlags & ApiFlags,
   progress?: (line: string) => void,
+  prefetched?: ReadonlyMap<string, Promise<Prefetched | undefined>>,
 ): Promise<ProjectOutcome[]> {
   const { planProject, checkGuards } = await import('../reconcile');
   const settled = await runBounded(specs, flags.parallelism ?? 8, async (spec): Promise<ProjectOutcome> => {
     let api: OpenedApi | undefined;
     try {
-      const opened = await session.open(spec, command);
+      const early = await prefetched?.get(spec.token);
+      const wanted = early ? session.resolve(spec) : undefined;
+      const usable = early && wanted && early.apiUrl === wanted.apiUrl && early.apiKey === wanted.apiKey;
+      const opened = usable ? early : await session.open(spec, command);
       api = opened.api;
-      const live = await listAll(api);
+      const live = usable ? early.live : await listAll(api);
       const plan = planProject({ desired: spec, live, selfKey: api.selfKey, apiUrl: opened.apiUrl });
       progress?.(`project ${spec.token}: ${live.length} live key${live.length === 1 ? '' : 's'} read`);
       return { spec, plan, violations: checkGuards(plan, guardOptions(flags, api.selfKey.uuid)), api, live };

@@ -324,10 +324,10 @@ export async function run(opts: ApplyFlags, io: Io, args: string[]): Promise<num
       throw error;
     }
   } else {
-    const started = await startManifestRun(opts, io);
+    const started = await startManifestRun(opts, io, 'apply');
     session = started.session;
     try {
-      outcomes = await planProjects(session, started.projects, 'apply', opts);
+      outcomes = await planProjects(session, started.projects, 'apply', opts, undefined, started.prefetched);
     } catch (error) {
       await session.close();
       throw error;

@@ -59,7 +59,7 @@ export function allViolations(outcomes: readonly ProjectOutcome[]): GuardViolati
 /** Runs `plan`; resolves to the exit code (0, 1, 2 with --detailed-exitcode, 3). */
 export async function run(opts: PlanFlags, io: Io): Promise<number> {
   const format = opts.format ?? 'text';
-  const { projects, session } = await startManifestRun(opts, io);
+  const { projects, session, prefetched } = await startManifestRun(opts, io, 'plan');
   let outcomes: ProjectOutcome[];
   try {
     outcomes = await planProjects(
@@ -70,6 +70,7 @@ export async function run(opts: PlanFlags, io: Io): Promise<number> {
       (line) => {
         if (traceEnabled(opts, io)) io.err(`${line}\n`);
       },
+      prefetched,
     );
   } finally {
     await session.close();
