@@ -24,11 +24,7 @@ const RUNS = arg('--runs', 5);
 const KEYS = 1000;
 const ROOT = path.resolve(__dirname, '..');
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
+const { median } = require('./stats');
 const ms = (x) => `${x.toFixed(0)} ms`;
 
 function synthLarge(outdir) {

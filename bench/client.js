@@ -26,11 +26,7 @@ const CREATES = 1000;
 const RATE = 50;
 const PARALLELISM = 8;
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
+const { median } = require('./stats');
 
 async function withEmulator(opts, fn) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfk-bench-'));

@@ -22,11 +22,7 @@ const CREATES = 10_000;
 const CLIENTS = 16;
 const BIG = 100_000;
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
+const { median } = require('./stats');
 const fmt = (n, d = 1) => n.toFixed(d);
 
 function tempDir() {

@@ -25,11 +25,7 @@ const APPLY_RUNS = Number(process.env.APPLY_RUNS ?? 2);
 const LATENCY_MS = 20;
 const PAGE = 100;
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
+const { median } = require('./stats');
 const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
 
 function runCli(args, env, cwd) {

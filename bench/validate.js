@@ -17,11 +17,7 @@ const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'dist', 'cli', 'bin.js');
 const RUNS = Number(process.env.RUNS ?? 9);
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
+const { median } = require('./stats');
 const fmt = (ms) => `${ms.toFixed(1)} ms`;
 
 /** A manifest with `count` keys over 4 projects, using permission sets, former descriptions and flags. */
