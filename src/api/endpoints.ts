@@ -10,6 +10,9 @@ export const KEY_HEADER = 'x-filerobot-key';
 /** The largest page the contract allows; the client asks for it and adapts if a server allows less. */
 export const MAX_PAGE_SIZE = 100;
 
+/** The most uuids one bulk status call may carry (the contract's limit); apply chunks status changes by it. */
+export const BULK_STATUS_MAX = 100;
+
 /** The project's base path: `/{token}/v5`. */
 export function projectBase(token: string): string {
   return `/${encodeURIComponent(token)}/v5`;

@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { BULK_STATUS_MAX } from '../../api/endpoints';
 import { ApplyFailedError, PlanFileError, StalePlanError, UsageError } from '../../errors';
 import type { ProjectSpec } from '../../model';
 import type { ApplyEvent, Change, Plan, ProjectPlan } from '../../reconcile';
@@ -32,7 +33,7 @@ import {
   projectErrorLines,
   type ProjectOutcome,
 } from '../projects';
-import { retireRacedDuplicates } from '../raced-creates';
+import { retireRacedDuplicates } from '../../reconcile/raced-creates';
 import { preflightSecretsFile, protectSecret, SecretSink, secretsFormatFor } from '../secrets-file';
 import { allViolations, renderPlan, reportProblems } from './plan';
 
@@ -42,8 +43,6 @@ export interface ApplyFlags extends SourceFlags, ApiFlags, GuardFlags {
   readonly secretsFormat?: 'json' | 'env';
 }
 
-/** The API's bulk status maximum (the contract's 100 uuids per call). */
-const BULK_MAX = 100;
 /** Runs with at least this many changes get a progress line on a terminal. */
 const PROGRESS_MIN_CHANGES = 50;
 const PROGRESS_EVERY_MS = 1000;
@@ -121,7 +120,7 @@ async function applyAll(runs: readonly ProjectRun[], flags: ApplyFlags, io: Io, 
         const changedKeys = new Set<string>();
         const createdHere: { uuid: string; description: string }[] = [];
         const result = await applyProjectPlan(api, plan, {
-          bulkMax: BULK_MAX,
+          bulkMax: BULK_STATUS_MAX,
           parallelism,
           onEvent: (e) => {
             if (e.status !== 'skipped') completed++;
@@ -181,7 +180,7 @@ async function applyAll(runs: readonly ProjectRun[], flags: ApplyFlags, io: Io, 
 
 /**
  * After this run's creates: retires any key it created whose twin another apply created at the same moment
- * (see ../raced-creates), and points the secrets file at the key that stays.
+ * (see src/reconcile/raced-creates.ts), and points the secrets file at the key that stays.
  */
 async function retireDuplicates(
   api: OpenedApi,

@@ -17,6 +17,7 @@
  */
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { BULK_STATUS_MAX } from '../../api/endpoints';
 import { ManifestError, UsageError } from '../../errors';
 import type { ProjectSpec } from '../../model';
 import type { DeactivateChange, ProjectPlan } from '../../reconcile';
@@ -36,8 +37,6 @@ export interface DeactivateFlags extends ApiFlags, GuardFlags {
   readonly autoApprove?: boolean;
 }
 
-/** The API's bulk status maximum (the contract's 100 uuids per call). */
-const BULK_MAX = 100;
 
 /**
  * The spec text of `--spec-env`: JSON, or JSON gzipped and base64-encoded (what the provisioner passes, through
@@ -137,7 +136,7 @@ export async function run(opts: DeactivateFlags, io: Io): Promise<number> {
     }
     await confirmApply(io, Boolean(opts.autoApprove));
     const result = await applyProjectPlan(api, plan, {
-      bulkMax: BULK_MAX,
+      bulkMax: BULK_STATUS_MAX,
       parallelism: opts.parallelism ?? 8,
       onEvent: (e) => {
         const line = eventLine(e);

@@ -1,5 +1,5 @@
 /** Unit tests of retiring duplicate creates left by two applies racing on one project (in-memory KeysApi). */
-import { retireRacedDuplicates, retiredDescription } from '../../src/cli/raced-creates';
+import { retireRacedDuplicates, retiredDescription } from '../../src/reconcile/raced-creates';
 import type { KeysApi, LiveKey, UpdateKeyInput } from '../../src/model';
 
 function fakeApi(keys: LiveKey[]): KeysApi & { keys: LiveKey[] } {
