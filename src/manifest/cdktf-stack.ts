@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import type { Diagnostic } from '../errors';
 import type { DesiredState, UnmanagedPolicy } from '../model';
 import { validateManifestDocument } from './index';
+import { MAX_MANIFEST_BYTES } from './read-source';
 
 /** The trigger that marks a `null_resource` as one of ours, and says which kind it is. */
 export const KIND_TRIGGER = 'scaleflex_keys';
@@ -89,8 +90,6 @@ export function unescapeTerraformTemplate(text: string): string {
   return text.replace(/\$\$\{/g, () => '${').replace(/%%\{/g, () => '%{');
 }
 
-/** The largest stack file read (the same bound as a YAML manifest). */
-const MAX_STACK_BYTES = 10 * 1024 * 1024;
 
 interface NullResource {
   readonly logicalId: string;
@@ -219,8 +218,9 @@ export function readCdktfStack(file: string): { state?: DesiredState; diagnostic
   let text: string;
   try {
     const size = fs.statSync(file).size;
-    if (size > MAX_STACK_BYTES) {
-      return { diagnostics: [fileDiagnostic(file, `the file is ${(size / 1024 / 1024).toFixed(1)} MB, larger than the 10 MB a stack may be`)] };
+    // The same bound as a YAML manifest.
+    if (size > MAX_MANIFEST_BYTES) {
+      return { diagnostics: [fileDiagnostic(file, `the file is ${(size / 1e6).toFixed(1)} MB, larger than the 10 MB a stack may be`)] };
     }
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {

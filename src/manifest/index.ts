@@ -71,9 +71,10 @@ export function validateManifestDocument(
 export function parseManifestText(text: string, file: string): ManifestResult {
   try {
     const parsed = parseYamlManifest(text, file);
-    if (hasErrors(parsed.diagnostics) || parsed.value === undefined) return { diagnostics: sortDiagnostics(parsed.diagnostics) };
+    if (parsed.value === undefined) return { diagnostics: sortDiagnostics(parsed.diagnostics) };
     const result = validateLocatedDocument(parsed.value, parsed.locate);
-    return { ...result, diagnostics: sortDiagnostics([...parsed.diagnostics, ...result.diagnostics]) };
+    const diagnostics = sortDiagnostics([...parsed.diagnostics, ...result.diagnostics]);
+    return hasErrors(diagnostics) ? { diagnostics } : { ...result, diagnostics };
   } catch (error) {
     return unexpected(file, error);
   }

@@ -118,7 +118,10 @@ export function parseYamlManifest(text: string, file: string, options: { fastPat
     return fail([...diagnostics, fileError(file, refusal(error))]);
   }
   const locate = makeLocator(doc, aliasTargets, file, at);
-  if (diagnostics.some((d) => d.severity === 'error')) return { locate, diagnostics };
+  // Duplicate keys and a second document leave the first document readable: read on, so that the schema and
+  // the rules report their problems in the same run. Anything else means the value cannot be trusted.
+  const readable = !overflow && doc.errors.every((e) => e.code === 'DUPLICATE_KEY');
+  if (!readable && diagnostics.some((d) => d.severity === 'error')) return { locate, diagnostics };
 
   const root = doc.contents;
   if (root === null || (isScalar(root) && root.value === null && root.range[0] === root.range[1])) {

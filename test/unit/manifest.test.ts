@@ -423,6 +423,34 @@ test('every problem is reported in one run, sorted by position', () => {
   ]);
 });
 
+test('a duplicate mapping key or a second document does not hide the other problems of the file', () => {
+  const text = lines(
+    'version: 1',
+    'projects:',
+    '  - token: demo',
+    '    keys:',
+    '      - description: a',
+    '        description: b',
+    '        permissions: [FILE_UPLOD]',
+    '        colour: red',
+    '---',
+    'version: 1',
+  );
+  const result = parseManifestText(text, 'm.yaml');
+  expect(result.state).toBeUndefined();
+  const errors = result.diagnostics.filter((d) => d.severity === 'error');
+  expect(errors.map((d) => [d.line, d.column])).toEqual([
+    [6, 9],
+    [7, 23],
+    [8, 9],
+    [9, 1],
+  ]);
+  expect(errors[0]!.message).toContain('duplicate key "description"');
+  expect(errors[1]!.message).toContain('did you mean "FILE_UPLOAD"');
+  expect(errors[2]!.message).toContain('"colour"');
+  expect(errors[3]!.message).toContain('second one starts here');
+});
+
 test('a secret value is never echoed in a message', () => {
   const secret = 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4';
   const text = lines(
