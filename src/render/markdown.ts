@@ -8,7 +8,7 @@ import type { Permission } from '../model';
 import { changesByKey, countChanges, type KeyChangeGroup } from '../reconcile/build';
 import type { GuardViolation, Plan, ProjectPlan } from '../reconcile/plan';
 import { riskReason } from './risk';
-import { summaryLine } from './text';
+import { summaryLine, unplannedLine } from './text';
 
 /** A project's key list is folded once it has more entries than this. */
 export const FOLD_AFTER_KEYS = 15;
@@ -20,6 +20,8 @@ export interface MarkdownRenderOptions {
   readonly violations?: readonly GuardViolation[];
   /** Longest comment to produce; default 60,000 characters (GitHub's limit is 65,536). */
   readonly maxChars?: number;
+  /** Projects that could not be planned; the comment says so instead of claiming they match. */
+  readonly unplanned?: readonly string[];
 }
 
 /** Default size budget of a comment, below GitHub's 65,536-character limit. */
@@ -109,12 +111,15 @@ export function renderMarkdown(plan: Plan, opts: MarkdownRenderOptions = {}): st
   const maxChars = opts.maxChars ?? MAX_COMMENT_CHARS;
   const out: string[] = ['## scaleflex-keys plan', ''];
   const counts = countChanges(plan);
+  const unplanned = opts.unplanned ?? [];
   out.push(
-    counts.create + counts.change + counts.deactivate === 0
+    counts.create + counts.change + counts.deactivate === 0 && unplanned.length === 0
       ? '**No changes.** Live keys match the manifest.'
-      : `**${summaryLine(counts)}**`,
+      : `**${summaryLine(counts, unplanned.length)}**`,
     '',
   );
+  const notPlanned = unplannedLine(unplanned.map((t) => code(t)));
+  if (notPlanned) out.push('> [!CAUTION]', `> ${notPlanned} See the job log for why.`, '');
 
   if (opts.violations && opts.violations.length > 0) {
     out.push('> [!CAUTION]', `> Apply will refuse this plan (${opts.violations.length} guard refusal${opts.violations.length === 1 ? '' : 's'}):`);

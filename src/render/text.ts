@@ -14,15 +14,29 @@ export interface TextRenderOptions {
   readonly color: boolean;
   /** Guard refusals to show after the plan (from `checkGuards`), if any. */
   readonly violations?: readonly GuardViolation[];
+  /** Projects that could not be planned (their errors go to stderr); the plan must not claim they match. */
+  readonly unplanned?: readonly string[];
 }
 
 const ANSI = { green: '\u001b[32m', yellow: '\u001b[33m', red: '\u001b[31m', bold: '\u001b[1m', dim: '\u001b[2m', reset: '\u001b[0m' };
 type Paint = (style: keyof typeof ANSI, text: string) => string;
 
-/** `Plan: 2 to create, 1 to change, 3 to deactivate.` or the no-changes sentence. */
-export function summaryLine(counts: ChangeCounts): string {
-  if (counts.create + counts.change + counts.deactivate === 0) return 'No changes. Live keys match the manifest.';
-  return `Plan: ${counts.create} to create, ${counts.change} to change, ${counts.deactivate} to deactivate.`;
+/**
+ * `Plan: 2 to create, 1 to change, 3 to deactivate.` or the no-changes sentence — which claims the live keys match
+ * only when every project was planned.
+ */
+export function summaryLine(counts: ChangeCounts, unplanned = 0): string {
+  if (counts.create + counts.change + counts.deactivate > 0) {
+    return `Plan: ${counts.create} to create, ${counts.change} to change, ${counts.deactivate} to deactivate.`;
+  }
+  return unplanned === 0 ? 'No changes. Live keys match the manifest.' : 'No changes in the projects that could be planned.';
+}
+
+/** The sentence naming projects left out of a plan because they could not be planned, or undefined. */
+export function unplannedLine(unplanned: readonly string[] | undefined): string | undefined {
+  if (!unplanned || unplanned.length === 0) return undefined;
+  const n = unplanned.length;
+  return `${n} project${n === 1 ? '' : 's'} could not be planned and ${n === 1 ? 'is' : 'are'} not shown: ${unplanned.join(', ')}.`;
 }
 
 function plural(n: number, word: string): string {
@@ -103,7 +117,9 @@ export function renderText(plan: Plan, opts: TextRenderOptions): string {
     }
     if (quiet.length > 0) out.push(`No changes in ${plural(quiet.length, 'other project')}: ${quiet.join(', ')}.`, '');
   }
-  out.push(paint('bold', summaryLine(counts)));
+  const notPlanned = unplannedLine(opts.unplanned);
+  if (notPlanned) out.push(paint('red', notPlanned));
+  out.push(paint('bold', summaryLine(counts, opts.unplanned?.length ?? 0)));
   if (opts.violations && opts.violations.length > 0) {
     out.push('', paint('red', `Refused by ${plural(opts.violations.length, 'guard')}:`));
     for (const v of opts.violations) out.push(`  ${paint('red', '!')} ${v.message}`);

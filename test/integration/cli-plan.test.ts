@@ -220,6 +220,10 @@ describe('ambiguity', () => {
     expect(r.stderr).toContain(`uuid: ${first!.uuid}`);
     expect(r.stderr).toContain(`uuid: ${second!.uuid}`);
     expect(r.stdout).toContain('fine');
+    expect(r.stdout).toContain('1 project could not be planned and is not shown: amb.');
+    const markdown = await cli(['plan', '-f', f, '--format', 'markdown']);
+    expect(markdown.stdout).toContain('could not be planned');
+    expect(markdown.stdout).not.toContain('Live keys match the manifest');
     const applied = await cli(['apply', '-f', f, '--auto-approve']);
     expect(applied.code).toBe(1);
     expect((await liveKeys(api.handle, 'other')).some((k) => k.description === 'fine')).toBe(false);

@@ -332,7 +332,8 @@ export async function run(opts: ApplyFlags, io: Io, args: string[]): Promise<num
       throw error;
     }
     plan = buildPlan(outcomes.filter((o) => o.plan).map((o) => o.plan!));
-    if (plan.projects.length > 0) io.out(await renderPlan(plan, 'text', io, allViolations(outcomes)));
+    const unplanned = outcomes.filter((o) => o.error !== undefined).map((o) => o.spec.token).sort();
+    if (plan.projects.length > 0) io.out(await renderPlan(plan, 'text', io, allViolations(outcomes), unplanned));
     runs = outcomes
       .filter((o) => o.plan && o.api && o.live)
       .map((o) => ({ plan: o.plan!, api: o.api!, plannedUuids: new Set(o.live!.map((k) => k.uuid)) }));

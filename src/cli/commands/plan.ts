@@ -30,11 +30,12 @@ export async function renderPlan(
   format: 'text' | 'json' | 'markdown',
   io: Io,
   violations: readonly GuardViolation[] = [],
+  unplanned: readonly string[] = [],
 ): Promise<string> {
   const render = await import('../../render');
   if (format === 'json') return render.renderJson(plan);
-  if (format === 'markdown') return render.renderMarkdown(plan, { violations });
-  return render.renderText(plan, { color: useColor(io), violations });
+  if (format === 'markdown') return render.renderMarkdown(plan, { violations, unplanned });
+  return render.renderText(plan, { color: useColor(io), violations, unplanned });
 }
 
 /**
@@ -83,7 +84,8 @@ export async function run(opts: PlanFlags, io: Io): Promise<number> {
   const plan = buildPlan(planned.map((o) => o.plan!));
 
   const shown = format !== 'json' && planned.length > 0;
-  if (format !== 'text' || planned.length > 0) io.out(await renderPlan(plan, format, io, allViolations(outcomes)));
+  const unplanned = failed.map((o) => o.spec.token).sort();
+  if (format !== 'text' || planned.length > 0) io.out(await renderPlan(plan, format, io, allViolations(outcomes), unplanned));
   reportProblems(outcomes, io, shown);
   if (shown && refused) io.err('error: a guard refused (see the plan above); apply would refuse too\n');
 
