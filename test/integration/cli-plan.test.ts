@@ -170,6 +170,8 @@ describe('saved plans', () => {
     manifest('stale2.yaml', { stale: key('a') });
     const r = await cli(['apply', 'stale.plan.json']);
     expect(r.code).toBe(0);
+    // No scaleflex-keys.yaml here: the hint for fetching the new key's secret says a manifest is needed.
+    expect(r.stdout).toContain('scaleflex-keys secrets pull -f MANIFEST --project stale --description "c" --out FILE');
     const live = await liveKeys(api.handle, 'stale');
     expect(live.find((k) => k.description === 'a')!.permissions.sort()).toEqual(['OBJECTS_FETCH', 'OBJECTS_LIST']);
     expect(live.find((k) => k.description === 'b')!.active).toBe(false);

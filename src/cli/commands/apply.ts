@@ -10,7 +10,7 @@
  * A failure stops that project only; the run then reports what was and was not done and exits 1.
  * Secrets of created keys go to `--secrets-out` (or nowhere, with a hint how to fetch them later).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { BULK_STATUS_MAX } from '../../api/endpoints';
 import { ApplyFailedError, PlanFileError, StalePlanError, UsageError } from '../../errors';
@@ -209,7 +209,14 @@ function finish(summary: ApplySummary, flags: ApplyFlags, io: Io, sink: SecretSi
       io.out(`\nThe secrets of ${createdTotal} new key${createdTotal === 1 ? '' : 's'} were written to ${flags.secretsOut} (mode 0600).\n`);
     } else {
       io.out(`\nThe secrets of the ${createdTotal} new key${createdTotal === 1 ? '' : 's'} were not saved (no --secrets-out). Fetch them with:\n`);
-      const source = flags.fromCdktf ? ` --from-cdktf ${flags.fromCdktf}` : flags.file ? ` -f ${flags.file}` : '';
+      // `secrets pull` matches keys through the manifest: name it unless it is the default one in this directory.
+      const source = flags.fromCdktf
+        ? ` --from-cdktf ${flags.fromCdktf}`
+        : flags.file
+          ? ` -f ${flags.file}`
+          : existsSync(path.resolve(io.cwd, 'scaleflex-keys.yaml'))
+            ? ''
+            : ' -f MANIFEST';
       for (const [project, descriptions] of [...summary.createdKeys].sort(([a], [b]) => (a < b ? -1 : 1))) {
         const which = descriptions.length <= 3 ? [...descriptions].sort().map((d) => ` --description ${quote(d)}`).join('') : '';
         io.out(`  scaleflex-keys secrets pull${source} --project ${project}${which}${flags.local ? ' --local' : ''} --out FILE\n`);

@@ -102,7 +102,11 @@ export async function run(opts: SecretsPullFlags, io: Io): Promise<number> {
   }
 
   const entries = collected.flat();
-  if (entries.length > 0) await writeSecretsFile(file, entries, format);
-  io.out(`Wrote ${entries.length} secret${entries.length === 1 ? '' : 's'} to ${opts.out} (mode 0600).\n`);
+  if (entries.length > 0) {
+    await writeSecretsFile(file, entries, format);
+    io.out(`Wrote ${entries.length} secret${entries.length === 1 ? '' : 's'} to ${opts.out} (mode 0600).\n`);
+  } else if (failures === 0) {
+    io.err(`No secrets written: no declared key exists yet (${opts.out} left as it was).\n`);
+  }
   return failures > 0 ? EXIT.ERROR : EXIT.OK;
 }
