@@ -157,7 +157,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--latency <ms>', 'delay added to every answer: MS or MIN..MAX')
     .option('--fault-rate <r>', 'fraction of requests answered with an injected fault', ratio, 0)
     .option('--faults <kinds>', 'comma-separated fault kinds to inject: http500, http503, http429, reset, stall, applied-then-reset (default: all)')
-    .option('--stall-ms <ms>', 'how long a stalled request is held before its connection is cut', integer(1), 30000)
+    .option('--stall-ms <ms>', 'how long a stalled request is held before its connection is cut (longer than the client\'s timeouts)', integer(1), 65000)
     .option('--rate-limit <n>', 'requests per second per key (0: unlimited)', integer(0), 0)
     .option('--max-page-size <n>', 'largest page GET /keys serves', integer(1, 10000), 100)
     .option('--bulk-max <n>', 'most uuids POST /keys/status accepts', integer(1, 10000), 100)

@@ -33,7 +33,7 @@ export interface EmulatorOptions {
   faultRate?: number;
   /** Fault kinds to draw from; default all. */
   faults?: FaultKind[];
-  /** How long a stalled request is held before its connection is cut; default 30000. */
+  /** How long a stalled request is held before its connection is cut; default 65 s, past every client timeout. */
   stallMs?: number;
   /** Requests per second per key (token bucket, burst = rate); 0 = off (default). */
   rateLimit?: number;
@@ -80,6 +80,9 @@ export interface EmulatorHandle {
 }
 
 const TOKEN_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/** A stall outlasts the client's default timeouts (30 s for headers, 60 s per attempt), as a hung server would. */
+export const DEFAULT_STALL_MS = 65_000;
 
 /** Throws a plain Error when `token` cannot be a project token (it becomes part of file names). */
 export function checkProjectToken(token: string): void {
@@ -155,7 +158,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
       latencyMs: opts.latencyMs,
       faultRate: opts.faultRate ?? 0,
       faults: opts.faults ?? FAULT_KINDS,
-      stallMs: opts.stallMs ?? 30_000,
+      stallMs: opts.stallMs ?? DEFAULT_STALL_MS,
       rateLimit: opts.rateLimit ?? 0,
       maxPageSize: opts.maxPageSize ?? 100,
       bulkMax: opts.bulkMax ?? 100,

@@ -92,6 +92,9 @@ function readBody(req: http.IncomingMessage): Promise<{ aborted: boolean; tooLar
   return new Promise((resolve) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     let tooLarge = declared > MAX_BODY_BYTES;
+    // A declared length over the limit is refused at once, without waiting for a body that may never come; the
+    // rest is drained (up to a bound) and the connection closed after the 413.
+    if (tooLarge) resolve({ aborted: false, tooLarge });
     let size = 0;
     const chunks: Buffer[] = [];
     let done = false;

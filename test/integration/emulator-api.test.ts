@@ -2,6 +2,7 @@
  * Contract tests: drive the emulator over real HTTP (port 0) and validate every answer, successes and each
  * error code, against the OpenAPI document's schemas.
  */
+import * as http from 'node:http';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { type EmulatorHandle, startEmulator } from '../../src/emulator';
 import { PERMISSIONS } from '../../src/permissions';
@@ -285,6 +286,22 @@ describe('validation', () => {
     expect(res.status).toBe(413);
     expect(res.body.code).toBe('PAYLOAD_TOO_LARGE');
     expect(emulator.issuedSecrets().length).toBe(before);
+  });
+
+  test('a declared Content-Length over 1 MiB is answered 413 at once, before any body arrives', async () => {
+    const url = new URL(`${emulator.url}/demo/v5/keys`);
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(url, { method: 'POST', headers: { 'X-Filerobot-Key': admin, 'Content-Type': 'application/json', 'Content-Length': String(5_000_000) } });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.write('{');  // and nothing more: the server must not wait for the other 4,999,999 bytes
+    });
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body).code).toBe('PAYLOAD_TOO_LARGE');
   });
 
   test('a body just under 1 MiB is read (and refused only for its content)', async () => {
