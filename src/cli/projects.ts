@@ -125,11 +125,15 @@ export class ApiSession {
     const settle = new Map<string, (p: Prefetched | undefined) => void>();
     for (const t of tokens) results.set(t, new Promise((resolve) => settle.set(t, resolve)));
     void runBounded(tokens, parallelism, async (token) => {
+      let target: { apiUrl: string; apiKey: string } | undefined;
       try {
+        target = this.resolve({ token });
         const opened = await this.open({ token }, command);
-        settle.get(token)!({ ...opened, live: await listAll(opened.api) });
-      } catch {
-        settle.get(token)!(undefined);
+        settle.get(token)!({ ok: true, ...opened, live: await listAll(opened.api) });
+      } catch (error) {
+        // A failure against the same URL and key is the answer the regular path would get: keep it, so a
+        // failing project is not retried a second time (credentials that did not even resolve cost no request).
+        settle.get(token)!(target ? { ok: false, ...target, error } : undefined);
       }
     });
     return results;
@@ -151,13 +155,10 @@ export async function listAll(api: OpenedApi): Promise<LiveKey[]> {
   return keys;
 }
 
-/** A project opened and listed ahead of the manifest parse. */
-export interface Prefetched {
-  readonly api: OpenedApi;
-  readonly apiUrl: string;
-  readonly apiKey: string;
-  readonly live: LiveKey[];
-}
+/** A project opened and listed ahead of the manifest parse, or the error that stopped it. */
+export type Prefetched =
+  | { readonly ok: true; readonly apiUrl: string; readonly apiKey: string; readonly api: OpenedApi; readonly live: LiveKey[] }
+  | { readonly ok: false; readonly apiUrl: string; readonly apiKey: string; readonly error: unknown };
 
 /** One project's planning outcome: a plan (with any guard refusals) or the error that stopped it. */
 export interface ProjectOutcome {
@@ -200,10 +201,11 @@ export async function planProjects(
     try {
       const early = await prefetched?.get(spec.token);
       const wanted = early ? session.resolve(spec) : undefined;
-      const usable = early && wanted && early.apiUrl === wanted.apiUrl && early.apiKey === wanted.apiKey;
-      const opened = usable ? early : await session.open(spec, command);
+      const usable = early && wanted && early.apiUrl === wanted.apiUrl && early.apiKey === wanted.apiKey ? early : undefined;
+      if (usable && !usable.ok) throw usable.error;
+      const opened = usable ?? (await session.open(spec, command));
       api = opened.api;
-      const live = usable ? early.live : await listAll(api);
+      const live = usable ? usable.live : await listAll(api);
       const plan = planProject({ desired: spec, live, selfKey: api.selfKey, apiUrl: opened.apiUrl });
       progress?.(`project ${spec.token}: ${live.length} live key${live.length === 1 ? '' : 's'} read`);
       return { spec, plan, violations: checkGuards(plan, guardOptions(flags, api.selfKey.uuid)), api, live };

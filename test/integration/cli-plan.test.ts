@@ -77,9 +77,12 @@ describe('exit codes and formats', () => {
   });
 
   test('a rejected credential exits 1 naming where it came from', async () => {
+    api.handle.resetStats();
     const r = await cli(['plan', '-f', 'codes.yaml'], { SCALEFLEX_API_URL: api.handle.url, SCALEFLEX_API_KEY_CODES: 'f'.repeat(32) });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('SCALEFLEX_API_KEY_CODES');
+    // The key is checked once: the early listing's failure is the answer, not retried by the regular path.
+    expect(api.handle.stats().byRoute['GET /keys/self']).toBe(1);
   });
 
   test('a credentials file is read relative to the manifest, whatever the current directory', async () => {
