@@ -1,11 +1,27 @@
 /**
  * `ScaleflexApiKey`: one Scaleflex API key declared inside a `ScaleflexProject`. It synthesizes a
  * `null_resource` whose triggers hold the key's canonical spec, so `terraform plan` shows exactly which key
- * changed; the project's resource depends on it and carries out the change through `scaleflex-keys apply`.
+ * changed, and only that one; the project's resource depends on it, is replaced when it is
+ * (`replace_triggered_by`), and carries out the change through `scaleflex-keys apply`.
+ *
+ * Its destroy-time `local-exec` deactivates this one key (never deletes it) when Terraform destroys it:
+ *
+ *   scaleflex-keys deactivate --key-spec-env SCALEFLEX_KEYS_APPLIED_KEY --project <token> \
+ *     --skip-if-replaced-in cdk.tf.json --key-resource <this resource's name> --auto-approve
+ *
+ * with the key's spec from Terraform's state (`self.triggers.spec`). It does nothing when the stack still
+ * declares this resource with another spec (Terraform is replacing it after an edit, and the project's re-run
+ * apply converges the key) or another key resource of the project now declares the same live key. The triggers
+ * also carry the project's `api_url` and `credentials_env` (a variable name) when set, so the provisioner
+ * needs nothing but `self`.
  */
 import { Construct } from 'constructs';
 import { Resource } from '@cdktf/provider-null/lib/resource';
+import { Lazy } from 'cdktf';
 import {
+  API_URL_TRIGGER,
+  APPLIED_KEY_ENV,
+  CREDENTIALS_ENV_TRIGGER,
   escapeTerraformTemplate,
   KEY_KIND,
   keySpecJson,
@@ -16,7 +32,7 @@ import {
 } from '../manifest/cdktf-stack';
 import { canonicalPermissions } from '../permissions';
 import type { Permission } from './permission';
-import { ScaleflexProject } from './project';
+import { ScaleflexProject, shellWord, STACK_FILE } from './project';
 
 /** What a `ScaleflexApiKey` declares; the same fields, with the same rules, as a key entry of the YAML manifest. */
 export interface ScaleflexApiKeyProps {
@@ -62,12 +78,36 @@ export class ScaleflexApiKey extends Construct {
     this.project = project;
     this.props = props;
     this.spec = synthesizedSpec(project, props);
+    const settings = project.settings;
+    const credentialsFlag = settings.credentials ? ` --credentials-env \${self.triggers.${CREDENTIALS_ENV_TRIGGER}}` : '';
     this.resource = new Resource(this, 'Default', {
       triggers: {
         [KIND_TRIGGER]: KEY_KIND,
         [PROJECT_TRIGGER]: escapeTerraformTemplate(String(project.token)),
         [SPEC_TRIGGER]: escapeTerraformTemplate(keySpecJson(this.spec)),
+        // Project settings the destroy-time provisioner needs (it may only reference `self`). Not secrets.
+        ...(settings.apiUrl !== undefined ? { [API_URL_TRIGGER]: escapeTerraformTemplate(settings.apiUrl) } : {}),
+        ...(settings.credentials ? { [CREDENTIALS_ENV_TRIGGER]: settings.credentials.env } : {}),
       },
+      // Explicit, as Terraform would propagate it from the project's resource anyway: on an edit the new
+      // instance exists (and the project's apply has run) before the old one's provisioner runs.
+      lifecycle: { createBeforeDestroy: true },
+      provisioners: [
+        {
+          type: 'local-exec',
+          when: 'destroy',
+          command: Lazy.stringValue({
+            produce: () =>
+              `${project.cliCommand} deactivate --key-spec-env ${APPLIED_KEY_ENV} --project ${project.shellToken}${credentialsFlag}` +
+              ` --skip-if-replaced-in ${STACK_FILE} --key-resource ${shellWord(this.resource.friendlyUniqueId)} --auto-approve`,
+          }),
+          // Values from Terraform's state, passed in the environment so that no shell parses them.
+          environment: {
+            [APPLIED_KEY_ENV]: `\${self.triggers.${SPEC_TRIGGER}}`,
+            ...(settings.apiUrl !== undefined ? { SCALEFLEX_API_URL: `\${self.triggers.${API_URL_TRIGGER}}` } : {}),
+          },
+        },
+      ],
     });
     project.registerKey(this);
   }

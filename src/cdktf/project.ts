@@ -1,13 +1,16 @@
 /**
  * `ScaleflexProject`: one Scaleflex project whose API keys a CDKTF stack declares. It synthesizes a
- * `null_resource` that depends on its keys' resources, whose triggers hold the project's whole spec (so it is
- * replaced, and its provisioner re-runs, whenever any key changes), with two `local-exec` provisioners:
+ * `null_resource` that depends on its keys' resources, whose triggers hold only project-level data (token, API
+ * URL, credential variable name, unmanaged policy, and the sorted names of its key resources), with
+ * `lifecycle.replace_triggered_by` listing its key resources: editing one key changes that key's triggers only,
+ * and Terraform replaces the project's resource because a key resource it references was replaced. Adding or
+ * removing a key changes the project's own triggers (`replace_triggered_by` does not fire on a create).
+ * Each replacement runs its create-time `local-exec`:
  *
- * - at create: `scaleflex-keys apply --from-cdktf <this stack's cdk.tf.json> --project <token> --auto-approve`,
- *   the same reconciler the YAML front end uses;
- * - at destroy: `scaleflex-keys deactivate ...`, which deactivates the keys the project declared (never deletes)
- *   when the project leaves the stack or the stack is destroyed, and does nothing when the resource is only being
- *   replaced by a newer spec (see `src/cli/commands/deactivate.ts`).
+ *   scaleflex-keys apply --from-cdktf <this stack's cdk.tf.json> --project <token> --auto-approve
+ *
+ * the same reconciler the YAML front end uses. It has no destroy-time provisioner: each `ScaleflexApiKey`
+ * deactivates its own key when Terraform destroys it (see `api-key.ts`).
  *
  * The synthesized JSON holds no secret: the admin key is referenced by environment variable name only.
  */
@@ -16,13 +19,13 @@ import { Lazy, TerraformProvider, TerraformStack, dependable } from 'cdktf';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Resource } from '@cdktf/provider-null/lib/resource';
 import {
-  APPLIED_SPEC_ENV,
   escapeTerraformTemplate,
   KIND_TRIGGER,
   PROJECT_KIND,
   PROJECT_TRIGGER,
   projectSpecJson,
   SPEC_TRIGGER,
+  type SynthesizedProjectSettings,
   type SynthesizedProjectSpec,
 } from '../manifest/cdktf-stack';
 import type { UnmanagedPolicy } from '../model';
@@ -71,8 +74,11 @@ export interface ScaleflexProjectProps {
 
 const PROJECT_MARK = Symbol.for('scaleflex-keys.ScaleflexProject');
 
+/** The stack file as the provisioners name it: Terraform runs in the stack's directory. */
+export const STACK_FILE = '"${path.module}/cdk.tf.json"';
+
 /** Quotes a word for the provisioner's shell (sh or cmd): bare when safe, else in double quotes. */
-function shellWord(word: string): string {
+export function shellWord(word: string): string {
   return /^[A-Za-z0-9._\/:@+=-]+$/.test(word) ? word : `"${word.replace(/(["\\$`])/g, '\\$1')}"`;
 }
 
@@ -87,7 +93,7 @@ export class ScaleflexProject extends Construct {
   readonly token: string;
   /** The props as given. */
   readonly props: ScaleflexProjectProps;
-  /** The project's `null_resource`, carrying the provisioners. */
+  /** The project's `null_resource`, carrying the create-time `apply`. */
   readonly resource: Resource;
   private readonly keys: ScaleflexApiKey[] = [];
 
@@ -98,9 +104,7 @@ export class ScaleflexProject extends Construct {
     this.props = props;
     ensureNullProvider(TerraformStack.of(this));
 
-    const cli = props.cliCommand ?? 'scaleflex-keys';
-    const stackFile = '"${path.module}/cdk.tf.json"';
-    const token = escapeTerraformTemplate(shellWord(String(props.token)));
+    const cli = this.cliCommand;
     const secretsOut = props.secretsOut === undefined ? '' : ` --secrets-out ${escapeTerraformTemplate(shellWord(props.secretsOut))}`;
     this.resource = new Resource(this, 'Default', {
       triggers: {
@@ -108,22 +112,16 @@ export class ScaleflexProject extends Construct {
         [PROJECT_TRIGGER]: escapeTerraformTemplate(String(props.token)),
         [SPEC_TRIGGER]: Lazy.stringValue({ produce: () => escapeTerraformTemplate(projectSpecJson(this.spec)) }),
       },
-      // The replacement is created (and applied) before the old instance is destroyed; its destroy-time
-      // provisioner then sees that the stack still declares the project and deactivates nothing.
-      lifecycle: { createBeforeDestroy: true },
+      lifecycle: {
+        // On a change Terraform creates the replacement (which applies the stack) before it destroys anything.
+        createBeforeDestroy: true,
+        // Replaced (so the apply below re-runs) whenever one of its key resources is replaced after an edit.
+        replaceTriggeredBy: Lazy.listValue({ produce: () => this.keys.map((k) => `null_resource.${k.resource.friendlyUniqueId}`) }),
+      },
       provisioners: [
         {
           type: 'local-exec',
-          command: `${cli} apply --from-cdktf ${stackFile} --project ${token} --auto-approve${secretsOut}`,
-        },
-        {
-          type: 'local-exec',
-          when: 'destroy',
-          command: `${cli} deactivate --spec-env ${APPLIED_SPEC_ENV} --skip-if-replaced-in ${stackFile} --project ${token} --auto-approve`,
-          // The spec as applied, from Terraform's state: the stack file may no longer declare the project.
-          // Gzipped and base64-encoded, because Linux refuses an environment string over 128 KiB (about
-          // 800 keys of plain JSON); compressed, projects of several thousand keys fit.
-          environment: { [APPLIED_SPEC_ENV]: '${base64gzip(self.triggers.spec)}' },
+          command: `${cli} apply --from-cdktf ${STACK_FILE} --project ${this.shellToken} --auto-approve${secretsOut}`,
         },
       ],
     });
@@ -137,13 +135,27 @@ export class ScaleflexProject extends Construct {
 
   /** The project as it is synthesized into its resource's `spec` trigger: settings and every key's spec. */
   get spec(): SynthesizedProjectSpec {
+    return { ...this.settings, keys: this.keys.map((k) => k.resource.friendlyUniqueId).sort() };
+  }
+
+  /** The project-level settings, which the project's resource and (for their destroy-time provisioner) its keys carry. */
+  get settings(): SynthesizedProjectSettings {
     return {
       token: this.props.token,
       ...(this.props.apiUrl !== undefined ? { apiUrl: this.props.apiUrl } : {}),
       ...(this.props.credentialsEnv !== undefined ? { credentials: { env: this.props.credentialsEnv } } : {}),
       unmanaged: this.props.unmanaged ?? 'deactivate',
-      keys: this.keys.map((k) => k.spec),
     };
+  }
+
+  /** The command the provisioners run (`cliCommand`, default `scaleflex-keys`). @internal */
+  get cliCommand(): string {
+    return this.props.cliCommand ?? 'scaleflex-keys';
+  }
+
+  /** The token as a shell word, escaped for Terraform's templates. @internal */
+  get shellToken(): string {
+    return escapeTerraformTemplate(shellWord(String(this.props.token)));
   }
 
   /**

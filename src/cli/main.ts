@@ -115,12 +115,15 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     addApiOptions(
       program
         .command('deactivate')
-        .description('deactivate every key a project declares, never deleting (what a CDKTF ScaleflexProject runs on destroy)')
+        .description('deactivate every key a project declares (or one key), never deleting (what a CDKTF ScaleflexApiKey runs on destroy)')
         .requiredOption('--project <token>', 'the project whose declared keys to deactivate')
         .option('-f, --file <path>', `manifest file (default: ${DEFAULT_MANIFEST})`)
         .option('--from-cdktf <path>', 'read the declared keys from a synthesized CDKTF stack (cdk.tf.json)')
         .option('--spec-env <var>', 'read the declared keys from this environment variable (a ScaleflexProject spec from Terraform state)')
-        .option('--skip-if-replaced-in <cdk.tf.json>', 'do nothing when this stack still declares the project with another spec (a replacement)')
+        .option('--key-spec-env <var>', 'deactivate one key: its spec is in this environment variable (a ScaleflexApiKey spec from Terraform state)')
+        .option('--key-resource <name>', 'with --key-spec-env: the name of the key\'s null_resource, for --skip-if-replaced-in')
+        .option('--credentials-env <name>', 'with --key-spec-env: the variable holding the project\'s admin key (default SCALEFLEX_API_KEY_<TOKEN>)')
+        .option('--skip-if-replaced-in <cdk.tf.json>', 'do nothing when this stack still declares the project (or the key resource) with another spec (a replacement)')
         .option('--auto-approve', 'do not ask for confirmation (needed without a TTY)'),
     ),
   ).action(action(() => import('./commands/deactivate')));

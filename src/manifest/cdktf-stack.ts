@@ -22,13 +22,23 @@ export const PROJECT_KIND = 'project';
 export const KEY_KIND = 'api-key';
 /** The trigger holding the project token (on both kinds). */
 export const PROJECT_TRIGGER = 'project';
-/** The trigger holding the canonical spec JSON (a key's, or the whole project's with its keys). */
-export const SPEC_TRIGGER = 'spec';
 /**
- * The environment variable through which the destroy-time provisioner passes the applied project spec
- * (gzipped and base64-encoded by Terraform's `base64gzip`).
+ * The trigger holding the canonical spec JSON: a key's own spec on a key resource; the project's settings and
+ * the sorted names of its key resources on a project resource (never the keys' specs, so that editing one key
+ * changes that key's triggers only).
+ */
+export const SPEC_TRIGGER = 'spec';
+/** Key resources only, when the project sets `apiUrl`: the URL its destroy-time `deactivate` uses. */
+export const API_URL_TRIGGER = 'api_url';
+/** Key resources only, when the project sets `credentialsEnv`: the variable NAME its destroy-time `deactivate` reads. */
+export const CREDENTIALS_ENV_TRIGGER = 'credentials_env';
+/**
+ * The environment variable through which the destroy-time provisioner of a project (in stacks synthesized by
+ * earlier versions, and `deactivate --spec-env`) passes the applied project spec, gzipped and base64-encoded.
  */
 export const APPLIED_SPEC_ENV = 'SCALEFLEX_KEYS_APPLIED_SPEC';
+/** The environment variable through which a key resource's destroy-time provisioner passes the applied key spec. */
+export const APPLIED_KEY_ENV = 'SCALEFLEX_KEYS_APPLIED_KEY';
 
 /** A key as its resource's `spec` trigger holds it: effective permissions, every field explicit. */
 export interface SynthesizedKeySpec {
@@ -40,14 +50,22 @@ export interface SynthesizedKeySpec {
   readonly uuid?: string;
 }
 
-/** A project as its resource's `spec` trigger holds it: settings and every key, in declaration order. */
-export interface SynthesizedProjectSpec {
+/** Project-level settings, as a project resource's `spec` trigger holds them. */
+export interface SynthesizedProjectSettings {
   readonly token: string;
   readonly apiUrl?: string;
   /** The name of the environment variable holding the admin key; never the key. */
   readonly credentials?: { readonly env: string };
   readonly unmanaged: UnmanagedPolicy;
-  readonly keys: readonly SynthesizedKeySpec[];
+}
+
+/**
+ * A project as its resource's `spec` trigger holds it: settings, and the sorted Terraform names of its key
+ * resources (so adding or removing a key replaces the project's resource, while editing one does not change it:
+ * `replace_triggered_by` handles that).
+ */
+export interface SynthesizedProjectSpec extends SynthesizedProjectSettings {
+  readonly keys: readonly string[];
 }
 
 /** The canonical JSON of a key spec: fixed field order, so equal specs give equal triggers. */
@@ -55,14 +73,14 @@ export function keySpecJson(spec: SynthesizedKeySpec): string {
   return JSON.stringify(canonicalKey(spec));
 }
 
-/** The canonical JSON of a project spec (settings, then keys in declaration order). */
+/** The canonical JSON of a project resource's spec: settings, then its key resources' names, sorted. */
 export function projectSpecJson(spec: SynthesizedProjectSpec): string {
   return JSON.stringify({
     token: spec.token,
     ...(spec.apiUrl !== undefined ? { apiUrl: spec.apiUrl } : {}),
     ...(spec.credentials !== undefined ? { credentials: { env: spec.credentials.env } } : {}),
     unmanaged: spec.unmanaged,
-    keys: spec.keys.map(canonicalKey),
+    keys: [...spec.keys].sort(),
   });
 }
 
@@ -183,18 +201,18 @@ function keyEntry(spec: Record<string, unknown>): Record<string, unknown> {
   return entry;
 }
 
-/** A manifest-shaped project entry from a project spec, with `keys` as given. */
-function projectEntry(spec: Record<string, unknown>, keys: unknown[]): Record<string, unknown> {
-  return { ...spec, keys };
+/** The project-level settings of a project resource's spec (its `keys` list names resources, not keys). */
+function projectSettings(spec: Record<string, unknown>): Record<string, unknown> {
+  const { keys: _keys, ...settings } = spec;
+  return settings;
 }
 
 /**
- * Parses the text of a project's `spec` trigger — what the destroy-time provisioner receives from Terraform's
- * state in `SCALEFLEX_KEYS_APPLIED_SPEC` — into a desired state of that one project, validated like a manifest.
- * `source` names where the text came from, for diagnostics.
+ * Parses the text of a project spec — the `spec` trigger of a project resource synthesized by earlier versions,
+ * which listed every key's spec, as `deactivate --spec-env` receives it — into a desired state of that one
+ * project, validated like a manifest. `source` names where the text came from, for diagnostics.
  */
 export function readProjectSpecText(text: string, source: string): { state?: DesiredState; diagnostics: Diagnostic[] } {
-  const diagnostics: Diagnostic[] = [];
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -204,8 +222,28 @@ export function readProjectSpecText(text: string, source: string): { state?: Des
   if (!isRecord(parsed)) return { diagnostics: [fileDiagnostic(source, 'not a project spec: expected a JSON object')] };
   const keys = Array.isArray(parsed.keys) ? parsed.keys.map((k) => (isRecord(k) ? keyEntry(k) : k)) : parsed.keys;
   const doc = { version: 1, projects: [{ ...parsed, keys }] };
-  const result = validateManifestDocument(doc, () => ({ file: source, line: 1, column: 1 }));
-  return { ...result, diagnostics: [...diagnostics, ...result.diagnostics] };
+  return validateManifestDocument(doc, () => ({ file: source, line: 1, column: 1 }));
+}
+
+/**
+ * Parses the text of a key resource's `spec` trigger — what its destroy-time provisioner receives from
+ * Terraform's state in `SCALEFLEX_KEYS_APPLIED_KEY` — into a desired state of one project (`settings`) holding
+ * that one key, validated like a manifest. `source` names where the text came from, for diagnostics.
+ */
+export function readKeySpecText(
+  text: string,
+  source: string,
+  settings: { readonly token: string; readonly credentials?: { readonly env: string } },
+): { state?: DesiredState; diagnostics: Diagnostic[] } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { diagnostics: [fileDiagnostic(source, 'not a key spec: the text is not JSON')] };
+  }
+  if (!isRecord(parsed)) return { diagnostics: [fileDiagnostic(source, 'not a key spec: expected a JSON object')] };
+  const doc = { version: 1, projects: [{ ...settings, keys: [keyEntry(parsed)] }] };
+  return validateManifestDocument(doc, () => ({ file: source, line: 1, column: 1 }));
 }
 
 /**
@@ -267,22 +305,32 @@ export function readCdktfStackText(text: string, file: string): { state?: Desire
   const projectEntries = projects.map((project, i) => {
     owners.push({ prefix: `/projects/${i}`, resource: project });
     const spec = parseSpecTrigger(project.triggers[SPEC_TRIGGER], (m) => structural(project, m)) ?? {};
+    // Declaration order is the order of depends_on.
     const keyResources = project.dependsOn
       .map((ref) => byId.get(dependencyId(ref) ?? ''))
       .filter((r): r is NullResource => r !== undefined && r.triggers[KIND_TRIGGER] === KEY_KIND);
+    const settings = projectSettings(spec);
     const keys = keyResources.map((keyResource, j) => {
       owners.push({ prefix: `/projects/${i}/keys/${j}`, resource: keyResource });
       if (keyResource.triggers[PROJECT_TRIGGER] !== project.triggers[PROJECT_TRIGGER]) {
         structural(keyResource, `this key's "project" trigger does not name the project that depends on it (${String(project.triggers[PROJECT_TRIGGER])}); synthesize the stack again`);
       }
+      // The settings a key carries for its destroy-time provisioner must be its project's.
+      const credentials = isRecord(settings.credentials) ? settings.credentials.env : undefined;
+      const apiUrl = typeof settings.apiUrl === 'string' ? escapeTerraformTemplate(settings.apiUrl) : undefined;
+      if (keyResource.triggers[API_URL_TRIGGER] !== apiUrl || keyResource.triggers[CREDENTIALS_ENV_TRIGGER] !== credentials) {
+        structural(keyResource, `this key's "${API_URL_TRIGGER}"/"${CREDENTIALS_ENV_TRIGGER}" triggers differ from its project's settings; the stack file was edited by hand, synthesize it again`);
+      }
       return parseSpecTrigger(keyResource.triggers[SPEC_TRIGGER], (m) => structural(keyResource, m)) ?? {};
     });
-    // The project's own spec repeats its keys (for the destroy-time provisioner); a mismatch means hand edits.
+    // The project's spec names its key resources (so that adding or removing one replaces it); a mismatch with
+    // what it depends on means hand edits.
     const declared = Array.isArray(spec.keys) ? spec.keys : [];
-    if (JSON.stringify(declared) !== JSON.stringify(keys)) {
-      structural(project, `the project's "spec" trigger lists ${declared.length} key(s) that differ from the ${keys.length} key resource(s) it depends on; the stack file was edited by hand, synthesize it again`);
+    const dependedOn = keyResources.map((r) => r.logicalId).sort();
+    if (JSON.stringify(declared) !== JSON.stringify(dependedOn)) {
+      structural(project, `the project's "spec" trigger names ${declared.length} key resource(s) that differ from the ${dependedOn.length} it depends on; the stack file was edited by hand, synthesize it again`);
     }
-    return projectEntry(spec, keys.map(keyEntry));
+    return { ...settings, keys: keys.map(keyEntry) };
   });
   if (diagnostics.length > 0) return { diagnostics };
 
@@ -335,4 +383,45 @@ export function lookupStackProject(file: string, token: string): StackProjectLoo
   );
   const spec = project?.triggers[SPEC_TRIGGER];
   return typeof spec === 'string' ? { status: 'present', specText: unescapeTerraformTemplate(spec) } : { status: 'absent' };
+}
+
+/** What a synthesized stack says about one key resource, for its destroy-time check "removed or replaced?". */
+export type StackKeyLookup =
+  | { readonly status: 'no-file' }
+  | { readonly status: 'unreadable'; readonly diagnostics: Diagnostic[] }
+  | {
+      readonly status: 'read';
+      /** The spec trigger (unescaped) of the key resource of that name, if the stack still declares it. */
+      readonly own?: string;
+      /** The spec triggers (unescaped) of the project's other key resources. */
+      readonly others: readonly string[];
+    };
+
+/**
+ * Finds key resource `resourceName` of project `token` in a synthesized stack, and the project's other key
+ * resources, so that a key's destroy-time provisioner can tell a replacement (its resource is still declared,
+ * with another spec) or a move (another resource of the project now declares the same live key) from a removal.
+ * A missing file is `no-file`; a file that exists but is not a readable stack is `unreadable`, never "absent".
+ */
+export function lookupStackKey(file: string, token: string, resourceName: string): StackKeyLookup {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'no-file' };
+    return { status: 'unreadable', diagnostics: [fileDiagnostic(file, `cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`)] };
+  }
+  let stack: unknown;
+  try {
+    stack = JSON.parse(text);
+  } catch (error) {
+    return { status: 'unreadable', diagnostics: [fileDiagnostic(file, `not a synthesized CDKTF stack: invalid JSON (${(error as Error).message})`)] };
+  }
+  if (!isRecord(stack)) return { status: 'unreadable', diagnostics: [fileDiagnostic(file, 'not a synthesized CDKTF stack: expected a JSON object')] };
+  const keys = nullResources(stack).filter(
+    (r) => r.triggers[KIND_TRIGGER] === KEY_KIND && r.triggers[PROJECT_TRIGGER] === escapeTerraformTemplate(token) && typeof r.triggers[SPEC_TRIGGER] === 'string',
+  );
+  const specOf = (r: NullResource) => unescapeTerraformTemplate(r.triggers[SPEC_TRIGGER] as string);
+  const own = keys.find((r) => r.logicalId === resourceName);
+  return { status: 'read', ...(own ? { own: specOf(own) } : {}), others: keys.filter((r) => r !== own).map(specOf) };
 }

@@ -1,11 +1,21 @@
 /**
  * Plays Terraform's part for a synthesized CDKTF stack, since no terraform binary can be installed here: it
  * reads `cdk.tf.json`, keeps a "state" of each `null_resource`'s triggers, and on `apply` creates/replaces/
- * destroys resources the way Terraform does for `null_resource` — replacement when triggers change (create
- * before destroy when the lifecycle asks for it), dependencies first, destroys in reverse — running each
- * `local-exec` provisioner in a shell with Terraform's interpolations resolved (`${path.module}`,
- * `${self.triggers.NAME}`, `${base64gzip(self.triggers.NAME)}`) and template escapes (`$${`, `%%{`) undone. Anything else it does not understand
- * fails loudly, so a change to what the constructs synthesize cannot slip past the tests.
+ * destroys resources the way Terraform does for `null_resource`:
+ *
+ * - replacement when triggers change, or when a resource named in `lifecycle.replace_triggered_by` is replaced
+ *   in the same run (a referenced resource being created does not trigger it);
+ * - `create_before_destroy` propagated to a resource's dependencies, as Terraform does;
+ * - order: replaced resources without create_before_destroy are destroyed first (dependents first); then every
+ *   create and replacement is created, dependencies first; then the deposed instances (create before destroy)
+ *   and the resources the configuration no longer has are destroyed, dependents first;
+ * - destroy-time provisioners come from the configuration, with `self` the instance being destroyed: a resource
+ *   whose block left the configuration runs none (Terraform's documented behaviour).
+ *
+ * Each `local-exec` runs in a shell with Terraform's interpolations resolved (`${path.module}`,
+ * `${self.triggers.NAME}`, `${base64gzip(self.triggers.NAME)}`) and template escapes (`$${`, `%%{`) undone.
+ * Anything else it does not understand fails loudly, so a change to what the constructs synthesize cannot slip
+ * past the tests.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -24,12 +34,14 @@ interface ResourceConfig {
   readonly dependsOn: string[];
   readonly provisioners: LocalExec[];
   readonly createBeforeDestroy: boolean;
+  /** `lifecycle.replace_triggered_by`, as addresses. */
+  readonly replaceTriggeredBy: string[];
 }
 
-/** What Terraform's state remembers of a resource: its evaluated triggers and its destroy-time provisioners. */
+/** What Terraform's state remembers of a resource: its evaluated triggers and its dependencies. */
 interface StateEntry {
   readonly triggers: Record<string, string>;
-  readonly destroyProvisioners: LocalExec[];
+  readonly dependsOn: string[];
 }
 
 /** One provisioner run, for the test's assertions and its leak scan. */
@@ -81,13 +93,20 @@ export function readStackResources(file: string): Map<string, ResourceConfig> {
       if (keys.length !== 1 || keys[0] !== 'local-exec') throw new Error(`terraform player: unsupported provisioner ${keys.join(',')} in ${address}`);
       return p['local-exec'] as LocalExec;
     });
-    const lifecycle = (body.lifecycle ?? {}) as { create_before_destroy?: boolean };
+    const lifecycle = (body.lifecycle ?? {}) as { create_before_destroy?: boolean; replace_triggered_by?: string[] };
+    const unknown = Object.keys(lifecycle).filter((k) => k !== 'create_before_destroy' && k !== 'replace_triggered_by');
+    if (unknown.length) throw new Error(`terraform player: unsupported lifecycle ${unknown.join(',')} in ${address}`);
     resources.set(address, {
       address,
       triggers: Object.fromEntries(Object.entries((body.triggers ?? {}) as Record<string, string>).map(([k, v]) => [k, unescapeTemplate(v)])),
       dependsOn: ((body.depends_on as string[] | undefined) ?? []).map((d) => d.replace(/^\$\{(.*)\}$/, '$1')),
       provisioners,
       createBeforeDestroy: Boolean(lifecycle.create_before_destroy),
+      replaceTriggeredBy: (lifecycle.replace_triggered_by ?? []).map((d) => {
+        const m = /^(?:\$\{)?(null_resource\.[^}.]+)\}?$/.exec(d);
+        if (!m) throw new Error(`terraform player: unsupported replace_triggered_by ${JSON.stringify(d)} in ${address}`);
+        return m[1]!;
+      }),
     });
   }
   return resources;
@@ -113,7 +132,9 @@ function topologicalOrder(resources: Map<string, { dependsOn: readonly string[] 
 
 /** Terraform for null_resources with local-exec provisioners, over a state kept in memory. */
 export class TerraformPlayer {
-  private readonly state = new Map<string, StateEntry & { dependsOn: string[] }>();
+  private readonly state = new Map<string, StateEntry>();
+  /** The configuration last applied: where destroy-time provisioners come from. */
+  private config = new Map<string, ResourceConfig>();
   /** Terraform's working directory (`path.module` of the root module): the stack directory last applied. */
   private moduleDir = '.';
   readonly runs: ProvisionerRun[] = [];
@@ -125,17 +146,41 @@ export class TerraformPlayer {
     return new Map([...this.state].map(([a, e]) => [a, e.triggers]));
   }
 
-  /** What `terraform plan` would do for `file`: creates, replacements (triggers changed), destroys. */
+  /**
+   * What `terraform plan` would do for `file`: creates, replacements (triggers changed, or a resource in
+   * `replace_triggered_by` replaced), destroys; creates and replacements in dependency order.
+   */
   plan(file: string): PlannedAction[] {
-    const config = readStackResources(file);
+    return this.planConfig(readStackResources(file));
+  }
+
+  private planConfig(config: Map<string, ResourceConfig>): PlannedAction[] {
     const actions: PlannedAction[] = [];
-    for (const address of topologicalOrder(config)) {
+    const replaced = new Set<string>();
+    const order = topologicalOrder(new Map([...config].map(([a, r]) => [a, { dependsOn: [...r.dependsOn, ...r.replaceTriggeredBy] }])));
+    for (const address of order) {
       const old = this.state.get(address);
+      const r = config.get(address)!;
       if (!old) actions.push({ address, action: 'create' });
-      else if (JSON.stringify(old.triggers) !== JSON.stringify(config.get(address)!.triggers)) actions.push({ address, action: 'replace' });
+      else if (JSON.stringify(old.triggers) !== JSON.stringify(r.triggers) || r.replaceTriggeredBy.some((t) => replaced.has(t))) {
+        replaced.add(address);
+        actions.push({ address, action: 'replace' });
+      }
     }
     for (const address of [...this.state.keys()].filter((a) => !config.has(a))) actions.push({ address, action: 'destroy' });
     return actions;
+  }
+
+  /** Whether `address` is created before destroyed: its own lifecycle, or that of any resource depending on it. */
+  private static createBeforeDestroy(config: Map<string, ResourceConfig>, address: string): boolean {
+    const seen = new Set<string>();
+    const visit = (a: string): boolean => {
+      if (seen.has(a)) return false;
+      seen.add(a);
+      if (config.get(a)?.createBeforeDestroy) return true;
+      return [...config.values()].some((r) => r.dependsOn.includes(a) && visit(r.address));
+    };
+    return visit(address);
   }
 
   /** `terraform apply` of `file`; stops at the first failing provisioner (Terraform marks the resource tainted). */
@@ -143,34 +188,43 @@ export class TerraformPlayer {
     const moduleDir = path.dirname(path.resolve(file));
     this.moduleDir = moduleDir;
     const config = readStackResources(file);
-    const actions = this.plan(file);
+    const actions = this.planConfig(config);
+    this.config = config;
     const byAddress = new Map(actions.map((a) => [a.address, a.action]));
-    // Removed resources go first, dependents before their dependencies.
-    const removed = topologicalOrder(new Map([...this.state].filter(([a]) => !config.has(a)))).reverse();
-    for (const address of removed) await this.destroyOne(address);
-    for (const address of topologicalOrder(config)) {
-      const action = byAddress.get(address);
-      if (action === undefined) continue;
+    const cbd = (a: string) => TerraformPlayer.createBeforeDestroy(config, a);
+    const stateOrder = () => topologicalOrder(new Map(this.state)).reverse();
+
+    // 1. Replacements without create_before_destroy: the old instance goes first, dependents first.
+    for (const address of stateOrder().filter((a) => byAddress.get(a) === 'replace' && !cbd(a))) await this.destroyOne(address);
+    // 2. Creates and replacements, dependencies first; a create-before-destroy replacement's old instance is deposed.
+    const deposed = new Map<string, StateEntry>();
+    for (const { address, action } of actions) {
+      if (action === 'destroy') continue;
       const r = config.get(address)!;
-      if (action === 'replace' && !r.createBeforeDestroy) await this.destroyOne(address);
       const previous = this.state.get(address);
+      if (action === 'replace' && previous) deposed.set(address, previous);
       for (const p of r.provisioners.filter((x) => (x.when ?? 'create') === 'create')) {
         await this.run(address, 'create', p, { moduleDir, triggers: r.triggers });
       }
-      if (action === 'replace' && r.createBeforeDestroy && previous) {
-        // The old instance is destroyed after its replacement exists, with its own (old) triggers.
-        await this.runDestroyProvisioners(address, previous);
-      }
-      this.state.set(address, {
-        triggers: r.triggers,
-        destroyProvisioners: r.provisioners.filter((x) => x.when === 'destroy'),
-        dependsOn: r.dependsOn,
-      });
+      this.state.set(address, { triggers: r.triggers, dependsOn: r.dependsOn });
+    }
+    // 3. Deposed instances and resources no longer configured, dependents first (by the old dependencies).
+    const orphans = [...this.state.keys()].filter((a) => !config.has(a));
+    const oldKey = (a: string) => (deposed.has(a) ? `${a} (deposed)` : a);
+    const old = new Map<string, { address: string; entry: StateEntry }>([
+      ...orphans.map((a) => [a, { address: a, entry: this.state.get(a)! }] as const),
+      ...[...deposed].map(([a, entry]) => [oldKey(a), { address: a, entry }] as const),
+    ]);
+    const graph = new Map([...old].map(([k, { entry }]) => [k, { dependsOn: entry.dependsOn.map(oldKey).filter((d) => old.has(d)) }]));
+    for (const key of topologicalOrder(graph).reverse()) {
+      const { address, entry } = old.get(key)!;
+      await this.runDestroyProvisioners(address, entry);
+      if (!deposed.has(address)) this.state.delete(address);
     }
     return actions;
   }
 
-  /** `terraform destroy`: every resource, dependents first. */
+  /** `terraform destroy`: every resource, dependents first, with the configuration last applied. */
   async destroy(): Promise<void> {
     for (const address of topologicalOrder(new Map(this.state)).reverse()) await this.destroyOne(address);
   }
@@ -183,8 +237,9 @@ export class TerraformPlayer {
   }
 
   private async runDestroyProvisioners(address: string, entry: StateEntry): Promise<void> {
-    // `self` is the instance being destroyed (state); `path.module` is where Terraform runs now.
-    for (const p of entry.destroyProvisioners) await this.run(address, 'destroy', p, { moduleDir: this.moduleDir, triggers: entry.triggers });
+    // The provisioners of the configuration (none once the block is gone); `self` is the instance being destroyed.
+    const provisioners = (this.config.get(address)?.provisioners ?? []).filter((p) => p.when === 'destroy');
+    for (const p of provisioners) await this.run(address, 'destroy', p, { moduleDir: this.moduleDir, triggers: entry.triggers });
   }
 
   private async run(address: string, when: 'create' | 'destroy', p: LocalExec, ctx: { moduleDir: string; triggers: Record<string, string> }): Promise<void> {

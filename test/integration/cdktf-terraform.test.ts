@@ -2,9 +2,11 @@
  * The CDKTF example carried out the way Terraform would, against the emulator over HTTP: `npm run synth`
  * writes the stack, a Terraform stand-in (`cdktf-terraform-player.ts`) runs the `local-exec` provisioners in
  * dependency order through a real shell and the built `scaleflex-keys` on PATH, and the live keys are checked
- * after each step — create, a no-op re-apply, a second synth with one key's permissions changed (only that key's
- * triggers and its project's change; the replacement deactivates nothing), and destroy (declared keys
- * deactivated, never deleted, the tool's own key and undeclared keys untouched). Nothing synthesized, stored
+ * after each step — create, a no-op re-apply, a second synth with one key's permissions changed (exactly one
+ * null_resource's triggers differ, that key's; Terraform replaces it and, through `replace_triggered_by`, its
+ * project's resource, whose apply converges the key; the old key instance's destroy-time provisioner
+ * deactivates nothing), and destroy (each key resource deactivates its key: declared keys deactivated, never
+ * deleted, the tool's own key and undeclared keys untouched). Nothing synthesized, stored
  * or printed contains a secret the emulator issued.
  */
 import { spawn } from 'node:child_process';
@@ -39,6 +41,9 @@ async function synth(mainFile?: string): Promise<void> {
   await sh(command, { cwd: ROOT, env: { ...process.env, CDKTF_OUTDIR: outdir } });
   synthesized.push(fs.readFileSync(stackFile, 'utf8'));
 }
+
+/** An address without cdktf's hash suffix. */
+const strip = (address: string) => address.replace(/_[0-9A-F]{8}$/, '');
 
 type Live = Record<string, { uuid: string; permissions: string[]; active: boolean }>;
 async function live(token: string): Promise<Live> {
@@ -120,7 +125,7 @@ describe('terraform apply and destroy of the CDKTF example, played step by step'
     expect(player.runs.length).toBe(runsBefore);
   });
 
-  test("a second synth with one key's permissions changed changes only that key's triggers and its project's", async () => {
+  test("a second synth with one key's permissions changed changes exactly one null_resource's triggers: that key's", async () => {
     const before = readStackResources(stackFile);
     const source = fs.readFileSync(path.join(ROOT, 'examples/cdktf/main.ts'), 'utf8');
     const changed = source
@@ -136,35 +141,44 @@ describe('terraform apply and destroy of the CDKTF example, played step by step'
     const after = readStackResources(stackFile);
     expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
     const differing = [...after.keys()].filter((a) => JSON.stringify(after.get(a)!.triggers) !== JSON.stringify(before.get(a)!.triggers));
-    expect(differing.map((a) => a.replace(/_[0-9A-F]{8}$/, '')).sort()).toEqual(['null_resource.media-prod', 'null_resource.media-prod_config-auditor']);
-    expect(player.plan(stackFile).map((a) => a.action)).toEqual(['replace', 'replace']);
+    expect(differing).toHaveLength(1);
+    expect(differing.map(strip)).toEqual(['null_resource.media-prod_config-auditor']);
+    // Terraform replaces that key's resource, and its project's because of replace_triggered_by.
+    expect(player.plan(stackFile).map((a) => [strip(a.address), a.action])).toEqual([
+      ['null_resource.media-prod_config-auditor', 'replace'],
+      ['null_resource.media-prod', 'replace'],
+    ]);
   });
 
-  test('applying it changes that key only, and the replaced project resource deactivates nothing', async () => {
+  test("applying it changes that key only: the project's apply re-runs, the old key instance deactivates nothing", async () => {
     const demoBefore = await live('demo');
     const runsBefore = player.runs.length;
     await player.apply(stackFile);
     const runs = player.runs.slice(runsBefore);
-    expect(runs.map((r) => [r.address, r.when])).toEqual([
+    expect(runs.map((r) => [strip(r.address), r.when])).toEqual([
       ['null_resource.media-prod', 'create'],
-      ['null_resource.media-prod', 'destroy'],
+      ['null_resource.media-prod_config-auditor', 'destroy'],
     ]);
-    expect(runs[1]!.stdout).toContain('nothing to deactivate');
+    expect(runs[1]!.stdout).toMatch(/still declares .* with a newer spec.*nothing to deactivate/);
 
     const media = await live('media-prod');
     expect(media['Config auditor']).toMatchObject({ active: true, permissions: ['CONFIG_LIST'] });
     for (const d of MEDIA_DECLARED) expect(media[d]?.active).toBe(true);
     expect(await live('demo')).toEqual(demoBefore);
+    expect(player.plan(stackFile)).toEqual([]);
   });
 
   test('terraform destroy deactivates every declared key, deletes none, and leaves the rest alone', async () => {
     const countBefore = { demo: Object.keys(await live('demo')).length, media: Object.keys(await live('media-prod')).length };
     const runsBefore = player.runs.length;
     await player.destroy();
-    expect(player.runs.slice(runsBefore).map((r) => [r.address, r.when])).toEqual([
-      ['null_resource.media-prod', 'destroy'],
-      ['null_resource.demo', 'destroy'],
-    ]);
+    const runs = player.runs.slice(runsBefore);
+    // Each key resource deactivates its own key; the project resources have no destroy-time provisioner.
+    expect(runs.every((r) => r.when === 'destroy')).toBe(true);
+    const keyAddresses = [...readStackResources(stackFile)].filter(([, r]) => r.triggers.scaleflex_keys === 'api-key').map(([a]) => a);
+    expect(runs.map((r) => r.address).sort()).toEqual(keyAddresses.sort());
+    expect(keyAddresses).toHaveLength(DEMO_DECLARED.length + MEDIA_DECLARED.length);
+    expect(player.stateTriggers().size).toBe(0);
 
     const demo = await live('demo');
     const media = await live('media-prod');
@@ -189,7 +203,7 @@ describe('terraform apply and destroy of the CDKTF example, played step by step'
     expect(leaked).toEqual([]);
     // Credentials are referenced by name only: the provisioners' environment holds the spec, nothing else.
     for (const r of readStackResources(stackFile).values()) {
-      for (const p of r.provisioners) expect(Object.keys(p.environment ?? {})).toEqual(p.when === 'destroy' ? ['SCALEFLEX_KEYS_APPLIED_SPEC'] : []);
+      for (const p of r.provisioners) expect(Object.keys(p.environment ?? {})).toEqual(p.when === 'destroy' ? ['SCALEFLEX_KEYS_APPLIED_KEY'] : []);
     }
   });
 });

@@ -55,6 +55,7 @@ describe('a synthesized ScaleflexProject', () => {
       triggers: {
         scaleflex_keys: 'api-key',
         project: 'demo',
+        credentials_env: 'SCALEFLEX_API_KEY_DEMO',
         spec: JSON.stringify({
           description: 'CI uploader',
           permissions: ['FILE_UPLOAD', 'OBJECTS_FETCH', 'OBJECTS_LIST'],
@@ -87,34 +88,58 @@ describe('a synthesized ScaleflexProject', () => {
     expect(resources.demo!.depends_on).toEqual(order.map((id) => `null_resource.${id}`));
   });
 
-  test('the project resource runs apply at create and deactivate at destroy, and is created before it is destroyed', () => {
+  test('the project resource runs apply at create, is replaced when a key resource is, and is created before it is destroyed', () => {
+    const keyRefs = (resources.demo!.depends_on ?? []).slice();
+    expect(keyRefs).toHaveLength(DEMO_KEYS.length);
     expect(synthesized).toHaveResourceWithProperties(Resource, {
-      lifecycle: { create_before_destroy: true },
+      lifecycle: { create_before_destroy: true, replace_triggered_by: keyRefs },
       provisioner: [
         {
           'local-exec': {
             command: 'scaleflex-keys apply --from-cdktf "${path.module}/cdk.tf.json" --project demo --auto-approve',
           },
         },
-        {
-          'local-exec': {
-            when: 'destroy',
-            command:
-              'scaleflex-keys deactivate --spec-env SCALEFLEX_KEYS_APPLIED_SPEC --skip-if-replaced-in "${path.module}/cdk.tf.json" --project demo --auto-approve',
-            environment: { SCALEFLEX_KEYS_APPLIED_SPEC: '${base64gzip(self.triggers.spec)}' },
-          },
-        },
       ],
     });
   });
 
-  test("the project's spec trigger holds its settings and every key's spec, and names the credential variable only", () => {
+  test('each key resource deactivates its own key at destroy, from its triggers in state, unless it is being replaced', () => {
+    for (const [id] of DEMO_KEYS) {
+      const name = Object.keys(resources).find((k) => k.startsWith(`demo_${id}_`))!;
+      expect(resources[name]!.lifecycle).toEqual({ create_before_destroy: true });
+      expect(resources[name]!.provisioner).toEqual([
+        {
+          'local-exec': {
+            when: 'destroy',
+            command:
+              'scaleflex-keys deactivate --key-spec-env SCALEFLEX_KEYS_APPLIED_KEY --project demo --credentials-env ${self.triggers.credentials_env}' +
+              ` --skip-if-replaced-in "\${path.module}/cdk.tf.json" --key-resource ${name} --auto-approve`,
+            environment: { SCALEFLEX_KEYS_APPLIED_KEY: '${self.triggers.spec}' },
+          },
+        },
+      ]);
+    }
+  });
+
+  test("a project's apiUrl reaches its keys' triggers and their deactivation's environment", () => {
+    const s = JSON.parse(
+      Testing.synthScope((scope) => {
+        const p = new ScaleflexProject(scope, 'shop', { token: 'shop', apiUrl: 'https://api.example.test' });
+        new ScaleflexApiKey(p, 'k', { description: 'k', permissions: [Permission.OBJECTS_LIST] });
+      }),
+    ) as Synth;
+    const key = Object.entries(s.resource.null_resource).find(([id]) => id.startsWith('shop_k_'))![1];
+    expect(key.triggers).toMatchObject({ api_url: 'https://api.example.test' });
+    expect(key.triggers).not.toHaveProperty('credentials_env');
+    const exec = (key.provisioner as Array<{ 'local-exec': { command: string; environment: Record<string, string> } }>)[0]!['local-exec'];
+    expect(exec.environment).toEqual({ SCALEFLEX_KEYS_APPLIED_KEY: '${self.triggers.spec}', SCALEFLEX_API_URL: '${self.triggers.api_url}' });
+    expect(exec.command).not.toContain('--credentials-env');
+  });
+
+  test("the project's spec trigger holds its settings and its key resources' names, no key spec, and names the credential variable only", () => {
     const spec = JSON.parse(resources.demo!.triggers.spec!) as Record<string, unknown>;
-    expect(spec).toMatchObject({ token: 'demo', credentials: { env: 'SCALEFLEX_API_KEY_DEMO' }, unmanaged: 'deactivate' });
-    const keySpecs = Object.values(resources)
-      .filter((r) => r.triggers.scaleflex_keys === 'api-key')
-      .map((r) => JSON.parse(r.triggers.spec!) as { description: string });
-    expect(spec.keys).toEqual(DEMO_KEYS.map(([, p]) => keySpecs.find((k) => k.description === p.description)));
+    const keyNames = Object.keys(resources).filter((id) => resources[id]!.triggers.scaleflex_keys === 'api-key').sort();
+    expect(spec).toEqual({ token: 'demo', credentials: { env: 'SCALEFLEX_API_KEY_DEMO' }, unmanaged: 'deactivate', keys: keyNames });
   });
 });
 
@@ -124,30 +149,52 @@ describe('triggers across two synths', () => {
   }
   const before = synthWith(DEMO_KEYS);
 
+  const differingAfter = (keys: KeyDecl[]) => {
+    const after = synthWith(keys);
+    expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort());
+    return Object.keys(after)
+      .filter((id) => JSON.stringify(after[id]!.triggers) !== JSON.stringify(before[id]!.triggers))
+      .map((id) => id.replace(/_[0-9A-F]{8}$/, ''))
+      .sort();
+  };
+
   test.each([
     {
-      name: "changing one key's permissions changes only that key's triggers and the project's",
+      name: "changing one key's permissions changes exactly one null_resource's triggers: that key's",
       keys: DEMO_KEYS.map(([id, p]): KeyDecl => (id === 'storefront' ? [id, { ...p, permissions: [Permission.COLLECTIONS_LIST] }] : [id, p])),
-      changed: ['demo', 'demo_storefront'],
+      changed: ['demo_storefront'],
     },
     {
-      name: "deactivating one key changes only that key's triggers and the project's",
+      name: "deactivating one key changes only that key's triggers",
       keys: DEMO_KEYS.map(([id, p]): KeyDecl => (id === 'ci-uploader' ? [id, { ...p, active: false }] : [id, p])),
-      changed: ['demo', 'demo_ci-uploader'],
+      changed: ['demo_ci-uploader'],
+    },
+    {
+      name: "renaming one key changes only that key's triggers",
+      keys: DEMO_KEYS.map(([id, p]): KeyDecl => (id === 'legacy' ? [id, { ...p, description: 'Old importer', formerDescriptions: ['Legacy importer'] }] : [id, p])),
+      changed: ['demo_legacy'],
     },
     {
       name: "listing a key's permissions in another order changes nothing",
       keys: DEMO_KEYS.map(([id, p]): KeyDecl => (id === 'legacy' ? [id, { ...p, permissions: [...p.permissions].reverse() }] : [id, p])),
       changed: [],
     },
+    {
+      name: 'declaring the keys in another order changes nothing',
+      keys: [...DEMO_KEYS].reverse(),
+      changed: [],
+    },
   ])('$name', ({ keys, changed }) => {
+    expect(differingAfter(keys)).toEqual(changed);
+  });
+
+  test.each([
+    { name: 'adding a key', keys: [...DEMO_KEYS, ['extra', { description: 'Extra', permissions: [Permission.OBJECTS_LIST] }] as KeyDecl] },
+    { name: 'removing a key', keys: DEMO_KEYS.filter(([id]) => id !== 'pinned') },
+  ])("$name changes the project's own triggers, so its apply re-runs (replace_triggered_by fires on no create), and no other key's", ({ keys }) => {
     const after = synthWith(keys);
-    expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort());
-    const differing = Object.keys(after)
-      .filter((id) => JSON.stringify(after[id]!.triggers) !== JSON.stringify(before[id]!.triggers))
-      .map((id) => id.replace(/_[0-9A-F]{8}$/, ''))
-      .sort();
-    expect(differing).toEqual(changed);
+    expect(after.demo!.triggers).not.toEqual(before.demo!.triggers);
+    for (const id of Object.keys(after).filter((k) => k !== 'demo' && k in before)) expect(after[id]!.triggers).toEqual(before[id]!.triggers);
   });
 });
 

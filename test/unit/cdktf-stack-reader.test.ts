@@ -1,7 +1,8 @@
 /**
  * `readCdktfStack`: a synthesized stack back to a DesiredState, validated like a YAML manifest, with problems
  * located at the resource's line in cdk.tf.json and naming its construct path; and the small helpers the
- * destroy-time `deactivate` relies on (`readProjectSpecText`, `lookupStackProject`).
+ * destroy-time `deactivate` relies on (`readKeySpecText`, `lookupStackKey`; `readProjectSpecText`,
+ * `lookupStackProject` for `--spec-env`).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,9 +11,11 @@ import { App, TerraformStack } from 'cdktf';
 import { Permission, ScaleflexApiKey, ScaleflexProject } from '../../src/cdktf';
 import {
   escapeTerraformTemplate,
+  lookupStackKey,
   lookupStackProject,
   readCdktfStack,
   readCdktfStackText,
+  readKeySpecText,
   readProjectSpecText,
   unescapeTerraformTemplate,
 } from '../../src/manifest/cdktf-stack';
@@ -145,14 +148,38 @@ describe('readCdktfStack problems', () => {
     expect(d?.line).toBe(lineOf('keys/demo/b'));
   });
 
-  test('a key resource edited by hand so that it disagrees with its project is refused', () => {
+  test.each([
+    {
+      name: "a project resource whose key list no longer names the key resources it depends on",
+      edit: (resources: Record<string, { triggers: Record<string, string> }>) => {
+        const spec = JSON.parse(resources.demo!.triggers.spec!) as { keys: string[] };
+        resources.demo!.triggers.spec = JSON.stringify({ ...spec, keys: spec.keys.slice(1) });
+      },
+      words: /^\[keys\/demo\] .*names 1 key resource\(s\) that differ from the 2 it depends on; .*edited by hand, synthesize it again/,
+    },
+    {
+      name: 'a key resource whose credential variable disagrees with its project',
+      edit: (resources: Record<string, { triggers: Record<string, string> }>) => {
+        const id = Object.keys(resources).find((k) => k.startsWith('demo_old_'))!;
+        resources[id]!.triggers.credentials_env = 'OTHER_KEY';
+      },
+      words: /^\[keys\/demo\/old\] .*"api_url"\/"credentials_env" triggers differ from its project's settings/,
+    },
+    {
+      name: 'a key resource whose project trigger names another project',
+      edit: (resources: Record<string, { triggers: Record<string, string> }>) => {
+        const id = Object.keys(resources).find((k) => k.startsWith('demo_old_'))!;
+        resources[id]!.triggers.project = 'shop';
+      },
+      words: /^\[keys\/demo\/old\] this key's "project" trigger does not name the project that depends on it/,
+    },
+  ])('$name is refused as edited by hand', ({ edit, words }) => {
     const file = synthFile(twoProjects);
     const stack = JSON.parse(fs.readFileSync(file, 'utf8'));
-    const id = Object.keys(stack.resource.null_resource).find((k: string) => k.startsWith('demo_old_'))!;
-    stack.resource.null_resource[id].triggers.spec = stack.resource.null_resource[id].triggers.spec.replace('"active":false', '"active":true');
+    edit(stack.resource.null_resource);
     const read = readCdktfStackText(JSON.stringify(stack, null, 2), 'edited.json');
     expect(read.state).toBeUndefined();
-    expect(read.diagnostics[0]?.message).toMatch(/^\[keys\/demo\] .*edited by hand, synthesize it again/);
+    expect(read.diagnostics[0]?.message).toMatch(words);
   });
 });
 
@@ -169,13 +196,66 @@ describe('Terraform template escaping', () => {
   });
 });
 
-describe('what the destroy-time provisioner reads', () => {
+describe('what the destroy-time provisioners read', () => {
   const file = synthFile(twoProjects);
   const stack = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const demoSpec = unescapeTerraformTemplate(stack.resource.null_resource.demo.triggers.spec as string);
+  const resources = stack.resource.null_resource as Record<string, { triggers: Record<string, string> }>;
+  const demoSpec = unescapeTerraformTemplate(resources.demo!.triggers.spec!);
+  const uploaderId = Object.keys(resources).find((k) => k.startsWith('demo_uploader_'))!;
+  const uploaderSpec = unescapeTerraformTemplate(resources[uploaderId]!.triggers.spec!);
 
-  test("readProjectSpecText turns a project's spec trigger into that project's desired state", () => {
-    const read = readProjectSpecText(demoSpec, '$SCALEFLEX_KEYS_APPLIED_SPEC');
+  test("readKeySpecText turns a key resource's spec trigger into a one-key desired state of its project", () => {
+    const read = readKeySpecText(uploaderSpec, '$SCALEFLEX_KEYS_APPLIED_KEY', { token: 'demo', credentials: { env: 'DEMO_ADMIN_KEY' } });
+    expect(read.diagnostics).toEqual([]);
+    const project = read.state!.projects[0]!;
+    expect([project.token, project.credentials, project.keys.map(({ source: _s, ...k }) => k)]).toEqual([
+      'demo',
+      { env: 'DEMO_ADMIN_KEY' },
+      [{ description: 'CI uploader', permissions: ['FILE_UPLOAD', 'OBJECTS_FETCH', 'OBJECTS_LIST'], active: true, formerDescriptions: ['uploader'] }],
+    ]);
+  });
+
+  test.each([
+    { name: 'not JSON', text: 'nope', words: /not a key spec: the text is not JSON/ },
+    { name: 'an invalid key spec', text: JSON.stringify({ description: 'x', permissions: ['NOPE'], active: true, formerDescriptions: [] }), words: /unknown permission "NOPE"/ },
+  ])('readKeySpecText rejects $name', ({ text, words }) => {
+    const read = readKeySpecText(text, '$X', { token: 'demo' });
+    expect(read.state).toBeUndefined();
+    expect(read.diagnostics.map((d) => d.message).join('\n')).toMatch(words);
+  });
+
+  test.each([
+    { name: 'finds its own resource and the project\'s other keys', token: 'demo', id: () => uploaderId, own: true, others: 1 },
+    { name: 'reports a resource the stack no longer declares', token: 'demo', id: () => 'demo_gone_12345678', own: false, others: 2 },
+    { name: 'looks at the given project only', token: 'shop', id: () => uploaderId, own: false, others: 1 },
+  ])('lookupStackKey $name', ({ token, id, own, others }) => {
+    const found = lookupStackKey(file, token, id());
+    expect(found.status).toBe('read');
+    if (found.status !== 'read') return;
+    expect(found.own).toBe(own ? uploaderSpec : undefined);
+    expect(found.others).toHaveLength(others);
+  });
+
+  test.each([
+    { name: 'a stack file that no longer exists', file: () => path.join(path.dirname(file), 'nothing.json'), status: 'no-file' },
+    { name: 'a file it cannot parse, rather than calling the key absent', file: () => writeTemp('{'), status: 'unreadable' },
+  ])('lookupStackKey reports $name', ({ file: f, status }) => {
+    expect(lookupStackKey(f(), 'demo', uploaderId).status).toBe(status);
+  });
+
+  // A project spec listing every key's spec: what `--spec-env` reads (and what earlier versions synthesized).
+  const legacySpec = JSON.stringify({
+    token: 'demo',
+    credentials: { env: 'DEMO_ADMIN_KEY' },
+    unmanaged: 'deactivate',
+    keys: [
+      JSON.parse(uploaderSpec),
+      { description: 'Old', permissions: ['OBJECTS_LIST'], active: false, formerDescriptions: [] },
+    ],
+  });
+
+  test('readProjectSpecText turns a whole project spec into that project\'s desired state', () => {
+    const read = readProjectSpecText(legacySpec, '$SCALEFLEX_KEYS_APPLIED_SPEC');
     expect(read.diagnostics).toEqual([]);
     expect(read.state?.projects.map((p) => [p.token, p.keys.map((k) => k.description)])).toEqual([['demo', ['CI uploader', 'Old']]]);
   });

@@ -1,15 +1,19 @@
 /**
  * `scaleflex-keys deactivate --project T`: deactivates every live key that project declares — never deletes,
- * never the key the tool runs with — and leaves every other key alone. It is what a CDKTF `ScaleflexProject`
- * runs when Terraform destroys it:
+ * never the key the tool runs with — and leaves every other key alone. The declared keys come from
+ * `-f`/`--from-cdktf`, from `--spec-env` (a whole project spec), or from `--key-spec-env` (one key). The last is
+ * what a CDKTF `ScaleflexApiKey` runs when Terraform destroys its resource:
  *
- *   scaleflex-keys deactivate --spec-env SCALEFLEX_KEYS_APPLIED_SPEC \
- *     --skip-if-replaced-in cdk.tf.json --project demo --auto-approve
+ *   scaleflex-keys deactivate --key-spec-env SCALEFLEX_KEYS_APPLIED_KEY --project demo \
+ *     --skip-if-replaced-in cdk.tf.json --key-resource demo_uploader_1A2B3C4D --auto-approve
  *
- * `--spec-env` reads the declaration Terraform's state holds (the stack file may no longer declare the
- * project); `--skip-if-replaced-in` makes it a no-op when the stack still declares the project with another
- * spec, because then Terraform is replacing the resource after a change (the new spec was just applied), not
- * removing it. The declared keys come from `-f`/`--from-cdktf` otherwise.
+ * `--key-spec-env` reads the key's spec from Terraform's state (the variable holds the resource's `spec`
+ * trigger; `--credentials-env` and `SCALEFLEX_API_URL` give the project's settings). With
+ * `--skip-if-replaced-in` it is a no-op when that stack still declares the resource `--key-resource` with
+ * another spec — Terraform is replacing it after an edit, and the project's re-run apply converges the key — or
+ * when another key resource of the project declares the same live key (same description, a former description,
+ * or the same pinned uuid). `--spec-env` with `--skip-if-replaced-in` does the same for a whole project spec (the
+ * destroy-time provisioner of projects synthesized by earlier versions).
  *
  * Matching is the reconciler's own (`planProject` with every declared key set inactive and unmanaged keys
  * ignored); only its deactivations are kept. The guards apply: the mass-deactivation guard refuses without
@@ -18,8 +22,9 @@
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { BULK_STATUS_MAX } from '../../api/endpoints';
-import { ManifestError, UsageError } from '../../errors';
-import type { ProjectSpec } from '../../model';
+import { type Diagnostic, ManifestError, UsageError } from '../../errors';
+import type { Permission, ProjectSpec } from '../../model';
+import { canonicalPermissions } from '../../permissions';
 import type { DeactivateChange, ProjectPlan } from '../../reconcile';
 import { confirmApply } from '../confirm';
 import { loadProjects } from '../desired';
@@ -33,6 +38,9 @@ export interface DeactivateFlags extends ApiFlags, GuardFlags {
   readonly file?: string;
   readonly fromCdktf?: string;
   readonly specEnv?: string;
+  readonly keySpecEnv?: string;
+  readonly keyResource?: string;
+  readonly credentialsEnv?: string;
   readonly skipIfReplacedIn?: string;
   readonly autoApprove?: boolean;
 }
@@ -52,56 +60,114 @@ function decodeSpec(value: string): string {
   }
 }
 
-/** The declared project: from the environment variable Terraform fills from its state, or from a file. */
-async function declaredProject(opts: DeactivateFlags, io: Io): Promise<{ spec: ProjectSpec; baseDir: string; specText?: string }> {
-  const sources = [opts.specEnv, opts.file, opts.fromCdktf].filter((s) => s !== undefined).length;
-  if (sources > 1) throw new UsageError('give one of --spec-env, -f/--file and --from-cdktf');
-  if (opts.specEnv === undefined) {
-    const { projects, baseDir } = await loadProjects({ ...opts, project: [opts.project] }, io);
-    return { spec: projects[0]!, baseDir };
-  }
-  const raw = io.env[opts.specEnv];
+/** Where the declaration came from, for the replacement check. */
+type Declared =
+  | { readonly spec: ProjectSpec; readonly baseDir: string; readonly from: 'file' }
+  | { readonly spec: ProjectSpec; readonly baseDir: string; readonly from: 'project-env'; readonly specText: string }
+  | { readonly spec: ProjectSpec; readonly baseDir: string; readonly from: 'key-env'; readonly specText: string };
+
+/** The value of a `--spec-env`/`--key-spec-env` variable, decoded. */
+function envSpec(io: Io, flag: string, name: string): string {
+  const raw = io.env[name];
   if (raw === undefined || raw === '') {
-    throw new UsageError(`--spec-env ${opts.specEnv}: the environment variable is not set`, {
-      hint: 'Terraform sets it from the resource\'s triggers when it runs the destroy-time provisioner',
+    throw new UsageError(`${flag} ${name}: the environment variable is not set`, {
+      hint: "Terraform sets it from the resource's triggers when it runs the destroy-time provisioner",
     });
   }
-  const specText = decodeSpec(raw);
-  const { readProjectSpecText } = await import('../../manifest/cdktf-stack');
-  const read = readProjectSpecText(specText, `$${opts.specEnv}`);
+  return decodeSpec(raw);
+}
+
+/** The one project a spec reader returned, or a ManifestError listing its problems. */
+async function onlyProject(read: { state?: { projects: readonly ProjectSpec[] }; diagnostics: Diagnostic[] }, io: Io, what: string): Promise<ProjectSpec> {
   const spec = read.state?.projects[0];
-  if (!spec || read.diagnostics.some((d) => d.severity === 'error')) {
-    const errors = read.diagnostics.filter((d) => d.severity === 'error');
+  const errors = read.diagnostics.filter((d) => d.severity === 'error');
+  if (!spec || errors.length > 0) {
     const { formatDiagnostics } = await import('../../manifest');
     if (errors.length) io.err(formatDiagnostics(errors, 'text').replace(/\n?$/, '\n'));
-    throw new ManifestError(errors, `$${opts.specEnv} does not hold a valid project spec`);
+    throw new ManifestError(errors, what);
   }
+  return spec;
+}
+
+/** The declared project: from the environment variable Terraform fills from its state, or from a file. */
+async function declaredProject(opts: DeactivateFlags, io: Io): Promise<Declared> {
+  const sources = [opts.specEnv, opts.keySpecEnv, opts.file, opts.fromCdktf].filter((s) => s !== undefined).length;
+  if (sources > 1) throw new UsageError('give one of --spec-env, --key-spec-env, -f/--file and --from-cdktf');
+  if (opts.keySpecEnv === undefined && (opts.keyResource !== undefined || opts.credentialsEnv !== undefined)) {
+    throw new UsageError('--key-resource and --credentials-env go with --key-spec-env');
+  }
+  if (opts.keySpecEnv !== undefined) {
+    const specText = envSpec(io, '--key-spec-env', opts.keySpecEnv);
+    const { readKeySpecText } = await import('../../manifest/cdktf-stack');
+    const settings = { token: opts.project, ...(opts.credentialsEnv !== undefined ? { credentials: { env: opts.credentialsEnv } } : {}) };
+    const read = readKeySpecText(specText, `$${opts.keySpecEnv}`, settings);
+    const spec = await onlyProject(read, io, `$${opts.keySpecEnv} does not hold a valid key spec`);
+    return { spec, baseDir: io.cwd, from: 'key-env', specText };
+  }
+  if (opts.specEnv === undefined) {
+    const { projects, baseDir } = await loadProjects({ ...opts, project: [opts.project] }, io);
+    return { spec: projects[0]!, baseDir, from: 'file' };
+  }
+  const specText = envSpec(io, '--spec-env', opts.specEnv);
+  const { readProjectSpecText } = await import('../../manifest/cdktf-stack');
+  const spec = await onlyProject(readProjectSpecText(specText, `$${opts.specEnv}`), io, `$${opts.specEnv} does not hold a valid project spec`);
   if (spec.token !== opts.project) {
     throw new UsageError(`--project ${opts.project}: $${opts.specEnv} declares project ${spec.token}`);
   }
-  return { spec, baseDir: io.cwd, specText };
+  return { spec, baseDir: io.cwd, from: 'project-env', specText };
+}
+
+/** The descriptions and pinned uuid by which the reconciler may match a declared key to a live one. */
+function identities(specText: string): { names: Set<string>; uuid?: string } {
+  try {
+    const k = JSON.parse(specText) as { description?: unknown; formerDescriptions?: unknown; uuid?: unknown };
+    const former = Array.isArray(k.formerDescriptions) ? k.formerDescriptions.filter((d): d is string => typeof d === 'string') : [];
+    return { names: new Set([...(typeof k.description === 'string' ? [k.description] : []), ...former]), ...(typeof k.uuid === 'string' ? { uuid: k.uuid } : {}) };
+  } catch {
+    return { names: new Set() };
+  }
 }
 
 /**
- * Whether Terraform is replacing the project's resource rather than removing it: the stack still declares the
- * project, with a spec other than the one being destroyed.
+ * Why Terraform is replacing the resource rather than removing it, or undefined for a removal: the stack still
+ * declares it with a spec other than the one being destroyed, or (a key) another resource of the project now
+ * declares the same live key.
  */
-async function isReplacement(opts: DeactivateFlags, io: Io, specText: string | undefined): Promise<boolean> {
-  if (opts.skipIfReplacedIn === undefined) return false;
-  if (specText === undefined) throw new UsageError('--skip-if-replaced-in compares with the spec of --spec-env; give both');
-  const { lookupStackProject } = await import('../../manifest/cdktf-stack');
-  const found = lookupStackProject(path.resolve(io.cwd, opts.skipIfReplacedIn), opts.project);
+async function replacementReason(opts: DeactivateFlags, io: Io, declared: Declared): Promise<string | undefined> {
+  if (opts.skipIfReplacedIn === undefined) return undefined;
+  if (declared.from === 'file') throw new UsageError('--skip-if-replaced-in compares with the spec of --spec-env or --key-spec-env; give one');
+  const file = path.resolve(io.cwd, opts.skipIfReplacedIn);
+  const { lookupStackProject, lookupStackKey } = await import('../../manifest/cdktf-stack');
+  if (declared.from === 'project-env') {
+    const found = lookupStackProject(file, opts.project);
+    if (found.status === 'unreadable') throw new ManifestError(found.diagnostics);
+    return found.status === 'present' && found.specText !== declared.specText
+      ? `project ${opts.project}: ${opts.skipIfReplacedIn} still declares it with a newer spec, so Terraform is replacing its resource, not removing it`
+      : undefined;
+  }
+  if (opts.keyResource === undefined) throw new UsageError('--skip-if-replaced-in with --key-spec-env needs --key-resource (the key resource\'s name)');
+  const found = lookupStackKey(file, opts.project, opts.keyResource);
   if (found.status === 'unreadable') throw new ManifestError(found.diagnostics);
-  return found.status === 'present' && found.specText !== specText;
+  if (found.status === 'no-file') return undefined;
+  const description = declared.spec.keys[0]?.description ?? '';
+  if (found.own !== undefined && found.own !== declared.specText) {
+    return `key "${description}" of project ${opts.project}: ${opts.skipIfReplacedIn} still declares ${opts.keyResource} with a newer spec, so Terraform is replacing it, not removing it`;
+  }
+  const mine = identities(declared.specText);
+  const claimed = found.others.some((other) => {
+    const theirs = identities(other);
+    return (mine.uuid !== undefined && mine.uuid === theirs.uuid) || [...mine.names].some((n) => theirs.names.has(n));
+  });
+  return claimed
+    ? `key "${description}" of project ${opts.project}: another key resource in ${opts.skipIfReplacedIn} declares the same key, so it moved, not left`
+    : undefined;
 }
 
 export async function run(opts: DeactivateFlags, io: Io): Promise<number> {
   const declared = await declaredProject(opts, io);
-  if (await isReplacement(opts, io, declared.specText)) {
-    io.out(
-      `project ${opts.project}: ${opts.skipIfReplacedIn} still declares it with a newer spec, so Terraform is replacing ` +
-        'its resource, not removing it; nothing to deactivate.\n',
-    );
+  const replaced = await replacementReason(opts, io, declared);
+  if (replaced !== undefined) {
+    io.out(`${replaced}; nothing to deactivate.\n`);
     return EXIT.OK;
   }
 
@@ -118,7 +184,17 @@ export async function run(opts: DeactivateFlags, io: Io): Promise<number> {
     const live = await listAll(api);
     const full = planProject({ desired: target, live, selfKey: api.selfKey, apiUrl });
     const selfUuid = api.selfKey.uuid;
-    const deactivations = full.changes.filter((c): c is DeactivateChange => c.kind === 'deactivate');
+    // Only the deactivations are kept, so each must expect the key as it is live, not after an update (a rename
+    // or permission change the reconciler would have applied first, e.g. of a spec whose apply never ran).
+    const liveByUuid = new Map(live.map((k) => [k.uuid, k]));
+    const deactivations = full.changes
+      .filter((c): c is DeactivateChange => c.kind === 'deactivate')
+      .map((c): DeactivateChange => {
+        const k = liveByUuid.get(c.uuid);
+        if (!k) return c;
+        const before = { description: k.description, permissions: canonicalPermissions(k.permissions) as Permission[], active: k.active };
+        return { ...c, before, after: { ...before, active: false } };
+      });
     for (const c of deactivations.filter((d) => d.uuid === selfUuid)) {
       io.err(`note: project ${target.token}: "${c.before.description}" (uuid ${c.uuid}) stays active: it is the key this tool runs with\n`);
     }
