@@ -6,7 +6,9 @@
  * null_resource's triggers differ, that key's; Terraform replaces it and, through `replace_triggered_by`, its
  * project's resource, whose apply converges the key; the old key instance's destroy-time provisioner
  * deactivates nothing), and destroy (each key resource deactivates its key: declared keys deactivated, never
- * deleted, the tool's own key and undeclared keys untouched). Nothing synthesized, stored
+ * deleted, the tool's own key and undeclared keys untouched). Then, with a fresh state, key constructs removed
+ * from the stack: their destroy-time provisioners do not run (Terraform runs none for a removed block), and the
+ * project's re-run apply handles the keys per its `unmanaged` policy, as the YAML path does. Nothing synthesized, stored
  * or printed contains a secret the emulator issued.
  */
 import { spawn } from 'node:child_process';
@@ -21,6 +23,7 @@ let dir: string;
 let outdir: string;
 let stackFile: string;
 let player: TerraformPlayer;
+let playerEnv: NodeJS.ProcessEnv;
 const synthesized: string[] = [];
 
 /** Runs a shell command (like `npm run synth`) and fails the test with its output when it fails. */
@@ -77,7 +80,8 @@ beforeAll(async () => {
   const bin = path.join(dir, 'bin');
   fs.mkdirSync(bin);
   fs.writeFileSync(path.join(bin, 'scaleflex-keys'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"\n`, { mode: 0o755 });
-  player = new TerraformPlayer(cleanEnv({ ...api.env(), PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` }));
+  playerEnv = cleanEnv({ ...api.env(), PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` });
+  player = new TerraformPlayer(playerEnv);
 });
 
 afterAll(async () => {
@@ -205,5 +209,55 @@ describe('terraform apply and destroy of the CDKTF example, played step by step'
     for (const r of readStackResources(stackFile).values()) {
       for (const p of r.provisioners) expect(Object.keys(p.environment ?? {})).toEqual(p.when === 'destroy' ? ['SCALEFLEX_KEYS_APPLIED_KEY'] : []);
     }
+  });
+});
+
+describe('removing key constructs from the stack, played as Terraform does it', () => {
+  /** The example with the given key constructs left out, synthesized into its own output directory. */
+  async function synthWithout(ids: string[]): Promise<string> {
+    let source = fs.readFileSync(path.join(ROOT, 'examples/cdktf/main.ts'), 'utf8')
+      .replace("from '../../src/cdktf'", `from ${JSON.stringify(path.join(ROOT, 'src/cdktf'))}`)
+      .replace("from 'cdktf'", `from ${JSON.stringify(path.join(ROOT, 'node_modules/cdktf'))}`);
+    for (const id of ids) {
+      const without = source.replace(new RegExp(`\\n    new ScaleflexApiKey\\(\\w+, '${id}', \\{[\\s\\S]*?\\n    \\}\\);`), '');
+      expect(without).not.toBe(source);
+      source = without;
+    }
+    const mainFile = path.join(dir, `app-${ids.length}`, 'main.ts');
+    fs.mkdirSync(path.dirname(mainFile), { recursive: true });
+    fs.writeFileSync(mainFile, source);
+    await synth(mainFile);
+    return stackFile;
+  }
+
+  test("a removed key's destroy-time provisioner does not run; the project's apply handles it per its unmanaged policy", async () => {
+    const removal = new TerraformPlayer(playerEnv);
+    await synth();
+    await removal.apply(stackFile);
+    const demoBefore = await live('demo');
+    const mediaBefore = await live('media-prod');
+    expect(demoBefore['Website gallery']?.active).toBe(true);
+    expect(mediaBefore['Approval bot: marketing']?.active).toBe(true);
+
+    await synthWithout(['website-gallery', 'approval-bot']);
+    const plan = removal.plan(stackFile).map((a) => [strip(a.address), a.action]).sort();
+    expect(plan).toEqual([
+      ['null_resource.demo', 'replace'],
+      ['null_resource.demo_website-gallery', 'destroy'],
+      ['null_resource.media-prod', 'replace'],
+      ['null_resource.media-prod_approval-bot', 'destroy'],
+    ]);
+    const runsBefore = removal.runs.length;
+    await removal.apply(stackFile);
+    expect(removal.runs.slice(runsBefore).map((r) => [strip(r.address), r.when])).toEqual([
+      ['null_resource.demo', 'create'],
+      ['null_resource.media-prod', 'create'],
+    ]);
+    const demo = await live('demo');
+    const media = await live('media-prod');
+    expect(demo['Website gallery']?.active).toBe(false); // unmanaged: deactivate
+    expect(media['Approval bot: marketing']?.active).toBe(true); // unmanaged: ignore, as in YAML
+    expect(Object.keys(demo).length).toBe(Object.keys(demoBefore).length);
+    expect(removal.plan(stackFile)).toEqual([]);
   });
 });
