@@ -119,7 +119,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         .requiredOption('--project <token>', 'the project whose declared keys to deactivate')
         .option('-f, --file <path>', `manifest file (default: ${DEFAULT_MANIFEST})`)
         .option('--from-cdktf <path>', 'read the declared keys from a synthesized CDKTF stack (cdk.tf.json)')
-        .option('--spec-env <var>', 'read the declared keys from this environment variable (a ScaleflexProject spec from Terraform state)')
+        .option('--spec-env <var>', 'read the declared keys from this environment variable (a whole project spec: JSON, or gzipped and base64-encoded)')
         .option('--key-spec-env <var>', 'deactivate one key: its spec is in this environment variable (a ScaleflexApiKey spec from Terraform state)')
         .option('--key-resource <name>', 'with --key-spec-env: the name of the key\'s null_resource, for --skip-if-replaced-in')
         .option('--credentials-env <name>', 'with --key-spec-env: the variable holding the project\'s admin key (default SCALEFLEX_API_KEY_<TOKEN>)')
