@@ -351,19 +351,16 @@ export function readCdktfStackText(text: string, file: string): { state?: Desire
   };
 }
 
-/** What a synthesized stack says about one project, for the destroy-time check "removed or replaced?". */
-export type StackProjectLookup =
-  | { readonly status: 'no-file' }
-  | { readonly status: 'absent' }
-  | { readonly status: 'present'; readonly specText: string }
-  | { readonly status: 'unreadable'; readonly diagnostics: Diagnostic[] };
-
 /**
- * Finds project `token` in a synthesized stack and returns its `spec` trigger as Terraform reads it (unescaped),
- * so that it can be compared with the spec Terraform's state holds. A missing file is `no-file` (the stack was
- * removed); a file that exists but is not a readable stack is `unreadable`, never taken as "absent".
+ * Reads a synthesized stack for a destroy-time check: a missing file is `no-file` (the stack was removed); a file
+ * that exists but is not a readable stack is `unreadable`, never taken as "absent".
  */
-export function lookupStackProject(file: string, token: string): StackProjectLookup {
+function readStackFile(
+  file: string,
+):
+  | { readonly status: 'no-file' }
+  | { readonly status: 'unreadable'; readonly diagnostics: Diagnostic[] }
+  | { readonly status: 'read'; readonly stack: Record<string, unknown> } {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -378,6 +375,25 @@ export function lookupStackProject(file: string, token: string): StackProjectLoo
     return { status: 'unreadable', diagnostics: [fileDiagnostic(file, `not a synthesized CDKTF stack: invalid JSON (${(error as Error).message})`)] };
   }
   if (!isRecord(stack)) return { status: 'unreadable', diagnostics: [fileDiagnostic(file, 'not a synthesized CDKTF stack: expected a JSON object')] };
+  return { status: 'read', stack };
+}
+
+/** What a synthesized stack says about one project, for the destroy-time check "removed or replaced?". */
+export type StackProjectLookup =
+  | { readonly status: 'no-file' }
+  | { readonly status: 'absent' }
+  | { readonly status: 'present'; readonly specText: string }
+  | { readonly status: 'unreadable'; readonly diagnostics: Diagnostic[] };
+
+/**
+ * Finds project `token` in a synthesized stack and returns its `spec` trigger as Terraform reads it (unescaped),
+ * so that it can be compared with the spec Terraform's state holds. A missing file is `no-file` (the stack was
+ * removed); a file that exists but is not a readable stack is `unreadable`, never taken as "absent".
+ */
+export function lookupStackProject(file: string, token: string): StackProjectLookup {
+  const read = readStackFile(file);
+  if (read.status !== 'read') return read;
+  const stack = read.stack;
   const project = nullResources(stack).find(
     (r) => r.triggers[KIND_TRIGGER] === PROJECT_KIND && r.triggers[PROJECT_TRIGGER] === escapeTerraformTemplate(token),
   );
@@ -404,20 +420,9 @@ export type StackKeyLookup =
  * A missing file is `no-file`; a file that exists but is not a readable stack is `unreadable`, never "absent".
  */
 export function lookupStackKey(file: string, token: string, resourceName: string): StackKeyLookup {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'no-file' };
-    return { status: 'unreadable', diagnostics: [fileDiagnostic(file, `cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`)] };
-  }
-  let stack: unknown;
-  try {
-    stack = JSON.parse(text);
-  } catch (error) {
-    return { status: 'unreadable', diagnostics: [fileDiagnostic(file, `not a synthesized CDKTF stack: invalid JSON (${(error as Error).message})`)] };
-  }
-  if (!isRecord(stack)) return { status: 'unreadable', diagnostics: [fileDiagnostic(file, 'not a synthesized CDKTF stack: expected a JSON object')] };
+  const read = readStackFile(file);
+  if (read.status !== 'read') return read;
+  const stack = read.stack;
   const keys = nullResources(stack).filter(
     (r) => r.triggers[KIND_TRIGGER] === KEY_KIND && r.triggers[PROJECT_TRIGGER] === escapeTerraformTemplate(token) && typeof r.triggers[SPEC_TRIGGER] === 'string',
   );
