@@ -4,6 +4,19 @@
  * why, and what to do next. Nothing here may carry a secret: callers pass redacted text.
  */
 
+/** A second place a diagnostic refers to ("declared first at ..."), rendered by the formatters. */
+export interface RelatedLocation {
+  readonly file: string;
+  /** 1-based. */
+  readonly line: number;
+  /** 1-based. */
+  readonly column: number;
+  /** The construct path, for desired state synthesized by CDKTF. */
+  readonly construct?: string;
+  /** What is there, e.g. `first declared here`. */
+  readonly message: string;
+}
+
 /** One problem found in an input file, pointing at the offending node. */
 export interface Diagnostic {
   readonly file: string;
@@ -15,6 +28,10 @@ export interface Diagnostic {
   readonly message: string;
   /** JSON path of the offending node, e.g. `/projects/0/keys/2/permissions/1`. */
   readonly path: string;
+  /** The construct path of the offending node, for desired state synthesized by CDKTF. */
+  readonly construct?: string;
+  /** Other places the problem involves (the first of two duplicates, say). */
+  readonly related?: readonly RelatedLocation[];
 }
 
 /** Base class: an expected failure with a stable code, reported without a stack trace. */

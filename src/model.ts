@@ -1,7 +1,8 @@
 /**
- * The domain types every stage of the pipeline speaks: what the manifest declares (DesiredState),
- * what the Scaleflex API holds (LiveKey), and the narrow KeysApi seam between the reconciler and the API.
- * Pure types; this module imports nothing but the permission list.
+ * The domain types every stage of the pipeline speaks: what the manifest declares (DesiredState), what the
+ * Scaleflex API holds (LiveKey), the narrow KeysApi seam between the reconciler and the API, and the plan as a
+ * value (Change, ProjectPlan, Plan, guard violations) that diff produces and guards, renderers, the saved plan
+ * file and apply all read. Pure types and a few constants; imports nothing but the permission list.
  */
 import type { Permission } from './permissions';
 
@@ -12,6 +13,8 @@ export interface SourceLocation {
   readonly file: string;
   readonly line: number;
   readonly column: number;
+  /** The construct path that declared it, for desired state synthesized by CDKTF (e.g. `stack/demo/uploader`). */
+  readonly construct?: string;
 }
 
 /** What to do with live keys that no manifest entry declares. */
@@ -34,6 +37,11 @@ export interface KeySpec {
   readonly formerDescriptions: readonly string[];
   /** Pins the entry to one live key. */
   readonly uuid?: string;
+  /**
+   * `protected: true`: never deactivated and never stripped of ACCESS_READ/ACCESS_MANAGE, whatever key the tool
+   * runs with; `--force` does not override it.
+   */
+  readonly protected?: boolean;
   /** Where the entry was declared (YAML position or construct path), when known. */
   readonly source?: SourceLocation;
 }
@@ -64,6 +72,11 @@ export interface LiveKey {
   readonly createdAt: string;
   /** The secret's last 4 characters, masked, as the API shows it. */
   readonly secretPreview: string;
+  /**
+   * Permissions the API reported that this version of scaleflex-keys does not know (Scaleflex added one): kept
+   * as they are, never removed, sorted. Absent when there are none.
+   */
+  readonly unknownPermissions?: readonly string[];
 }
 
 /** A freshly created key and its secret, which the caller must route to a secret sink and nowhere else. */
@@ -101,4 +114,140 @@ export interface KeysApi {
   /** Activates or deactivates up to the API's bulk maximum of keys, all or nothing; returns how many changed. */
   setStatus(uuids: readonly string[], active: boolean): Promise<number>;
   getSecret(uuid: string): Promise<string>;
+}
+
+// ---- The plan as a value -------------------------------------------------------------------------------
+
+/** The part of a key the reconciler manages: what it compares, what it changes, what apply re-checks. */
+export interface KeyState {
+  readonly description: string;
+  /** Canonical: sorted, no repeats. */
+  readonly permissions: readonly Permission[];
+  readonly active: boolean;
+}
+
+/** Why a key is deactivated: the manifest says `active: false`, or no entry declares it (`unmanaged: deactivate`). */
+export type DeactivateReason = 'declared-inactive' | 'unmanaged';
+
+/** Identifies an existing live key for display and for apply: never a secret, only the API's masked preview. */
+export interface ExistingKeyRef {
+  readonly uuid: string;
+  /** ISO 8601, as the API reported it. */
+  readonly createdAt: string;
+  /** The API's masked preview of the secret, e.g. `****a1b2`. */
+  readonly secretPreview: string;
+}
+
+/** A new key: `POST /keys` with `after`. */
+export interface CreateChange {
+  readonly kind: 'create';
+  readonly after: KeyState;
+}
+
+/**
+ * A rename and/or a permission change of an existing key in one `PATCH` (Terraform's one `~` block per key).
+ * `before.active === after.active`: status changes are separate `activate`/`deactivate` changes, because they go
+ * through the bulk status endpoint in a later phase.
+ */
+export interface UpdateChange extends ExistingKeyRef {
+  readonly kind: 'update';
+  /** The key as apply expects to find it right before this change. */
+  readonly before: KeyState;
+  readonly after: KeyState;
+  /** `after.permissions` minus `before.permissions`, sorted. */
+  readonly permissionsAdded: readonly Permission[];
+  /** `before.permissions` minus `after.permissions`, sorted. */
+  readonly permissionsRemoved: readonly Permission[];
+}
+
+/** An inactive key the manifest declares active (explicitly or by default). */
+export interface ActivateChange extends ExistingKeyRef {
+  readonly kind: 'activate';
+  /** The key as apply expects to find it right before this change (after any `update` of the same key). */
+  readonly before: KeyState;
+  readonly after: KeyState;
+}
+
+/** An active key that the manifest declares `active: false`, or that no entry declares. */
+export interface DeactivateChange extends ExistingKeyRef {
+  readonly kind: 'deactivate';
+  readonly reason: DeactivateReason;
+  /** The key as apply expects to find it right before this change (after any `update` of the same key). */
+  readonly before: KeyState;
+  readonly after: KeyState;
+}
+
+export type Change = CreateChange | UpdateChange | ActivateChange | DeactivateChange;
+export type ChangeKind = Change['kind'];
+/** A change to a key that already exists (everything but `create`). */
+export type ExistingKeyChange = UpdateChange | ActivateChange | DeactivateChange;
+
+/** The order changes are applied in: a replacement key exists before its predecessor goes dark. */
+export const CHANGE_KIND_ORDER: readonly ChangeKind[] = Object.freeze(['create', 'update', 'activate', 'deactivate']);
+
+/** One project's plan. Frozen; `changes` are sorted in apply order (kind, then description, then uuid). */
+export interface ProjectPlan {
+  /** The project token. */
+  readonly project: string;
+  /** The API base URL the plan was computed against (the resolved one, not only the manifest's). */
+  readonly apiUrl: string;
+  /** `sha256:<hex>` over the canonical live listing (see `liveFingerprint`). */
+  readonly liveFingerprint: string;
+  /** `sha256:<hex>` over the canonical desired project (see `desiredFingerprint`). */
+  readonly desiredFingerprint: string;
+  /** The uuid of the key the tool authenticated with when planning; protected by the self-lockout guard. */
+  readonly selfUuid: string;
+  readonly unmanaged: UnmanagedPolicy;
+  /** How many live keys there were, and how many of them active (the mass-deactivation guard's base). */
+  readonly liveKeys: number;
+  readonly liveActive: number;
+  readonly changes: readonly Change[];
+}
+
+/** The whole plan: projects sorted by token. Frozen. */
+export interface Plan {
+  readonly formatVersion: 1;
+  readonly projects: readonly ProjectPlan[];
+}
+
+/** One guard's refusal: which guard, the flag that would override it (`null`: nothing can), and a full message. */
+export interface GuardViolation {
+  readonly guard: 'self-lockout' | 'mass-deactivation';
+  readonly project: string;
+  readonly flag: '--force' | null;
+  readonly message: string;
+}
+
+/** Thresholds and overrides for `checkGuards`. */
+export interface GuardOptions {
+  /** `--force`: lets the mass-deactivation guard pass; never the self-lockout guard. */
+  readonly force: boolean;
+  /** `--max-deactivate-ratio`, default 0.3: the share of active keys a plan may deactivate. */
+  readonly maxDeactivateRatio: number;
+  /** Default 10: below this many active keys the ratio is not checked (small projects swing by nature). */
+  readonly minActiveForRatio: number;
+  /**
+   * The uuid of the key applying now, when it may differ from the one that planned (a saved plan applied with
+   * another admin key). Both are protected.
+   */
+  readonly selfUuid?: string;
+}
+
+/** Defaults for `GuardOptions` (octoDNS's 30% once there are 10 records). */
+export const DEFAULT_GUARD_OPTIONS: GuardOptions = Object.freeze({
+  force: false,
+  maxDeactivateRatio: 0.3,
+  minActiveForRatio: 10,
+});
+
+/**
+ * Counts as shown in `Plan: 2 to create, 1 to change, 3 to deactivate.`: each key counted once, by what happens to
+ * it in the end (a key renamed and then deactivated counts as a deactivation), like Terraform's one block per resource.
+ */
+export interface ChangeCounts {
+  readonly create: number;
+  /** Existing keys updated and/or activated, and not deactivated. */
+  readonly change: number;
+  /** Existing keys deactivated. */
+  readonly deactivate: number;
 }

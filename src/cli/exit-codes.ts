@@ -8,9 +8,10 @@ export const EXIT = {
   OK: 0,
   /** An error: invalid input, API failure, stale plan, apply stopped part-way. */
   ERROR: 1,
-  /** `plan --detailed-exitcode` found changes; for every command, also a usage error (bad flag or argument). */
+  /** `plan --detailed-exitcode` found changes. Nothing else ever exits 2. */
   CHANGES: 2,
-  USAGE: 2,
+  /** A usage error (unknown flag, bad value, stray argument): 1, as Terraform does, never 2 ("changes"). */
+  USAGE: 1,
   /** A guard refused (self-lockout, mass deactivation). */
   GUARD: 3,
 } as const;

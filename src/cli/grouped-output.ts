@@ -1,8 +1,7 @@
 /**
  * Deterministic output for work that runs concurrently: each project writes into its own section, and the
  * sections reach the terminal in a fixed order (the order they were declared in), never interleaved. The
- * section at the head streams live; later ones are held until every earlier one is finished. Also home of
- * `runBounded`, the small worker pool that runs projects `--parallelism` at a time.
+ * section at the head streams live; later ones are held until every earlier one is finished.
  */
 import type { Io } from './io';
 
@@ -58,29 +57,4 @@ export class GroupedOutput {
     if (stream === 'out') this.io.out(text);
     else this.io.err(text);
   }
-}
-
-/**
- * Runs `fn` over `items` with at most `limit` calls in flight, in item order, and resolves to each outcome
- * in item order. A failure of one item never stops the others.
- */
-export async function runBounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<PromiseSettledResult<R>[]> {
-  const results: PromiseSettledResult<R>[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      try {
-        results[i] = { status: 'fulfilled', value: await fn(items[i]!, i) };
-      } catch (reason) {
-        results[i] = { status: 'rejected', reason };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
 }

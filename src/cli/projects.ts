@@ -8,7 +8,7 @@ import { UsageError } from '../errors';
 import type { DesiredState, LiveKey, ProjectSpec } from '../model';
 import type { GuardViolation, ProjectPlan } from '../reconcile';
 import type { Io } from './io';
-import { runBounded } from './grouped-output';
+import { runBounded } from '../bounded';
 import { startLocalApi, type LocalApi } from './local';
 
 /** The API options every API command shares (declared in main.ts's `addApiOptions`). */

@@ -10,7 +10,7 @@ import { constants as fsConstants, promises as fsp, readFileSync } from 'node:fs
 import * as path from 'node:path';
 import { SecretsFileError } from '../errors';
 import { secrets } from '../redact';
-import { writeFileAtomic } from './atomic-file';
+import { writeFileAtomic } from '../atomic-file';
 import type { Io } from './io';
 
 /** How a secrets file is laid out. */

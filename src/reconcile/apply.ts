@@ -17,7 +17,7 @@ import type { KeysApi, LiveKey, UpdateKeyInput } from '../model';
 import { canonicalPermissions } from '../permissions';
 import { secrets } from '../redact';
 import { selfLockoutViolations } from './guards';
-import type { ActivateChange, Change, CreateChange, DeactivateChange, ExistingKeyChange, KeyState, ProjectPlan } from './plan';
+import type { ActivateChange, Change, CreateChange, DeactivateChange, ExistingKeyChange, KeyState, ProjectPlan } from '../model';
 
 /** One change's outcome, reported as it happens (never carries a secret). */
 export interface ApplyEvent {

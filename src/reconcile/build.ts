@@ -13,8 +13,8 @@ import type {
   Plan,
   ProjectPlan,
   UpdateChange,
-} from './plan';
-import { CHANGE_KIND_ORDER } from './plan';
+} from '../model';
+import { CHANGE_KIND_ORDER } from '../model';
 
 function byString(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

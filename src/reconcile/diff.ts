@@ -20,7 +20,7 @@ import { AmbiguousMatchError, PinnedKeyNotFoundError } from '../errors';
 import type { KeySpec, LiveKey, Permission, ProjectSpec } from '../model';
 import { canonicalPermissions } from '../permissions';
 import { desiredFingerprint, liveFingerprint } from './fingerprint';
-import type { Change, KeyState, ProjectPlan } from './plan';
+import type { Change, KeyState, ProjectPlan } from '../model';
 import { sortChanges, deepFreeze } from './build';
 
 export interface PlanProjectInput {

@@ -9,7 +9,7 @@
  *   `maxDeactivateRatio` (30%) of them unless `--force` (octoDNS's `raise_if_unsafe`, peribolos's removal delta).
  */
 import type { Permission } from '../model';
-import type { GuardOptions, GuardViolation, ProjectPlan } from './plan';
+import type { GuardOptions, GuardViolation, ProjectPlan } from '../model';
 
 /** The permissions the tool itself needs on its own key (plan/import read, apply manages). */
 export const SELF_REQUIRED_PERMISSIONS: readonly Permission[] = Object.freeze(['ACCESS_MANAGE', 'ACCESS_READ'] as Permission[]);

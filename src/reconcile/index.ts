@@ -3,7 +3,7 @@
  * (`buildPlan`, `planToJson`, `parsePlanFile`), check it (`checkGuards`) and apply it (`applyProjectPlan`).
  * Everything here is pure except `applyProjectPlan`, which talks only to the narrow `KeysApi` seam.
  */
-export * from './plan';
+export * from '../model';
 export { planProject, type PlanProjectInput } from './diff';
 export { liveFingerprint, desiredFingerprint } from './fingerprint';
 export { checkGuards } from './guards';

@@ -11,7 +11,7 @@ import type { ValidateFunction } from 'ajv';
 import { PlanFileError } from '../errors';
 import type { Permission } from '../model';
 import { buildPlan, countChanges, deepFreeze, sortChanges } from './build';
-import type { Change, ChangeCounts, KeyState, Plan, ProjectPlan } from './plan';
+import type { Change, ChangeCounts, KeyState, Plan, ProjectPlan } from '../model';
 
 /** The plan format this code writes and reads. */
 export const PLAN_FORMAT_VERSION = 1;

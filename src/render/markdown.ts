@@ -6,7 +6,7 @@
  */
 import type { Permission } from '../model';
 import { changesByKey, countChanges, type KeyChangeGroup } from '../reconcile/build';
-import type { GuardViolation, Plan, ProjectPlan } from '../reconcile/plan';
+import type { GuardViolation, Plan, ProjectPlan } from '../model';
 import { riskReason } from './risk';
 import { summaryLine, unplannedLine } from './text';
 

@@ -7,7 +7,7 @@
  * (sorted by token); colour only when the caller asks for it.
  */
 import { changesByKey, countChanges, type KeyChangeGroup } from '../reconcile/build';
-import type { ChangeCounts, GuardViolation, Plan, ProjectPlan } from '../reconcile/plan';
+import type { ChangeCounts, GuardViolation, Plan, ProjectPlan } from '../model';
 
 export interface TextRenderOptions {
   /** ANSI colours; the caller decides (stdout is a TTY and NO_COLOR is unset). */

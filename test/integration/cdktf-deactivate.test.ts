@@ -83,7 +83,7 @@ describe('scaleflex-keys deactivate', () => {
     manifest('m.yaml', 'alpha', ['one']);
     const before = await live('alpha');
     const r = await deactivate(args, env);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toMatch(words);
     expect(await live('alpha')).toEqual(before);
   });

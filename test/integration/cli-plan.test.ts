@@ -69,8 +69,8 @@ describe('exit codes and formats', () => {
     expect(r.stdout).toContain('two');
   });
 
-  test('a usage error exits 2, a missing credential exits 1 naming the variable', async () => {
-    expect((await cli(['plan', '--no-such-flag'])).code).toBe(2);
+  test('a usage error exits 1 (never 2, which means changes), a missing credential exits 1 naming the variable', async () => {
+    expect((await cli(['plan', '--no-such-flag'])).code).toBe(1);
     const missing = await cli(['plan', '-f', 'codes.yaml'], { SCALEFLEX_API_URL: api.handle.url });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('SCALEFLEX_API_KEY_CODES');
@@ -117,7 +117,7 @@ describe('exit codes and formats', () => {
 
   test('--project outside the manifest is a usage error', async () => {
     const r = await cli(['plan', '-f', 'codes.yaml', '--project', 'nope']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain('"nope"');
   });
 

@@ -1,5 +1,5 @@
 /**
- * `scaleflex-keys emulator` run in-process through `main()`: bad knobs are usage errors (exit 2) that start
+ * `scaleflex-keys emulator` run in-process through `main()`: bad knobs are usage errors (exit 1) that start
  * nothing, and a good run prints the URL and admin-key paths, serves, and stops with exit 0 on SIGTERM.
  */
 import * as fs from 'node:fs';
@@ -35,12 +35,12 @@ test.each([
   [['--project', 'bad token'], /not a valid project token/],
   [['--fault-rate', '1.5'], /from 0 to 1/],
   [['--rate-limit', '-1'], /whole number/],
-])('emulator %j is a usage error (exit 2) and creates no state', async (args, message) => {
+])('emulator %j is a usage error (exit 1, never 2) and creates no state', async (args, message) => {
   const dir = tempStateDir();
   dirs.push(dir);
   const io = captureIo(dir);
   const code = await main(['emulator', '--port', '0', '--state-dir', path.join(dir, 'state'), ...args], io);
-  expect(code).toBe(2);
+  expect(code).toBe(1);
   expect(io.stderr()).toMatch(message);
   expect(fs.existsSync(path.join(dir, 'state'))).toBe(false);
 });

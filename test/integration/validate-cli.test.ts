@@ -88,7 +88,7 @@ test('--format github prints one ::error annotation per problem', () => {
   ]);
 });
 
-describe('usage errors exit 2', () => {
+describe('usage errors exit 1 (never 2)', () => {
   test.each([
     ['an unknown format', ['validate', '--format', 'xml']],
     ['an unknown flag', ['validate', '--strict']],
@@ -97,7 +97,7 @@ describe('usage errors exit 2', () => {
     ['both -f and --from-cdktf', ['validate', '-f', 'a.yaml', '--from-cdktf', 'cdk.tf.json']],
   ])('%s', (_name, args) => {
     const r = cli(args);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });

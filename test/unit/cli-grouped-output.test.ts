@@ -1,5 +1,6 @@
 /** Unit tests of grouped, deterministic output and of the bounded worker pool. */
-import { GroupedOutput, runBounded } from '../../src/cli/grouped-output';
+import { runBounded } from '../../src/bounded';
+import { GroupedOutput } from '../../src/cli/grouped-output';
 import { confirmApply } from '../../src/cli/confirm';
 import { NotConfirmedError } from '../../src/errors';
 import type { Io } from '../../src/cli/io';

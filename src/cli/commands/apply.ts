@@ -20,7 +20,8 @@ import { confirmApply } from '../confirm';
 import { startManifestRun } from '../manifest-run';
 import { loadProjects, type SourceFlags } from '../desired';
 import { EXIT } from '../exit-codes';
-import { GroupedOutput, runBounded, type SectionWriter } from '../grouped-output';
+import { runBounded } from '../../bounded';
+import { GroupedOutput, type SectionWriter } from '../grouped-output';
 import type { Io } from '../io';
 import {
   ApiSession,

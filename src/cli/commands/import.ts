@@ -5,9 +5,9 @@
  */
 import * as path from 'node:path';
 import { ScaleflexKeysError, UsageError } from '../../errors';
-import { writeFileAtomic } from '../atomic-file';
+import { writeFileAtomic } from '../../atomic-file';
 import { EXIT } from '../exit-codes';
-import { runBounded } from '../grouped-output';
+import { runBounded } from '../../bounded';
 import { importManifest, type ImportedProject } from '../import-manifest';
 import type { Io } from '../io';
 import { ApiSession, type ApiFlags, listAll, projectErrorLines } from '../projects';
@@ -50,7 +50,7 @@ export async function run(opts: ImportFlags, io: Io): Promise<number> {
   }
   const keys = projects.reduce((n, p) => n + p.keys.length, 0);
   if (opts.out !== undefined) {
-    await writeFileAtomic(path.resolve(io.cwd, opts.out), text, 0o644);
+    await writeFileAtomic(path.resolve(io.cwd, opts.out), text, 0o644, (m) => new ScaleflexKeysError(m));
     io.err(`Wrote ${keys} key${keys === 1 ? '' : 's'} of ${tokens.join(', ')} to ${opts.out}; check it with: scaleflex-keys plan -f ${opts.out}\n`);
   } else {
     io.out(text);

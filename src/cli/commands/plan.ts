@@ -8,12 +8,13 @@
  */
 import * as path from 'node:path';
 import type { GuardViolation, Plan } from '../../reconcile';
+import { ScaleflexKeysError } from '../../errors';
 import { EXIT } from '../exit-codes';
 import { type Io, useColor } from '../io';
 import type { SourceFlags } from '../desired';
 import { startManifestRun } from '../manifest-run';
 import { traceEnabled, type ApiFlags, type GuardFlags, planProjects, projectErrorLines, type ProjectOutcome } from '../projects';
-import { writeFileAtomic } from '../atomic-file';
+import { writeFileAtomic } from '../../atomic-file';
 
 export interface PlanFlags extends SourceFlags, ApiFlags, GuardFlags {
   readonly format?: 'text' | 'json' | 'markdown';
@@ -93,7 +94,7 @@ export async function run(opts: PlanFlags, io: Io): Promise<number> {
     if (failed.length > 0) {
       io.err(`plan not saved to ${opts.out}: ${failed.length} project${failed.length === 1 ? '' : 's'} could not be planned\n`);
     } else {
-      await writeFileAtomic(path.resolve(io.cwd, opts.out), planToJson(plan), 0o644);
+      await writeFileAtomic(path.resolve(io.cwd, opts.out), planToJson(plan), 0o644, (m) => new ScaleflexKeysError(m));
       io.err(`Saved the plan to ${opts.out}; apply exactly it with: scaleflex-keys apply ${opts.out}\n`);
     }
   }

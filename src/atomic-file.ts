@@ -1,11 +1,12 @@
 /**
  * Writing a file so that readers see the old content or the new one, never half of either: a temp file in
- * the same directory, fsync, rename. Used for saved plans, imported manifests and secrets files.
+ * the same directory (created exclusively, with a random name and the final mode, so a planted symlink or a
+ * guessed name cannot receive the content), fsync, rename, fsync of the directory. The one atomic writer: saved
+ * plans, imported manifests, secrets files and the emulator's state all go through it. Imports nothing of ours.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { ScaleflexKeysError } from '../errors';
 
 /**
  * Atomically replaces `file` with `content`, with permission bits `mode` (0600 for anything holding secrets).
@@ -15,9 +16,9 @@ export async function writeFileAtomic(
   file: string,
   content: string,
   mode: number,
-  makeError: (message: string) => Error = (m) => new ScaleflexKeysError(m),
+  makeError: (message: string) => Error = (m) => new Error(m),
 ): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`);
   let handle: fsp.FileHandle | undefined;
   try {
     handle = await fsp.open(tmp, 'wx', mode);
@@ -27,9 +28,23 @@ export async function writeFileAtomic(
     await handle.close();
     handle = undefined;
     await fsp.rename(tmp, file);
+    await syncDirectory(path.dirname(file));
   } catch (error) {
     await handle?.close().catch(() => undefined);
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
     throw makeError(`cannot write ${file}: ${(error as Error).message}`);
+  }
+}
+
+/** Flushes a directory entry (a rename) to disk; a no-op where directories cannot be opened. */
+async function syncDirectory(dir: string): Promise<void> {
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename itself is still atomic.
+  } finally {
+    await handle?.close().catch(() => undefined);
   }
 }
