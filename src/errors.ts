@@ -197,3 +197,15 @@ export class StateCorruptError extends ScaleflexKeysError {
   override name = 'StateCorruptError';
   override readonly code = 'STATE_CORRUPT';
 }
+
+/** A policy rule of severity `error` refused the manifest (see `policy:` and `--policy`). */
+export class PolicyRefusedError extends ScaleflexKeysError {
+  override name = 'PolicyRefusedError';
+  override readonly code = 'POLICY_REFUSED';
+}
+
+/** A saved plan no longer applies: a key it changes moved, or the manifest it was made from changed. */
+export class PreconditionFailedError extends ScaleflexKeysError {
+  override name = 'PreconditionFailedError';
+  override readonly code = 'PRECONDITION_FAILED';
+}

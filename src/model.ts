@@ -66,17 +66,16 @@ export interface DesiredState {
 export interface LiveKey {
   readonly uuid: string;
   readonly description: string;
-  readonly permissions: readonly Permission[];
+  /**
+   * As the API reports them. May hold names this version of scaleflex-keys does not know (Scaleflex added a
+   * permission): the reconciler keeps those as they are and never removes them.
+   */
+  readonly permissions: readonly string[];
   readonly active: boolean;
   /** ISO 8601. */
   readonly createdAt: string;
   /** The secret's last 4 characters, masked, as the API shows it. */
   readonly secretPreview: string;
-  /**
-   * Permissions the API reported that this version of scaleflex-keys does not know (Scaleflex added one): kept
-   * as they are, never removed, sorted. Absent when there are none.
-   */
-  readonly unknownPermissions?: readonly string[];
 }
 
 /** A freshly created key and its secret, which the caller must route to a secret sink and nowhere else. */
@@ -124,10 +123,18 @@ export interface KeyState {
   /** Canonical: sorted, no repeats. */
   readonly permissions: readonly Permission[];
   readonly active: boolean;
+  /**
+   * Permissions the key holds that this version of scaleflex-keys does not know, sorted: kept on every change,
+   * never removed, shown in the plan with a warning. Absent when there are none.
+   */
+  readonly unknownPermissions?: readonly string[];
 }
 
-/** Why a key is deactivated: the manifest says `active: false`, or no entry declares it (`unmanaged: deactivate`). */
-export type DeactivateReason = 'declared-inactive' | 'unmanaged';
+/**
+ * Why a key is deactivated: the manifest says `active: false`; no entry declares it (`unmanaged: deactivate`);
+ * or it is the newer of two exact twins that an interrupted race left behind (`duplicate`: renamed and retired).
+ */
+export type DeactivateReason = 'declared-inactive' | 'unmanaged' | 'duplicate';
 
 /** Identifies an existing live key for display and for apply: never a secret, only the API's masked preview. */
 export interface ExistingKeyRef {
@@ -142,6 +149,11 @@ export interface ExistingKeyRef {
 export interface CreateChange {
   readonly kind: 'create';
   readonly after: KeyState;
+  /**
+   * The entry's former descriptions, sorted. Apply creates the key only if no live key has taken its description
+   * or one of these since the plan (it would be matched, not created, by a new plan).
+   */
+  readonly formerDescriptions?: readonly string[];
 }
 
 /**
@@ -198,23 +210,49 @@ export interface ProjectPlan {
   /** The uuid of the key the tool authenticated with when planning; protected by the self-lockout guard. */
   readonly selfUuid: string;
   readonly unmanaged: UnmanagedPolicy;
-  /** How many live keys there were, and how many of them active (the mass-deactivation guard's base). */
+  /**
+   * How many live keys there were, and how many of them active, when the plan was made: for people only. Apply
+   * recomputes every guard from the listing it has just read.
+   */
   readonly liveKeys: number;
   readonly liveActive: number;
+  /**
+   * Where the project's admin key comes from, as the manifest names it (a variable's name or a file's path, never a
+   * value); absent when the manifest names none (then `SCALEFLEX_API_KEY_<TOKEN>`, `SCALEFLEX_API_KEY`).
+   */
+  readonly credentials?: CredentialsRef;
+  /** Live keys matched by a `protected: true` entry, sorted: never deactivated, never stripped of access. */
+  readonly protectedUuids: readonly string[];
+  /**
+   * Whether the planning key holds ACCESS_MANAGE. A plan made with a read-only key (`read`, the safe habit on pull
+   * requests) cannot tell which admin key apply will run with; the renderers say so.
+   */
+  readonly planningKeyAccess: 'read' | 'manage';
   readonly changes: readonly Change[];
 }
 
+/** The manifest a plan was made from: `path` relative to the directory plan ran in. */
+export interface PlanSource {
+  readonly kind: 'yaml' | 'cdktf';
+  readonly path: string;
+}
+
+/** The plan file format this version writes and reads (2: per-change preconditions, manifest binding). */
+export const PLAN_FORMAT_VERSION = 2 as const;
+
 /** The whole plan: projects sorted by token. Frozen. */
 export interface Plan {
-  readonly formatVersion: 1;
+  readonly formatVersion: typeof PLAN_FORMAT_VERSION;
+  /** The manifest the plan was made from; `apply plan.json` re-reads it and refuses if it changed. */
+  readonly source?: PlanSource;
   readonly projects: readonly ProjectPlan[];
 }
 
 /** One guard's refusal: which guard, the flag that would override it (`null`: nothing can), and a full message. */
 export interface GuardViolation {
-  readonly guard: 'self-lockout' | 'mass-deactivation';
+  readonly guard: 'self-lockout' | 'protected-key' | 'last-admin' | 'mass-deactivation' | 'mass-permission-removal';
   readonly project: string;
-  readonly flag: '--force' | null;
+  readonly flag: '--force' | '--force-permission-removal' | null;
   readonly message: string;
 }
 
@@ -224,8 +262,12 @@ export interface GuardOptions {
   readonly force: boolean;
   /** `--max-deactivate-ratio`, default 0.3: the share of active keys a plan may deactivate. */
   readonly maxDeactivateRatio: number;
-  /** Default 10: below this many active keys the ratio is not checked (small projects swing by nature). */
+  /** Default 10: below this many active keys the ratios are not checked (small projects swing by nature). */
   readonly minActiveForRatio: number;
+  /** `--max-permission-removal-ratio`, default 0.3: the share of active keys a plan may strip permissions from. */
+  readonly maxPermissionRemovalRatio: number;
+  /** `--force-permission-removal`: lets the mass-permission-removal guard pass. */
+  readonly forcePermissionRemoval: boolean;
   /**
    * The uuid of the key applying now, when it may differ from the one that planned (a saved plan applied with
    * another admin key). Both are protected.
@@ -238,6 +280,8 @@ export const DEFAULT_GUARD_OPTIONS: GuardOptions = Object.freeze({
   force: false,
   maxDeactivateRatio: 0.3,
   minActiveForRatio: 10,
+  maxPermissionRemovalRatio: 0.3,
+  forcePermissionRemoval: false,
 });
 
 /**

@@ -21,9 +21,9 @@ export interface LocalApi {
 }
 
 /** Starts the embedded emulator for `tokens` (each created with its bootstrap key on first use). */
-export async function startLocalApi(cwd: string, tokens: readonly string[]): Promise<LocalApi> {
+export async function startLocalApi(cwd: string, tokens: readonly string[], stateDirFlag?: string): Promise<LocalApi> {
   const { startEmulator } = await import('../emulator');
-  const stateDir = path.join(cwd, LOCAL_STATE_DIR);
+  const stateDir = path.resolve(cwd, stateDirFlag ?? LOCAL_STATE_DIR);
   const unique = [...new Set(tokens)];
   const handle = await startEmulator({ stateDir, host: '127.0.0.1', port: 0, projects: unique });
   const keys = new Map<string, string>();
@@ -43,7 +43,7 @@ export async function startLocalApi(cwd: string, tokens: readonly string[]): Pro
     adminKey(token) {
       const apiKey = keys.get(token);
       if (apiKey === undefined) throw new Error(`local emulator: project ${token} was not set up`);
-      return { apiKey, source: `the local emulator's bootstrap key (${path.join(LOCAL_STATE_DIR, `${token}.admin-key`)})` };
+      return { apiKey, source: `the local emulator's bootstrap key (${path.relative(cwd, path.join(stateDir, `${token}.admin-key`)) || `${token}.admin-key`})` };
     },
     close: () => handle.close(),
   };

@@ -2,6 +2,7 @@
  * Assembling plans as values: the canonical change order, deep freezing, the whole-plan `buildPlan`, counts
  * and the per-key grouping that renderers show (Terraform's one block per resource).
  */
+import { PLAN_FORMAT_VERSION, type PlanSource } from '../model';
 import type {
   ActivateChange,
   Change,
@@ -43,7 +44,7 @@ export function sortChanges(changes: readonly Change[]): Change[] {
  * The whole plan from its projects: sorted by project token, changes in canonical order, deeply frozen.
  * Throws on two plans for the same project (a programming error, not user input).
  */
-export function buildPlan(projects: readonly ProjectPlan[]): Plan {
+export function buildPlan(projects: readonly ProjectPlan[], source?: PlanSource): Plan {
   const seen = new Set<string>();
   for (const p of projects) {
     if (seen.has(p.project)) throw new Error(`buildPlan: project ${p.project} appears twice`);
@@ -52,7 +53,7 @@ export function buildPlan(projects: readonly ProjectPlan[]): Plan {
   const sorted = [...projects]
     .sort((a, b) => byString(a.project, b.project))
     .map((p) => (Object.isFrozen(p) ? p : { ...p, changes: sortChanges(p.changes) }));
-  return deepFreeze({ formatVersion: 1 as const, projects: sorted });
+  return deepFreeze({ formatVersion: PLAN_FORMAT_VERSION, ...(source ? { source } : {}), projects: sorted });
 }
 
 /**

@@ -1,14 +1,11 @@
 /**
- * `planProject`: matches one project's declared entries to its live keys and lists the changes that make live
- * match desired. Pure: no I/O, same input -> same (frozen) plan.
+ * `planProject`: pairs one project's declared entries with its live keys (`matchEntries`, the only matcher) and
+ * lists the changes that make live match desired. Pure: no I/O, same input -> same (frozen) plan.
  *
- * Matching, in this order (pinned entries first, so their live keys are never candidates for the others):
- *   1. an entry with `uuid` matches that live key (missing -> PinnedKeyNotFoundError naming it);
- *   2. otherwise a live key whose description equals the entry's description;
- *   3. otherwise a live key whose description is one of the entry's `formerDescriptions` (a rename);
- *   4. otherwise the entry is new.
- * Stage 2 runs for every entry before stage 3, so a current description always wins over a former one. Two or
- * more candidates in one stage is an ambiguity (AmbiguousMatchError listing every candidate and the `uuid:` line).
+ * A pin no key has is a PinnedKeyNotFoundError; an entry with several candidates is an AmbiguousMatchError listing
+ * every candidate with the `uuid:` line to add; exact twins left by an interrupted race are retired instead (the
+ * newer renamed out of the way and deactivated, reason `duplicate`), shown to the reviewer like any change.
+ * Permissions this version does not know are kept on every key, never removed.
  *
  * Live keys no entry matched are unmanaged: deactivated under `unmanaged: deactivate` when active, otherwise left.
  * The key the tool authenticates with is never planned for deactivation just because the manifest omits it (the
@@ -16,12 +13,14 @@
  * deactivate it or drop ACCESS_READ/ACCESS_MANAGE, the change IS planned and `checkGuards` refuses it, so the
  * reviewer sees exactly what the manifest asks for and why it cannot happen.
  */
+import { byString, sameList } from '../compare';
 import { AmbiguousMatchError, PinnedKeyNotFoundError } from '../errors';
-import type { KeySpec, LiveKey, Permission, ProjectSpec } from '../model';
-import { canonicalPermissions } from '../permissions';
+import type { Change, KeySpec, KeyState, LiveKey, Permission, ProjectPlan, ProjectSpec } from '../model';
+import { canonicalPermissions, isPermission } from '../permissions';
+import { deepFreeze, sortChanges } from './build';
 import { desiredFingerprint, liveFingerprint } from './fingerprint';
-import type { Change, KeyState, ProjectPlan } from '../model';
-import { sortChanges, deepFreeze } from './build';
+import { type MatchResult, matchEntries } from './match';
+import { retiredDescription } from './raced-creates';
 
 export interface PlanProjectInput {
   readonly desired: ProjectSpec;
@@ -42,23 +41,27 @@ function describeCandidate(k: LiveKey): string {
   return `    uuid: ${k.uuid}    # created_at ${k.createdAt}, ${k.active ? 'active' : 'inactive'}, permissions: ${perms}`;
 }
 
-function stateOf(k: LiveKey): KeyState {
-  return { description: k.description, permissions: canonicalPermissions(k.permissions) as Permission[], active: k.active };
+/** A live key's managed state: known permissions, and the unknown ones kept apart. */
+export function stateOf(k: LiveKey): KeyState {
+  const known: Permission[] = [];
+  const unknown: string[] = [];
+  for (const p of canonicalPermissions(k.permissions)) (isPermission(p) ? known : unknown).push(p);
+  return { description: k.description, permissions: known, active: k.active, ...(unknown.length ? { unknownPermissions: unknown } : {}) };
 }
 
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
+function refOf(live: LiveKey) {
+  return { uuid: live.uuid, createdAt: live.createdAt, secretPreview: live.secretPreview };
 }
 
 /** The changes that turn `live` into `entry`: an update (rename/permissions) then a status change, as needed. */
 function changesForMatch(entry: KeySpec, live: LiveKey): Change[] {
-  const ref = { uuid: live.uuid, createdAt: live.createdAt, secretPreview: live.secretPreview };
+  const ref = refOf(live);
   const before = stateOf(live);
   const permissions = canonicalPermissions(entry.permissions) as Permission[];
   const changes: Change[] = [];
   let current = before;
   if (entry.description !== before.description || !sameList(permissions, before.permissions)) {
-    const after: KeyState = { description: entry.description, permissions, active: before.active };
+    const after: KeyState = { ...before, description: entry.description, permissions };
     const had = new Set(before.permissions);
     const wants = new Set(permissions);
     changes.push({
@@ -82,6 +85,52 @@ function changesForMatch(entry: KeySpec, live: LiveKey): Change[] {
   return changes;
 }
 
+/** Deactivating a key as it is (no rename first). */
+function deactivation(key: LiveKey, reason: 'unmanaged'): Change {
+  const before = stateOf(key);
+  return { kind: 'deactivate', reason, ...refOf(key), before, after: { ...before, active: false } };
+}
+
+/** Retiring the newer of two exact twins: renamed out of the way (so later plans are not ambiguous), then off. */
+function retirement(key: LiveKey): Change[] {
+  const before = stateOf(key);
+  const renamed: KeyState = { ...before, description: retiredDescription(key.description, key.uuid) };
+  return [
+    { kind: 'update', ...refOf(key), before, after: renamed, permissionsAdded: [], permissionsRemoved: [] },
+    { kind: 'deactivate', reason: 'duplicate', ...refOf(key), before: renamed, after: { ...renamed, active: false } },
+  ];
+}
+
+/**
+ * The error that refuses a project whose entries cannot be paired with live keys unambiguously, or undefined.
+ * Shared by planning and `secrets pull`, so both refuse with the same words.
+ */
+export function matchError(project: string, m: MatchResult): Error | undefined {
+  const doubled = m.doublePins[0];
+  if (doubled) {
+    return new AmbiguousMatchError(
+      `project ${project}: uuid ${doubled.uuid} is pinned by more than one entry (again by "${doubled.description}"${where(doubled)}); ` +
+        'each live key can be managed by one entry only.',
+    );
+  }
+  if (m.missingPins.length) {
+    return new PinnedKeyNotFoundError(
+      `project ${project}: no live key has the pinned uuid:\n${m.missingPins.map((e) => `  key "${e.description}"${where(e)} pins uuid ${e.uuid}`).join('\n')}\n` +
+        'Correct the uuid (see `scaleflex-keys import` for the live keys) or remove the pin to match by description.',
+    );
+  }
+  if (m.ambiguities.length) {
+    const lines = m.ambiguities.map(
+      (a) => `  key "${a.entry.description}"${where(a.entry)} matches ${a.candidates.length} live keys ${a.how}:\n${a.candidates.map(describeCandidate).join('\n')}`,
+    );
+    return new AmbiguousMatchError(
+      `project ${project}: ambiguous match, so the project is refused:\n${lines.join('\n')}\n` +
+        'Pin the key to manage by adding one of the `uuid: ...` lines above to its entry; the other keys then count as unmanaged.',
+    );
+  }
+  return undefined;
+}
+
 /**
  * Diffs one project: desired entries against the live listing.
  * @throws PinnedKeyNotFoundError when an entry pins a uuid no live key has (all such entries named).
@@ -89,105 +138,26 @@ function changesForMatch(entry: KeySpec, live: LiveKey): Change[] {
  */
 export function planProject(input: PlanProjectInput): ProjectPlan {
   const { desired, live, selfKey } = input;
-  const project = desired.token;
-  const byUuid = new Map(live.map((k) => [k.uuid, k]));
-  const claimed = new Set<string>();
-  const matches = new Map<KeySpec, LiveKey>();
-
-  // Stage 1: pins.
-  const missing: string[] = [];
-  for (const entry of desired.keys) {
-    if (entry.uuid === undefined) continue;
-    const key = byUuid.get(entry.uuid);
-    if (!key) {
-      missing.push(`  key "${entry.description}"${where(entry)} pins uuid ${entry.uuid}`);
-      continue;
-    }
-    if (claimed.has(key.uuid)) {
-      throw new AmbiguousMatchError(
-        `project ${project}: uuid ${key.uuid} is pinned by more than one entry (again by "${entry.description}"${where(entry)}); ` +
-          'each live key can be managed by one entry only.',
-      );
-    }
-    claimed.add(key.uuid);
-    matches.set(entry, key);
-  }
-  if (missing.length) {
-    throw new PinnedKeyNotFoundError(
-      `project ${project}: no live key has the pinned uuid:\n${missing.join('\n')}\n` +
-        'Correct the uuid (see `scaleflex-keys import` for the live keys) or remove the pin to match by description.',
-    );
-  }
-
-  // Stages 2 and 3: description, then former descriptions.
-  const ambiguities: string[] = [];
-  // Indexed once: matching 10,000 entries against 10,000 keys must not compare every pair.
-  const byDescription = new Map<string, LiveKey[]>();
-  for (const k of live) {
-    const same = byDescription.get(k.description);
-    if (same) same.push(k);
-    else byDescription.set(k.description, [k]);
-  }
-  const unpinned = desired.keys.filter((e) => e.uuid === undefined);
-  const stage = (entries: readonly KeySpec[], names: (e: KeySpec) => readonly string[], how: string): KeySpec[] => {
-    const unmatched: KeySpec[] = [];
-    for (const entry of entries) {
-      const candidates = [...new Set(names(entry))]
-        .flatMap((name) => byDescription.get(name) ?? [])
-        .filter((k) => !claimed.has(k.uuid))
-        .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.uuid < b.uuid ? -1 : 1));
-      if (candidates.length === 1) {
-        claimed.add(candidates[0]!.uuid);
-        matches.set(entry, candidates[0]!);
-      } else if (candidates.length > 1) {
-        ambiguities.push(
-          `  key "${entry.description}"${where(entry)} matches ${candidates.length} live keys ${how}:\n` +
-            candidates.map(describeCandidate).join('\n'),
-        );
-        // Claim them so that a later stage does not pick one of them silently.
-        for (const c of candidates) claimed.add(c.uuid);
-        matches.set(entry, candidates[0]!);
-      } else {
-        unmatched.push(entry);
-      }
-    }
-    return unmatched;
-  };
-  const notByDescription = stage(unpinned, (e) => [e.description], 'by description');
-  const newEntries = stage(notByDescription, (e) => e.formerDescriptions, 'by former description');
-  if (ambiguities.length) {
-    throw new AmbiguousMatchError(
-      `project ${project}: ambiguous match, so the project is refused:\n${ambiguities.join('\n')}\n` +
-        'Pin the key to manage by adding one of the `uuid: ...` lines above to its entry; the other keys then count as unmanaged.',
-    );
-  }
+  const m = matchEntries(desired.keys, live);
+  const refused = matchError(desired.token, m);
+  if (refused) throw refused;
 
   const changes: Change[] = [];
-  for (const entry of newEntries) {
+  for (const entry of m.newEntries) {
     changes.push({
       kind: 'create',
       after: { description: entry.description, permissions: canonicalPermissions(entry.permissions) as Permission[], active: entry.active },
+      ...(entry.formerDescriptions.length ? { formerDescriptions: [...entry.formerDescriptions].sort(byString) } : {}),
     });
   }
-  for (const [entry, key] of matches) changes.push(...changesForMatch(entry, key));
+  for (const [entry, key] of m.matched) changes.push(...changesForMatch(entry, key));
+  for (const { key } of m.twins) changes.push(...retirement(key));
   if (desired.unmanaged === 'deactivate') {
-    for (const key of live) {
-      if (claimed.has(key.uuid) || !key.active || key.uuid === selfKey.uuid) continue;
-      const before = stateOf(key);
-      changes.push({
-        kind: 'deactivate',
-        reason: 'unmanaged',
-        uuid: key.uuid,
-        createdAt: key.createdAt,
-        secretPreview: key.secretPreview,
-        before,
-        after: { ...before, active: false },
-      });
-    }
+    for (const key of m.unclaimed) if (key.active && key.uuid !== selfKey.uuid) changes.push(deactivation(key, 'unmanaged'));
   }
 
   return deepFreeze({
-    project,
+    project: desired.token,
     apiUrl: input.apiUrl,
     liveFingerprint: liveFingerprint(live),
     desiredFingerprint: desiredFingerprint(desired),
@@ -195,6 +165,9 @@ export function planProject(input: PlanProjectInput): ProjectPlan {
     unmanaged: desired.unmanaged,
     liveKeys: live.length,
     liveActive: live.filter((k) => k.active).length,
+    ...(desired.credentials ? { credentials: desired.credentials } : {}),
+    planningKeyAccess: selfKey.permissions.includes('ACCESS_MANAGE') ? 'manage' : 'read',
+    protectedUuids: [...m.matched].filter(([e]) => e.protected).map(([, k]) => k.uuid).sort(byString),
     changes: sortChanges(changes),
   });
 }

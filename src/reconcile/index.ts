@@ -9,4 +9,7 @@ export { liveFingerprint, desiredFingerprint } from './fingerprint';
 export { checkGuards } from './guards';
 export { buildPlan, countChanges, changesByKey, type KeyChangeGroup } from './build';
 export { planToJson, parsePlanFile, planToDocument } from './plan-file';
-export { applyProjectPlan, type ApplyEvent, type ApplyOptions, type ApplyResult } from './apply';
+export { applyProjectPlan, checkPreconditions, type ApplyEvent, type ApplyOptions, type ApplyResult } from './apply';
+export { matchEntries, type MatchResult, TWIN_WINDOW_MS } from './match';
+export { matchError, stateOf } from './diff';
+export { savedProjectProblems, type SavedProjectInput } from './saved-plan';

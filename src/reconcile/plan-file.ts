@@ -8,18 +8,25 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import type { ValidateFunction } from 'ajv';
+import { visit } from 'jsonc-parser';
 import { PlanFileError } from '../errors';
 import type { Permission } from '../model';
 import { buildPlan, countChanges, deepFreeze, sortChanges } from './build';
-import type { Change, ChangeCounts, KeyState, Plan, ProjectPlan } from '../model';
+import type { Change, ChangeCounts, CredentialsRef, DeactivateReason, KeyState, Plan, PlanSource, ProjectPlan } from '../model';
+import { canonicalUuid, sameList } from '../compare';
 
-/** The plan format this code writes and reads. */
-export const PLAN_FORMAT_VERSION = 1;
+export { PLAN_FORMAT_VERSION } from '../model';
+import { PLAN_FORMAT_VERSION } from '../model';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 function keyStateDoc(s: KeyState): Json {
-  return { description: s.description, permissions: [...s.permissions], active: s.active };
+  return {
+    description: s.description,
+    permissions: [...s.permissions],
+    active: s.active,
+    ...(s.unknownPermissions?.length ? { unknown_permissions: [...s.unknownPermissions] } : {}),
+  };
 }
 
 function countsDoc(c: ChangeCounts): Json {
@@ -27,7 +34,9 @@ function countsDoc(c: ChangeCounts): Json {
 }
 
 function changeDoc(c: Change): Json {
-  if (c.kind === 'create') return { kind: 'create', after: keyStateDoc(c.after) };
+  if (c.kind === 'create') {
+    return { kind: 'create', after: keyStateDoc(c.after), ...(c.formerDescriptions?.length ? { former_descriptions: [...c.formerDescriptions] } : {}) };
+  }
   const doc: { [k: string]: Json } = {
     kind: c.kind,
     uuid: c.uuid,
@@ -44,14 +53,23 @@ function changeDoc(c: Change): Json {
   return doc;
 }
 
+/** A credential reference: the variable's name or the file's path, never a value. */
+function credentialsDoc(c: CredentialsRef): Json {
+  return c.env !== undefined ? { env: c.env } : { file: c.file ?? '' };
+}
+
 /** The plan as plain JSON data in its documented snake_case form (see `schemas/plan.schema.json`). */
 export function planToDocument(plan: Plan): Json {
   return {
     format_version: plan.formatVersion,
+    ...(plan.source ? { source: { kind: plan.source.kind, path: plan.source.path } } : {}),
     summary: countsDoc(countChanges(plan)),
     projects: plan.projects.map((p) => ({
       project: p.project,
       api_url: p.apiUrl,
+      ...(p.credentials ? { credentials: credentialsDoc(p.credentials) } : {}),
+      protected_uuids: [...p.protectedUuids],
+      planning_key_access: p.planningKeyAccess,
       live_fingerprint: p.liveFingerprint,
       desired_fingerprint: p.desiredFingerprint,
       self_uuid: p.selfUuid,
@@ -94,6 +112,7 @@ interface KeyStateDoc {
   description: string;
   permissions: Permission[];
   active: boolean;
+  unknown_permissions?: string[];
 }
 interface ChangeDoc {
   kind: Change['kind'];
@@ -104,7 +123,8 @@ interface ChangeDoc {
   after: KeyStateDoc;
   permissions_added?: Permission[];
   permissions_removed?: Permission[];
-  reason?: 'declared-inactive' | 'unmanaged';
+  reason?: DeactivateReason;
+  former_descriptions?: string[];
 }
 interface ProjectDoc {
   project: string;
@@ -115,18 +135,27 @@ interface ProjectDoc {
   unmanaged: 'deactivate' | 'ignore';
   live_keys: number;
   live_active: number;
+  credentials?: { env?: string; file?: string };
+  protected_uuids: string[];
+  planning_key_access: 'read' | 'manage';
   summary: ChangeCounts;
   changes: ChangeDoc[];
 }
 
 function stateFromDoc(s: KeyStateDoc): KeyState {
-  return { description: s.description, permissions: [...s.permissions].sort(), active: s.active };
+  return {
+    description: s.description,
+    permissions: [...s.permissions].sort(),
+    active: s.active,
+    ...(s.unknown_permissions?.length ? { unknownPermissions: [...s.unknown_permissions].sort() } : {}),
+  };
 }
 
 function changeFromDoc(d: ChangeDoc): Change {
   const after = stateFromDoc(d.after);
-  if (d.kind === 'create') return { kind: 'create', after };
-  const ref = { uuid: d.uuid!, createdAt: d.created_at!, secretPreview: d.secret_preview! };
+  if (d.kind === 'create') return { kind: 'create', after, ...(d.former_descriptions ? { formerDescriptions: [...d.former_descriptions].sort() } : {}) };
+  // uuids compare case-insensitively everywhere: the canonical form is lower case.
+  const ref = { uuid: canonicalUuid(d.uuid!), createdAt: d.created_at!, secretPreview: d.secret_preview! };
   const before = stateFromDoc(d.before!);
   switch (d.kind) {
     case 'update':
@@ -143,10 +172,6 @@ function changeFromDoc(d: ChangeDoc): Change {
     default:
       return { kind: 'deactivate', reason: d.reason!, ...ref, before, after };
   }
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 /** Invariants the schema cannot express; each problem as `<where>: <what>`. */
@@ -168,6 +193,9 @@ function invariantProblems(p: ProjectPlan, where: string): string[] {
         problems.push(`${at}: permissions_added/permissions_removed do not match before and after`);
       }
       if (c.before.active !== c.after.active) problems.push(`${at}: an update must not change active (use activate/deactivate)`);
+      if (!sameList(c.before.unknownPermissions ?? [], c.after.unknownPermissions ?? [])) {
+        problems.push(`${at}: permissions unknown to scaleflex-keys are never changed`);
+      }
       if (c.before.description === c.after.description && added.length + removed.length === 0) {
         problems.push(`${at}: an update that changes nothing`);
       }
@@ -176,7 +204,11 @@ function invariantProblems(p: ProjectPlan, where: string): string[] {
       if (c.before.active === wantActive || c.after.active !== wantActive) {
         problems.push(`${at}: ${c.kind} must go from active ${!wantActive} to ${wantActive}`);
       }
-      if (c.before.description !== c.after.description || !sameList(c.before.permissions, c.after.permissions)) {
+      if (
+        c.before.description !== c.after.description ||
+        !sameList(c.before.permissions, c.after.permissions) ||
+        !sameList(c.before.unknownPermissions ?? [], c.after.unknownPermissions ?? [])
+      ) {
         problems.push(`${at}: ${c.kind} must change only active`);
       }
     }
@@ -199,7 +231,14 @@ export function parsePlanFile(text: string, file: string): Plan {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
+    const duplicate = firstDuplicateKey(text);
+    if (duplicate) {
+      throw new PlanFileError(`${file}: invalid plan file: the key ${JSON.stringify(duplicate.key)} appears twice in one object (at offset ${duplicate.offset}); a plan file is written once by \`plan --out\` and never edited`, {
+        hint: 'Make the plan again with `scaleflex-keys plan --out plan.json`.',
+      });
+    }
   } catch (e) {
+    if (e instanceof PlanFileError) throw e;
     throw new PlanFileError(`${file}: not a plan file: invalid JSON (${(e as Error).message})`, {
       hint: 'Write plans with `scaleflex-keys plan --out plan.json`.',
     });
@@ -213,7 +252,7 @@ export function parsePlanFile(text: string, file: string): Plan {
   if (version !== PLAN_FORMAT_VERSION) {
     throw new PlanFileError(
       `${file}: plan format_version ${JSON.stringify(version)} is not supported; this scaleflex-keys reads format_version ${PLAN_FORMAT_VERSION}`,
-      { hint: 'Make the plan again with this version of scaleflex-keys.' },
+      { hint: version === 1 ? 'Format 1 plans carry no per-change preconditions or manifest binding: make the plan again with this version (`scaleflex-keys plan --out plan.json`).' : 'Make the plan again with this version of scaleflex-keys.' },
     );
   }
   const errors = validate(doc);
@@ -222,17 +261,20 @@ export function parsePlanFile(text: string, file: string): Plan {
     const lines = [...new Set(errors.map((e) => `  ${e.instancePath || '/'}: ${e.message ?? 'invalid'}`))];
     throw new PlanFileError(`${file}: invalid plan file (schemas/plan.schema.json):\n${lines.join('\n')}`);
   }
-  const d = doc as unknown as { projects: ProjectDoc[]; summary: ChangeCounts };
+  const d = doc as unknown as { projects: ProjectDoc[]; summary: ChangeCounts; source?: PlanSource };
   const projects: ProjectPlan[] = d.projects.map((p) =>
     deepFreeze({
       project: p.project,
       apiUrl: p.api_url,
       liveFingerprint: p.live_fingerprint,
       desiredFingerprint: p.desired_fingerprint,
-      selfUuid: p.self_uuid,
       unmanaged: p.unmanaged,
       liveKeys: p.live_keys,
       liveActive: p.live_active,
+      ...(p.credentials ? { credentials: { ...p.credentials } } : {}),
+      protectedUuids: p.protected_uuids.map(canonicalUuid).sort(),
+      planningKeyAccess: p.planning_key_access,
+      selfUuid: canonicalUuid(p.self_uuid),
       changes: sortChanges(p.changes.map(changeFromDoc)),
     }),
   );
@@ -245,10 +287,30 @@ export function parsePlanFile(text: string, file: string): Plan {
   if (problems.length) {
     throw new PlanFileError(`${file}: inconsistent plan file:\n${problems.map((x) => `  ${x}`).join('\n')}`);
   }
-  const plan = buildPlan(projects);
+  const plan = buildPlan(projects, d.source);
   const counts = countChanges(plan);
   if (counts.create !== d.summary.create || counts.change !== d.summary.change || counts.deactivate !== d.summary.deactivate) {
     throw new PlanFileError(`${file}: inconsistent plan file: summary does not match the changes`);
   }
   return plan;
+}
+
+/**
+ * The first object key that appears twice in one object of `text` (valid JSON), or undefined. `JSON.parse` keeps
+ * the last value silently, so an edited plan could show a reviewer one value and hand apply another.
+ */
+function firstDuplicateKey(text: string): { key: string; offset: number } | undefined {
+  const seen: Set<string>[] = [];
+  let found: { key: string; offset: number } | undefined;
+  visit(text, {
+    onObjectBegin: () => void seen.push(new Set()),
+    onObjectEnd: () => void seen.pop(),
+    onObjectProperty: (key, offset) => {
+      const keys = seen[seen.length - 1];
+      if (!keys || found) return;
+      if (keys.has(key)) found = { key, offset };
+      keys.add(key);
+    },
+  });
+  return found;
 }

@@ -7,6 +7,7 @@
  * are not ambiguous) and deactivated. Each run only ever touches keys it created itself, so two runs doing this
  * at once agree: whichever finished creating last sees both keys and retires its own.
  */
+import { descriptionLength, MAX_DESCRIPTION_LENGTH } from '../contract';
 import type { KeysApi, LiveKey } from '../model';
 
 /** A key this run created and then retired because another run created its twin first. */
@@ -19,13 +20,11 @@ export interface RetiredDuplicate {
   readonly keptUuid: string;
 }
 
-/** The API's limit on descriptions. */
-const MAX_DESCRIPTION = 255;
-
 /** The description a retired copy gets: the original, marked, still within the API's 255 characters. */
 export function retiredDescription(description: string, uuid: string): string {
   const suffix = ` (duplicate ${uuid.slice(0, 8)}, retired by scaleflex-keys)`;
-  return `${description.slice(0, MAX_DESCRIPTION - suffix.length)}${suffix}`;
+  // Counted in code points, as the contract counts descriptions: an emoji is never cut in half.
+  return `${[...description].slice(0, MAX_DESCRIPTION_LENGTH - descriptionLength(suffix)).join('')}${suffix}`;
 }
 
 function older(a: LiveKey, b: LiveKey): number {

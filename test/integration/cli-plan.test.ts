@@ -55,7 +55,7 @@ describe('exit codes and formats', () => {
     const r = await cli(['plan', '-f', f, '--format', 'json', '--out', 'codes.plan.json']);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
-    expect(doc.format_version).toBe(1);
+    expect(doc.format_version).toBe(2);
     expect(doc.projects[0].project).toBe('codes');
     expect(doc.projects[0].changes).toHaveLength(1);
     expect(fs.readFileSync(path.join(dir, 'codes.plan.json'), 'utf8')).toBe(r.stdout);
@@ -105,7 +105,11 @@ describe('exit codes and formats', () => {
     const [reader] = await api.handle.seedKeys('codes', [{ description: 'read-only admin', permissions: ['ACCESS_READ'] }]);
     const env = { SCALEFLEX_API_URL: api.handle.url, SCALEFLEX_API_KEY_CODES: reader!.secret };
     const f = manifest('readonly.yaml', { codes: key('one') + key('read-only admin', 'ACCESS_READ') + key('never created') });
-    expect((await cli(['plan', '-f', f], env)).code).toBe(0);
+    // The read-only key cannot see which admin key apply will use: the undeclared bootstrap admin key would be
+    // deactivated as unmanaged, and it is the last key holding ACCESS_MANAGE, so the plan already refuses.
+    const planned = await cli(['plan', '-f', f], env);
+    expect(planned.code).toBe(3);
+    expect(planned.stdout).toContain('the last active key holding ACCESS_MANAGE');
     const applied = await cli(['apply', '-f', f, '--auto-approve'], env);
     expect(applied.code).toBe(1);
     expect(applied.stderr).toContain('ACCESS_MANAGE');
@@ -121,14 +125,23 @@ describe('exit codes and formats', () => {
     expect(r.stderr).toContain('"nope"');
   });
 
-  test('an invalid manifest exits 1 with file:line:col diagnostics, and apply changes nothing', async () => {
+  test('an invalid manifest exits 1 with file:line:col diagnostics and sends no request at all', async () => {
     fs.writeFileSync(path.join(dir, 'bad.yaml'), 'version: 1\nprojects:\n  - token: codes\n    keys:\n      - description: x\n        permissions: [FILE_UPLOD]\n');
+    api.handle.resetStats();
     const r = await cli(['plan', '-f', 'bad.yaml']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/bad\.yaml:6:\d+: error: .*FILE_UPLOAD/);
-    api.handle.resetStats();
     expect((await cli(['apply', '-f', 'bad.yaml', '--auto-approve'])).code).toBe(1);
-    expect(Object.keys(api.handle.stats().byRoute).filter((route) => !route.startsWith('GET'))).toEqual([]);
+    expect(api.handle.stats().requests).toBe(0);
+  });
+
+  test('a large invalid manifest sends no request either (nothing is listed while it is read)', async () => {
+    const keys = Array.from({ length: 3000 }, (_, i) => `      - description: k${i}\n        permissions: [OBJECTS_LIST]\n`).join('');
+    fs.writeFileSync(path.join(dir, 'big-bad.yaml'), `version: 1\nprojects:\n  - token: codes\n    keys:\n${keys}      - description: x\n        permissions: [FILE_UPLOD]\n`);
+    api.handle.resetStats();
+    const r = await cli(['plan', '-f', 'big-bad.yaml']);
+    expect(r.code).toBe(1);
+    expect(api.handle.stats().requests).toBe(0);
   });
 
   test('--verbose or SCALEFLEX_DEBUG=1 traces each request to stderr without the key', async () => {
@@ -169,28 +182,48 @@ describe('saved plans', () => {
     expect((await cli(['apply', '-f', f, '--auto-approve'])).code).toBe(0);
     const f2 = manifest('stale2.yaml', { stale: key('a', 'OBJECTS_LIST, OBJECTS_FETCH') + key('c') });
     expect((await cli(['plan', '-f', f2, '--out', 'stale.plan.json'])).code).toBe(0);
-    // The manifest changes after the plan: apply still does what was reviewed, not what the file says now.
-    manifest('stale2.yaml', { stale: key('a') });
     const r = await cli(['apply', 'stale.plan.json']);
     expect(r.code).toBe(0);
-    // No scaleflex-keys.yaml here: the hint for fetching the new key's secret says a manifest is needed.
-    expect(r.stdout).toContain('scaleflex-keys secrets pull -f MANIFEST --project stale --description "c" --out FILE');
+    // The plan names the manifest it was made from, so the hint for fetching the new key's secret names it too.
+    expect(r.stdout).toContain('scaleflex-keys secrets pull -f stale2.yaml --project stale --description "c" --out FILE');
     const live = await liveKeys(api.handle, 'stale');
     expect(live.find((k) => k.description === 'a')!.permissions.sort()).toEqual(['OBJECTS_FETCH', 'OBJECTS_LIST']);
     expect(live.find((k) => k.description === 'b')!.active).toBe(false);
     expect(live.find((k) => k.description === 'c')!.active).toBe(true);
   });
 
-  test('drift through the API between plan and apply makes the saved plan stale; nothing is changed', async () => {
+  test('a manifest changed after the plan (an unreviewed commit) is refused, and nothing is changed', async () => {
+    const f = manifest('bound.yaml', { stale: key('a', 'OBJECTS_LIST, OBJECTS_FETCH') + key('c') + key('e') });
+    expect((await cli(['plan', '-f', f, '--out', 'bound.plan.json'])).code).toBe(0);
+    manifest('bound.yaml', { stale: key('a', 'OBJECTS_LIST, OBJECTS_FETCH, FILE_DELETE, ACCESS_MANAGE') + key('c') + key('e') });
+    const before = await liveKeys(api.handle, 'stale');
+    const r = await cli(['apply', 'bound.plan.json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('the manifest changed since this plan was made (commit not reviewed?); run plan again');
+    expect(await liveKeys(api.handle, 'stale')).toEqual(before);
+  });
+
+  test('drift through the API on a key the plan changes refuses the saved plan, saying how it moved; nothing is changed', async () => {
     const f = manifest('stale3.yaml', { stale: key('a', 'OBJECTS_LIST') + key('c') + key('d') });
     expect((await cli(['plan', '-f', f, '--out', 'drift.plan.json'])).code).toBe(0);
-    const c = (await liveKeys(api.handle, 'stale')).find((k) => k.description === 'c')!;
-    await callApi(api.handle, 'stale', 'PATCH', `/keys/${c.uuid}`, { description: 'c renamed by hand' });
+    const a = (await liveKeys(api.handle, 'stale')).find((k) => k.description === 'a')!;
+    await callApi(api.handle, 'stale', 'PATCH', `/keys/${a.uuid}`, { permissions: ['FILE_DELETE', 'OBJECTS_FETCH', 'OBJECTS_LIST'] });
     const before = await liveKeys(api.handle, 'stale');
     const r = await cli(['apply', 'drift.plan.json']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('stale plan: live keys changed since the plan was made; run plan again');
+    expect(r.stderr).toContain('"a" permissions changed since the plan: +FILE_DELETE');
     expect(await liveKeys(api.handle, 'stale')).toEqual(before);
+  });
+
+  test('drift on a key the plan does not touch does not block the saved plan', async () => {
+    const f = manifest('stale4.yaml', { stale: key('a', 'OBJECTS_LIST') + key('c') + key('d') + key('g') });
+    expect((await cli(['plan', '-f', f, '--out', 'untouched.plan.json'])).code).toBe(0);
+    const c = (await liveKeys(api.handle, 'stale')).find((k) => k.description === 'c')!;
+    await callApi(api.handle, 'stale', 'PATCH', `/keys/${c.uuid}`, { permissions: ['OBJECTS_FETCH'] });
+    const r = await cli(['apply', 'untouched.plan.json']);
+    expect(r.code).toBe(0);
+    expect((await liveKeys(api.handle, 'stale')).find((k) => k.description === 'g')?.active).toBe(true);
+    expect((await liveKeys(api.handle, 'stale')).find((k) => k.uuid === c.uuid)!.permissions).toEqual(['OBJECTS_FETCH']);
   });
 
   test('a plan file pointing at another API than this run resolves is refused before any key is sent', async () => {

@@ -1,5 +1,5 @@
 /** Unit tests of the lines apply prints as each change completes (never a secret: events carry none). */
-import { eventLine } from '../../src/cli/commands/apply';
+import { eventLine } from '../../src/cli/output';
 import type { ApplyEvent, Change } from '../../src/reconcile';
 
 const ref = { uuid: 'u-1', createdAt: '2026-01-01T00:00:00Z', secretPreview: '****abcd' };

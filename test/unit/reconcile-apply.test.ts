@@ -52,16 +52,24 @@ describe('applyProjectPlan', () => {
     expect(api.keys.get(ADMIN.uuid)).toEqual(ADMIN);
   });
 
-  test('every existing key is re-read before it is mutated', async () => {
+  test('every existing key is checked against one fresh listing before anything is mutated, with no per-key re-read', async () => {
     const api = new FakeKeysApi('demo', startKeys());
-    await run(api, await planAgainst(api, desired)).result;
-    const at = (call: string) => api.calls.indexOf(call);
-    expect(at('get u1')).toBeGreaterThanOrEqual(0);
-    expect(at('get u1')).toBeLessThan(at('update u1'));
-    expect(at('get u2')).toBeLessThan(at('setStatus true 1'));
-    expect(at('get u3')).toBeLessThan(at('setStatus false 2'));
-    expect(at('get u4')).toBeLessThan(at('setStatus false 2'));
-    expect(at('get u4')).toBeGreaterThan(at('setStatus true 1'));
+    const plan = await planAgainst(api, desired);
+    api.calls.length = 0;
+    await run(api, plan).result;
+    const firstMutation = api.calls.findIndex((c) => c !== 'list' && !c.startsWith('get'));
+    expect(api.calls.indexOf('list')).toBe(0);
+    expect(api.calls.indexOf('list')).toBeLessThan(firstMutation);
+    expect(api.calls.filter((c) => c.startsWith('get '))).toEqual([]);
+  });
+
+  test('a listing passed in is used as is: no request before the first mutation', async () => {
+    const api = new FakeKeysApi('demo', startKeys());
+    const live = await listAll(api);
+    const plan = planProject({ desired: project(desired), live, selfKey: ADMIN, apiUrl: 'http://fake' });
+    api.calls.length = 0;
+    await applyProjectPlan(api, plan, { bulkMax: 100, parallelism: 1, live, onEvent: () => undefined, onSecret: () => undefined });
+    expect(api.calls[0]).toBe('create new key');
   });
 
   test('the secret of a created key goes only to onSecret, never into events or the result', async () => {
@@ -76,7 +84,7 @@ describe('applyProjectPlan', () => {
     expect(events.find((e) => e.change.kind === 'create')?.uuid).toBe(secrets[0]!.uuid);
   });
 
-  test('a key changed since the plan stops the project with ChangedSincePlanError', async () => {
+  test('a key changed since the plan stops the project with ChangedSincePlanError before any change', async () => {
     const api = new FakeKeysApi('demo', startKeys());
     const plan = await planAgainst(api, desired);
     api.keys.set('u3', { ...api.keys.get('u3')!, permissions: ['FILE_DELETE'] });
@@ -86,10 +94,12 @@ describe('applyProjectPlan', () => {
     expect(r.failed?.error.message).toBe(
       'project demo: key "retired" (uuid u3) changed since the plan was made: permissions are [FILE_DELETE], the plan expected [OBJECTS_LIST]. Run plan again.',
     );
-    expect(r.notDone.map((c) => c.kind)).toEqual(['deactivate']);
+    // Preconditions are checked from one listing before anything is mutated: nothing in the project changes.
+    expect(r.notDone.map((c) => c.kind)).toEqual(['create', 'update', 'activate', 'deactivate']);
+    expect(r.done).toEqual([]);
     expect(api.keys.get('u3')!.active).toBe(true);
     expect(api.keys.get('u4')!.active).toBe(true);
-    expect(events.filter((e) => e.status === 'skipped')).toHaveLength(1);
+    expect(events.filter((e) => e.status === 'skipped')).toHaveLength(4);
   });
 
   test('a key of a to-be-created name that appeared since the plan stops the project before any change', async () => {

@@ -53,7 +53,9 @@ describe('plan JSON', () => {
   test.each([
     { name: 'text that is not JSON', text: () => '{nope', error: /plan\.json: not a plan file: invalid JSON/ },
     { name: 'JSON without format_version', text: () => '{"projects": []}', error: /no format_version/ },
-    { name: 'a newer format_version', text: () => JSON.stringify({ ...valid(), format_version: 2 }), error: /format_version 2 is not supported; this scaleflex-keys reads format_version 1/ },
+    { name: 'a newer format_version', text: () => JSON.stringify({ ...valid(), format_version: 3 }), error: /format_version 3 is not supported; this scaleflex-keys reads format_version 2/ },
+    { name: 'an older (format 1) plan', text: () => JSON.stringify({ ...valid(), format_version: 1 }), error: /format_version 1 is not supported; this scaleflex-keys reads format_version 2/ },
+    { name: 'a plan with a duplicated key', text: () => JSON.stringify(valid()).replace('"format_version":2', '"format_version":2,"format_version":2'), error: /appears twice in one object/ },
     {
       name: 'an unknown permission',
       text: () => {

@@ -21,7 +21,7 @@
  */
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { BULK_STATUS_MAX } from '../../api/endpoints';
+import { BULK_STATUS_MAX } from '../../contract';
 import { type Diagnostic, ManifestError, UsageError } from '../../errors';
 import type { Permission, ProjectSpec } from '../../model';
 import { canonicalPermissions } from '../../permissions';
@@ -30,20 +30,11 @@ import { confirmApply } from '../confirm';
 import { loadProjects } from '../desired';
 import { EXIT } from '../exit-codes';
 import { type Io, useColor } from '../io';
-import { ApiSession, type ApiFlags, type GuardFlags, guardOptions, listAll, projectErrorLines } from '../projects';
-import { eventLine } from './apply';
+import { type DeactivateFlags, } from '../arguments/deactivate';
+import { guardOptions } from '../arguments/common';
+import { eventLine, projectErrorLines } from '../output';
+import { ApiSession, listAll, MANAGE_FOR_APPLY, trustFor } from '../session';
 
-export interface DeactivateFlags extends ApiFlags, GuardFlags {
-  readonly project: string;
-  readonly file?: string;
-  readonly fromCdktf?: string;
-  readonly specEnv?: string;
-  readonly keySpecEnv?: string;
-  readonly keyResource?: string;
-  readonly credentialsEnv?: string;
-  readonly skipIfReplacedIn?: string;
-  readonly autoApprove?: boolean;
-}
 
 
 /**
@@ -105,7 +96,7 @@ async function declaredProject(opts: DeactivateFlags, io: Io): Promise<Declared>
     return { spec, baseDir: io.cwd, from: 'key-env', specText };
   }
   if (opts.specEnv === undefined) {
-    const { projects, baseDir } = await loadProjects({ ...opts, project: [opts.project] }, io);
+    const { projects, baseDir } = loadProjects({ ...opts, project: [opts.project] }, io, trustFor(opts, io));
     return { spec: projects[0]!, baseDir, from: 'file' };
   }
   const specText = envSpec(io, '--spec-env', opts.specEnv);
@@ -180,7 +171,9 @@ export async function run(opts: DeactivateFlags, io: Io): Promise<number> {
   const { planProject, checkGuards, buildPlan, applyProjectPlan } = await import('../../reconcile');
   const session = await ApiSession.start(io, opts, [target.token], declared.baseDir);
   try {
-    const { api, apiUrl } = await session.open(target, 'apply');
+    const resolved = session.resolve(target);
+    const apiUrl = resolved.apiUrl;
+    const api = await session.open(target, resolved, MANAGE_FOR_APPLY);
     const live = await listAll(api);
     const full = planProject({ desired: target, live, selfKey: api.selfKey, apiUrl });
     const selfUuid = api.selfKey.uuid;
@@ -199,7 +192,7 @@ export async function run(opts: DeactivateFlags, io: Io): Promise<number> {
       io.err(`note: project ${target.token}: "${c.before.description}" (uuid ${c.uuid}) stays active: it is the key this tool runs with\n`);
     }
     const plan: ProjectPlan = { ...full, changes: deactivations.filter((c) => c.uuid !== selfUuid) };
-    const violations = checkGuards(plan, guardOptions(opts, selfUuid));
+    const violations = checkGuards(plan, guardOptions(opts, selfUuid), live);
     if (plan.changes.length === 0) {
       io.out(`project ${target.token}: no declared key is active; nothing to deactivate.\n`);
       return EXIT.OK;
@@ -210,14 +203,15 @@ export async function run(opts: DeactivateFlags, io: Io): Promise<number> {
       io.err('Nothing was deactivated: a guard refused (see above).\n');
       return EXIT.GUARD;
     }
-    await confirmApply(io, Boolean(opts.autoApprove));
+    await confirmApply(io, opts.autoApprove);
     const result = await applyProjectPlan(api, plan, {
       bulkMax: BULK_STATUS_MAX,
-      parallelism: opts.parallelism ?? 8,
+      parallelism: opts.parallelism,
       onEvent: (e) => {
         const line = eventLine(e);
         if (line) io.out(`${line}\n`);
       },
+      live,
       onSecret: () => undefined, // deactivations create nothing
     });
     if (result.failed) {

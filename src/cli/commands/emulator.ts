@@ -50,7 +50,7 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-export async function run(opts: EmulatorCliOptions, io: Io, _args: string[]): Promise<number> {
+export async function run(opts: EmulatorCliOptions, io: Io): Promise<number> {
   let latencyMs: number | [number, number] | undefined;
   let faults: FaultKind[] | undefined;
   usage(() => {

@@ -4,28 +4,24 @@
  * planning empty. `--out` replaces the file atomically (it is an explicit request); otherwise stdout.
  */
 import * as path from 'node:path';
-import { ScaleflexKeysError, UsageError } from '../../errors';
+import { ScaleflexKeysError } from '../../errors';
 import { writeFileAtomic } from '../../atomic-file';
 import { EXIT } from '../exit-codes';
 import { runBounded } from '../../bounded';
 import { importManifest, type ImportedProject } from '../import-manifest';
 import type { Io } from '../io';
-import { ApiSession, type ApiFlags, listAll, projectErrorLines } from '../projects';
-
-export interface ImportFlags extends ApiFlags {
-  readonly project: string[];
-  readonly out?: string;
-}
+import type { ImportFlags } from '../arguments/import';
+import { projectErrorLines } from '../output';
+import { ApiSession, listAll, READ_FOR_IMPORT } from '../session';
 
 /** Runs `import`; resolves to the exit code (0, or 1 when a project cannot be read). */
 export async function run(opts: ImportFlags, io: Io): Promise<number> {
-  const tokens = [...new Set(opts.project)];
-  if (tokens.length === 0) throw new UsageError('import needs --project TOKEN');
+  const tokens = [...opts.project];
   const session = await ApiSession.start(io, opts, tokens);
   let settled: PromiseSettledResult<ImportedProject>[];
   try {
-    settled = await runBounded(tokens, opts.parallelism ?? 8, async (token) => {
-      const { api } = await session.open({ token }, 'import');
+    settled = await runBounded(tokens, opts.parallelism, async (token) => {
+      const api = await session.open({ token }, session.resolve({ token }), READ_FOR_IMPORT);
       return { token, keys: await listAll(api), selfUuid: api.selfKey.uuid };
     });
   } finally {

@@ -5,57 +5,25 @@
  * says which keys were written, and under GitHub Actions every secret is masked before it is stored.
  */
 import * as path from 'node:path';
-import { UsageError } from '../../errors';
-import type { KeySpec, LiveKey, ProjectSpec } from '../../model';
-import { loadProjects, type SourceFlags } from '../desired';
-import { EXIT } from '../exit-codes';
 import { runBounded } from '../../bounded';
+import { UsageError } from '../../errors';
+import type { SecretsPullFlags } from '../arguments/secrets-pull';
+import { loadProjects } from '../desired';
+import { EXIT } from '../exit-codes';
 import { GroupedOutput } from '../grouped-output';
 import type { Io } from '../io';
-import { ApiSession, type ApiFlags, listAll, projectErrorLines } from '../projects';
+import { projectErrorLines } from '../output';
 import { type KeySecret, preflightSecretsFile, protectSecret, secretsFormatFor, writeSecretsFile } from '../secrets-file';
-
-export interface SecretsPullFlags extends SourceFlags, ApiFlags {
-  readonly description?: string[];
-  readonly out: string;
-  readonly format?: 'json' | 'env';
-}
-
-/**
- * The live key each declared entry stands for, by the plan's own matcher (pin, description, former
- * description), so that secrets pull and plan never disagree; an ambiguity refuses the project the same way.
- * Entries the plan would create have no live key yet and are returned as `missing`.
- */
-async function matchDeclared(spec: ProjectSpec, live: readonly LiveKey[], self: LiveKey) {
-  const { planProject } = await import('../../reconcile');
-  const plan = planProject({ desired: spec, live, selfKey: self, apiUrl: '' });
-  const byUuid = new Map(live.map((k) => [k.uuid, k]));
-  const pinned = new Set(spec.keys.flatMap((e) => (e.uuid === undefined ? [] : [e.uuid])));
-  const missing = plan.changes.flatMap((c) => (c.kind === 'create' ? [c.after.description] : []));
-  // A matched key either already has the entry's description or is renamed to it by an update.
-  const renamedTo = new Map<string, string>();
-  for (const c of plan.changes) if (c.kind === 'update' && !pinned.has(c.uuid)) renamedTo.set(c.after.description, c.uuid);
-  const matched: [KeySpec, LiveKey][] = [];
-  for (const entry of spec.keys) {
-    const key =
-      entry.uuid !== undefined
-        ? byUuid.get(entry.uuid)
-        : missing.includes(entry.description)
-          ? undefined
-          : (byUuid.get(renamedTo.get(entry.description) ?? '') ??
-            live.find((k) => !pinned.has(k.uuid) && k.description === entry.description));
-    if (key) matched.push([entry, key]);
-  }
-  return { matched, missing };
-}
+import { ApiSession, listAll, MANAGE_FOR_SECRETS, trustFor } from '../session';
 
 /** Runs `secrets pull`; resolves to the exit code (0, or 1 when a project failed). */
 export async function run(opts: SecretsPullFlags, io: Io): Promise<number> {
   const file = path.resolve(io.cwd, opts.out);
   const format = secretsFormatFor(file, opts.format);
   await preflightSecretsFile(file, format);
-  const { projects, baseDir } = await loadProjects(opts, io);
-  const wanted = opts.description?.length ? new Set(opts.description) : undefined;
+  const { projects, baseDir } = loadProjects(opts, io, trustFor(opts, io));
+  const { matchEntries, matchError } = await import('../../reconcile');
+  const wanted = opts.description.length ? new Set(opts.description) : undefined;
   if (wanted) {
     const declared = new Set(projects.flatMap((p) => p.keys.map((k) => k.description)));
     const unknown = [...wanted].filter((d) => !declared.has(d));
@@ -67,16 +35,20 @@ export async function run(opts: SecretsPullFlags, io: Io): Promise<number> {
   const collected: KeySecret[][] = projects.map(() => []);
   let failures = 0;
   try {
-    await runBounded(projects, opts.parallelism ?? 8, async (spec, index) => {
+    await runBounded(projects, opts.parallelism, async (spec, index) => {
       const w = grouped.section(index);
       try {
-        const { api } = await session.open(spec, 'secrets pull');
+        const api = await session.open(spec, session.resolve(spec), MANAGE_FOR_SECRETS);
         const live = await listAll(api);
-        const { matched, missing } = await matchDeclared(spec, live, api.selfKey);
-        const chosen = matched
+        // The plan's own matcher, so secrets pull and plan never disagree; an ambiguity refuses the same way.
+        const m = matchEntries(spec.keys, live);
+        const refused = matchError(spec.token, m);
+        if (refused) throw refused;
+        const missing = m.newEntries.map((e) => e.description);
+        const chosen = [...m.matched]
           .filter(([entry]) => !wanted || wanted.has(entry.description))
           .sort(([a, x], [b, y]) => (a.description < b.description ? -1 : a.description > b.description ? 1 : x.uuid < y.uuid ? -1 : 1));
-        const fetched = await runBounded(chosen, opts.parallelism ?? 8, async ([, key]) => {
+        const fetched = await runBounded(chosen, opts.parallelism, async ([, key]) => {
           const secret = await api.getSecret(key.uuid);
           protectSecret(io, secret);
           return secret;

@@ -3,26 +3,25 @@
  * against the schema and the semantic rules and reports every problem at once. Exit 0 valid, 1 invalid
  * (2, a usage error, comes from the command line parser). Loads neither undici nor cdktf.
  */
-import { type DiagnosticFormat, formatDiagnostics, readDesiredState } from '../../manifest';
-import { UsageError } from '../../errors';
+import { formatDiagnostics, readDesiredState } from '../../manifest';
+import { operatorTrust } from '../../trust';
+import type { ValidateFlags } from '../arguments/validate';
 import { EXIT } from '../exit-codes';
 import type { Io } from '../io';
-
-export interface ValidateOptions {
-  file?: string;
-  fromCdktf?: string;
-  format?: DiagnosticFormat;
-}
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** Runs `validate`; resolves to the exit code. */
-export async function run(opts: ValidateOptions, io: Io, args: string[]): Promise<number> {
-  if (args.length > 0) throw new UsageError(`validate takes no arguments, got ${args.map((a) => JSON.stringify(a)).join(' ')}`);
-  const format = opts.format ?? 'text';
-  if (!['text', 'json', 'github'].includes(format)) throw new UsageError(`unknown format "${format}"; use text, json or github`);
-
-  const reading = readDesiredState({ file: opts.file, fromCdktf: opts.fromCdktf, cwd: io.cwd });
+export async function run(flags: ValidateFlags, io: Io): Promise<number> {
+  const format = flags.format;
+  // What the operator allows comes from the environment and flags, never from the manifest (src/trust.ts).
+  const options = {
+    file: flags.file,
+    fromCdktf: flags.fromCdktf,
+    cwd: io.cwd,
+    trust: operatorTrust(io.env, { allowApiUrl: flags.allowApiUrl, allowCredentialEnv: flags.allowCredentialEnv }),
+  };
+  const reading = readDesiredState(options);
   const errors = reading.diagnostics.filter((d) => d.severity === 'error').length;
   const valid = reading.state !== undefined && errors === 0;
 

@@ -1,0 +1,38 @@
+/** `plan`'s command line: definition and typed flags. */
+import { type Command, Option } from 'commander';
+import { UsageError } from '../../errors';
+import { addApiOptions, addGuardOptions, addSourceOptions, apiFlags, type ApiFlags, guardFlags, type GuardFlags, sourceFlags, type SourceFlags } from './common';
+
+export interface PlanFlags extends SourceFlags, ApiFlags, GuardFlags {
+  readonly format: 'text' | 'json' | 'markdown';
+  readonly out?: string;
+  readonly detailedExitcode: boolean;
+}
+
+export function define(program: Command): Command {
+  return addGuardOptions(
+    addApiOptions(
+      addSourceOptions(
+        program
+          .command('plan')
+          .description('show what apply would change, without changing anything; exit 0 no changes (or changes without --detailed-exitcode), 2 changes with --detailed-exitcode, 1 an error, 3 a guard refused')
+          .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'markdown']).default('text'))
+          .option('--out <file>', 'also save the plan as JSON, for `apply <file>`')
+          .option('--detailed-exitcode', 'exit 2 when there are changes, 0 when there are none'),
+      ),
+    ),
+  );
+}
+
+export function parseFlags(o: Record<string, unknown>, args: readonly string[]): PlanFlags {
+  if (args.length > 0) throw new UsageError(`plan takes no arguments, got ${args.map((a) => JSON.stringify(a)).join(' ')}`);
+  if (o.file !== undefined && o.fromCdktf !== undefined) throw new UsageError('give -f or --from-cdktf, not both');
+  return {
+    ...sourceFlags(o),
+    ...apiFlags(o),
+    ...guardFlags(o),
+    format: (o.format as PlanFlags['format']) ?? 'text',
+    ...(typeof o.out === 'string' ? { out: o.out } : {}),
+    detailedExitcode: Boolean(o.detailedExitcode),
+  };
+}

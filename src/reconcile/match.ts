@@ -1,0 +1,124 @@
+/**
+ * `matchEntries`: which live key each manifest entry stands for — the only place these rules live. Planning,
+ * `secrets pull` and `deactivate` all pair entries with keys through it, so they can never disagree. Pure.
+ *
+ * Rules, in this order (pinned entries first, so their live keys are never candidates for the others):
+ *   1. an entry with `uuid` matches that live key (uuids compare case-insensitively); a pin no key has is missing;
+ *   2. otherwise a live key whose description equals the entry's description;
+ *   3. otherwise a live key whose description is one of the entry's `formerDescriptions` (a rename);
+ *   4. otherwise the entry is new.
+ * Stage 2 runs for every entry before stage 3, so a current description always wins over a former one. Two or
+ * more candidates in one stage is an ambiguity — unless, by description, they are exact twins (same description and
+ * permissions, all active, created within `TWIN_WINDOW_MS` of each other: what two racing creates leave behind when
+ * one run was killed before retiring its copy). Then the oldest is matched and the newer ones are reported as twins
+ * to retire.
+ */
+import { byString, canonicalUuid, sameList } from '../compare';
+import type { KeySpec, LiveKey } from '../model';
+import { canonicalPermissions } from '../permissions';
+
+/** Keys created this close together with identical content are the leftovers of a race, not two intended keys. */
+export const TWIN_WINDOW_MS = 60_000;
+
+/** An entry that matched more than one live key in one stage. */
+export interface Ambiguity {
+  readonly entry: KeySpec;
+  /** Oldest first. */
+  readonly candidates: readonly LiveKey[];
+  readonly how: 'by description' | 'by former description';
+}
+
+/** What `matchEntries` found. */
+export interface MatchResult {
+  /** Entry -> the live key it stands for, in manifest order. */
+  readonly matched: ReadonlyMap<KeySpec, LiveKey>;
+  /** Entries no live key stands for: they will be created. */
+  readonly newEntries: readonly KeySpec[];
+  /** Live keys no entry claims (nor any ambiguity or twin), in listing order. */
+  readonly unclaimed: readonly LiveKey[];
+  /** Entries with two or more candidates that are not exact twins. */
+  readonly ambiguities: readonly Ambiguity[];
+  /** Entries whose pinned uuid no live key has. */
+  readonly missingPins: readonly KeySpec[];
+  /** Entries pinning a uuid that an earlier entry already pinned. */
+  readonly doublePins: readonly KeySpec[];
+  /** Newer exact twins of a matched key, to retire; each with the key that stays. */
+  readonly twins: readonly { readonly key: LiveKey; readonly kept: LiveKey }[];
+}
+
+function olderFirst(a: LiveKey, b: LiveKey): number {
+  return byString(a.createdAt, b.createdAt) || byString(a.uuid, b.uuid);
+}
+
+/** Whether `keys` (oldest first, two or more) are exact twins: see the module comment. */
+export function areExactTwins(keys: readonly LiveKey[]): boolean {
+  const first = keys[0];
+  if (!first || keys.length < 2) return false;
+  const perms = canonicalPermissions(first.permissions);
+  const start = Date.parse(first.createdAt);
+  const end = Date.parse(keys[keys.length - 1]!.createdAt);
+  if (!Number.isFinite(start) || !Number.isFinite(end) || end - start > TWIN_WINDOW_MS) return false;
+  return keys.every((k) => k.active && k.description === first.description && sameList(canonicalPermissions(k.permissions), perms));
+}
+
+/** Pairs `entries` (one project's) with `live` (that project's keys); see the module comment. */
+export function matchEntries(entries: readonly KeySpec[], live: readonly LiveKey[]): MatchResult {
+  const byUuid = new Map(live.map((k) => [canonicalUuid(k.uuid), k]));
+  const claimed = new Set<string>();
+  const matched = new Map<KeySpec, LiveKey>();
+  const missingPins: KeySpec[] = [];
+  const doublePins: KeySpec[] = [];
+  const ambiguities: Ambiguity[] = [];
+  const twins: { key: LiveKey; kept: LiveKey }[] = [];
+
+  for (const entry of entries) {
+    if (entry.uuid === undefined) continue;
+    const key = byUuid.get(canonicalUuid(entry.uuid));
+    if (!key) missingPins.push(entry);
+    else if (claimed.has(key.uuid)) doublePins.push(entry);
+    else {
+      claimed.add(key.uuid);
+      matched.set(entry, key);
+    }
+  }
+
+  // Indexed once: matching 10,000 entries against 10,000 keys must not compare every pair.
+  const byDescription = new Map<string, LiveKey[]>();
+  for (const k of live) {
+    const same = byDescription.get(k.description);
+    if (same) same.push(k);
+    else byDescription.set(k.description, [k]);
+  }
+  const stage = (candidatesOf: readonly KeySpec[], names: (e: KeySpec) => readonly string[], how: Ambiguity['how']): KeySpec[] => {
+    const unmatched: KeySpec[] = [];
+    for (const entry of candidatesOf) {
+      const candidates = [...new Set(names(entry))]
+        .flatMap((name) => byDescription.get(name) ?? [])
+        .filter((k) => !claimed.has(k.uuid))
+        .sort(olderFirst);
+      if (candidates.length === 0) {
+        unmatched.push(entry);
+        continue;
+      }
+      for (const c of candidates) claimed.add(c.uuid);
+      matched.set(entry, candidates[0]!);
+      if (candidates.length === 1) continue;
+      if (how === 'by description' && areExactTwins(candidates)) for (const key of candidates.slice(1)) twins.push({ key, kept: candidates[0]! });
+      else ambiguities.push({ entry, candidates, how });
+    }
+    return unmatched;
+  };
+  const unpinned = entries.filter((e) => e.uuid === undefined);
+  const notByDescription = stage(unpinned, (e) => [e.description], 'by description');
+  const newEntries = stage(notByDescription, (e) => e.formerDescriptions, 'by former description');
+
+  return {
+    matched,
+    newEntries,
+    unclaimed: live.filter((k) => !claimed.has(k.uuid)),
+    ambiguities,
+    missingPins,
+    doublePins,
+    twins,
+  };
+}
