@@ -33,7 +33,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   // A command's code is loaded only when it runs (measured: loading the client and its undici costs a cold
   // `validate` about 40 ms of its 120 ms; the emulator and the renderers more): the definitions above are light.
   const wire = <F>(cmd: Command, parse: (o: Record<string, unknown>, args: readonly string[]) => F, load: () => Promise<{ run: Run<F> }>) =>
-    cmd.action(async (...args: unknown[]) => {
+    cmd.addHelpText('after', `\n${EXIT_CODES_HELP}`).action(async (...args: unknown[]) => {
       const command = args[args.length - 1] as Command;
       const positional = args.slice(0, -2).flatMap((a) => (typeof a === 'string' ? [a] : []));
       const flags = parse(command.opts(), positional);

@@ -7,7 +7,9 @@
 import type { Permission } from '../model';
 import { changesByKey, countChanges, type KeyChangeGroup } from '../reconcile/build';
 import type { GuardViolation, Plan, ProjectPlan } from '../model';
+import { projectNotes } from './notes';
 import { riskReason } from './risk';
+import { revealHidden } from './visible';
 import { summaryLine, unplannedLine } from './text';
 
 /** A project's key list is folded once it has more entries than this. */
@@ -35,8 +37,8 @@ const TRUNCATION_RESERVE = 600;
  * line breaks become spaces.
  */
 export function escapeMarkdown(text: string): string {
-  return text
-    .replace(/\r\n|\r|\n/g, ' ')
+  // Line breaks become spaces, other hidden characters visible `\uXXXX` text, then everything Markdown reads is escaped.
+  return revealHidden(text.replace(/\r\n|\r|\n/g, ' '))
     .replace(/[\\`*_{}[\]()#+\-.!|~>]/g, (c) => `\\${c}`)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
@@ -79,6 +81,7 @@ function keyItem(g: KeyChangeGroup, project: ProjectPlan): string[] {
     const s = g.status;
     if (s.kind === 'activate') lines.push('  - activate (inactive → active)');
     else if (s.reason === 'declared-inactive') lines.push('  - deactivate: the manifest declares `active: false`');
+    else if (s.reason === 'duplicate') lines.push('  - deactivate: a duplicate an interrupted race left (renamed and retired)');
     else lines.push('  - deactivate: not in the manifest (`unmanaged: deactivate`)');
   }
   return lines;
@@ -160,6 +163,8 @@ export function renderMarkdown(plan: Plan, opts: MarkdownRenderOptions = {}): st
       '',
     );
     budget -= 200 + p.apiUrl.length;
+    const notes = projectNotes(p);
+    if (notes.length) out.push('> [!WARNING]', ...notes.map((n) => `> ${escapeMarkdown(n)}`), '');
     const items: string[] = [];
     let shown = 0;
     for (const g of groups) {

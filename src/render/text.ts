@@ -7,6 +7,9 @@
  * (sorted by token); colour only when the caller asks for it.
  */
 import { changesByKey, countChanges, type KeyChangeGroup } from '../reconcile/build';
+import { projectNotes } from './notes';
+import { riskReason } from './risk';
+import { quoteVisible } from './visible';
 import type { ChangeCounts, GuardViolation, Plan, ProjectPlan } from '../model';
 
 export interface TextRenderOptions {
@@ -43,7 +46,13 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-const quote = (s: string): string => JSON.stringify(s);
+const quote = quoteVisible;
+
+/** The risk flag under a granted permission (its own line), as the Markdown plan flags it. */
+function risky(p: string, paint: Paint): string {
+  const reason = riskReason(p);
+  return reason ? `\n${paint('yellow', `          # risky: ${reason}`)}` : '';
+}
 
 function keyBlock(g: KeyChangeGroup, project: ProjectPlan, paint: Paint): string[] {
   const colour = g.symbol === '+' ? 'green' : g.symbol === '~' ? 'yellow' : 'red';
@@ -57,7 +66,7 @@ function keyBlock(g: KeyChangeGroup, project: ProjectPlan, paint: Paint): string
     if (g.after.permissions.length === 0) lines.push('      permissions: (none)');
     else {
       lines.push('      permissions:');
-      for (const p of g.after.permissions) lines.push(`        ${add} ${p}`);
+      for (const p of g.after.permissions) lines.push(`        ${add} ${p}${risky(p, paint)}`);
     }
     return lines;
   }
@@ -70,7 +79,7 @@ function keyBlock(g: KeyChangeGroup, project: ProjectPlan, paint: Paint): string
     }
     if (u.permissionsAdded.length + u.permissionsRemoved.length > 0) {
       lines.push('      permissions:');
-      for (const p of u.permissionsAdded) lines.push(`        ${add} ${p}`);
+      for (const p of u.permissionsAdded) lines.push(`        ${add} ${p}${risky(p, paint)}`);
       for (const p of u.permissionsRemoved) lines.push(`        ${remove} ${p}`);
       const unchanged = u.after.permissions.length - u.permissionsAdded.length;
       if (unchanged > 0) lines.push(paint('dim', `        # (${plural(unchanged, 'unchanged permission')} hidden)`));
@@ -83,7 +92,9 @@ function keyBlock(g: KeyChangeGroup, project: ProjectPlan, paint: Paint): string
         ? ''
         : s.reason === 'declared-inactive'
           ? '  (declared active: false)'
-          : '  (not in the manifest; unmanaged: deactivate)';
+          : s.reason === 'duplicate'
+            ? '  (a duplicate an interrupted race left: renamed and retired)'
+            : '  (not in the manifest; unmanaged: deactivate)';
     lines.push(`      active: ${s.before.active} -> ${s.after.active}${why}`);
   }
   return lines;
@@ -113,6 +124,9 @@ export function renderText(plan: Plan, opts: TextRenderOptions): string {
           `${pc.create} to create, ${pc.change} to change, ${pc.deactivate} to deactivate`,
         '',
       );
+      const notes = projectNotes(p);
+      for (const n of notes) out.push(paint('yellow', `  warning: ${n}`));
+      if (notes.length) out.push('');
       for (const g of changesByKey(p)) out.push(...keyBlock(g, p, paint), '');
     }
     if (quiet.length > 0) out.push(`No changes in ${plural(quiet.length, 'other project')}: ${quiet.join(', ')}.`, '');

@@ -32,7 +32,9 @@ export async function run(flags: PlanFlags, io: Io): Promise<number> {
   const planned = outcomes.flatMap((o) => (o.plan ? [o.plan] : []));
   const failed = outcomes.filter((o) => o.error !== undefined);
   const refused = outcomes.some((o) => o.violations.length > 0);
-  const plan = buildPlan(planned, loaded.source);
+  // A saved plan records the manifest it binds to; a plan that is only shown does not, so the same desired state
+  // from YAML and from CDKTF prints the same document.
+  const plan = buildPlan(planned, flags.out !== undefined ? loaded.source : undefined);
 
   const shown = flags.format !== 'json' && planned.length > 0;
   const unplanned = failed.map((o) => o.token).sort();
