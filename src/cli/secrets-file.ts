@@ -10,6 +10,7 @@ import { constants as fsConstants, promises as fsp, readFileSync } from 'node:fs
 import * as path from 'node:path';
 import { SecretsFileError } from '../errors';
 import { secrets } from '../redact';
+import * as lockfile from 'proper-lockfile';
 import { writeFileAtomic } from '../atomic-file';
 import type { Io } from './io';
 
@@ -91,6 +92,9 @@ function insertionPoint(names: readonly string[], name: string): number {
 /** A `.env` assignment line (optionally `export`ed): group 1 is the variable. */
 const ENV_LINE = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/;
 
+/** The comment scaleflex-keys writes above each variable: `# project: description (uuid)`. */
+const COMMENT_LINE = /^# ([a-z0-9-]+): (.*) \(([^()]*)\)$/;
+
 const UNMERGEABLE_HINT = 'fix or move the file, or choose another --out / --secrets-out file';
 
 /**
@@ -105,6 +109,8 @@ export class SecretsDocument {
   /** env: the file's lines, and where each variable is. */
   private readonly lines: string[] = [];
   private readonly index = new Map<string, number>();
+  /** env: variable -> `project\0description` of the key it holds, from the comment line above it. */
+  private readonly owners = new Map<string, string>();
 
   private constructor(readonly format: SecretsFormat) {}
 
@@ -116,7 +122,10 @@ export class SecretsDocument {
       doc.lines.push(...existing.replace(/\n$/, '').split('\n'));
       doc.lines.forEach((line, i) => {
         const m = ENV_LINE.exec(line);
-        if (m) doc.index.set(m[1]!, i);
+        if (!m) return;
+        doc.index.set(m[1]!, i);
+        const label = COMMENT_LINE.exec(doc.lines[i - 1] ?? '');
+        if (label) doc.owners.set(m[1]!, `${label[1]}\u0000${label[2]}`);
       });
       return doc;
     }
@@ -155,24 +164,43 @@ export class SecretsDocument {
       }
       return this;
     }
-    const usedNow = new Map<string, KeySecret>();
     for (const e of sorted(entries)) {
+      // A name belongs to one (project, description): the file's comments say whose it is, across batches and runs.
+      // The manifest refuses two declared keys that would share one; should two keys still meet here, the later
+      // one gets its uuid appended (stable: a key's uuid never changes) instead of replacing the other's secret.
+      // A rotated key's successor (same description) replaces its predecessor's value.
+      const who = `${e.project}\u0000${names.get(e)!}`;
       let name = envVarName(e.project, names.get(e)!);
-      // Two different keys of this batch would land on one variable: keep both, the later one suffixed.
-      const clash = usedNow.get(name);
-      if (clash && clash.uuid !== e.uuid) name = `${name}_${e.uuid.replace(/[^A-Za-z0-9]/g, '').slice(0, 8).toUpperCase()}`;
-      usedNow.set(name, e);
+      const owner = this.owners.get(name);
+      if (owner !== undefined && owner !== who) name = `${name}_${e.uuid.replace(/[^A-Za-z0-9]/g, '').slice(0, 8).toUpperCase()}`;
+      this.owners.set(name, who);
       const line = `${name}=${e.secret}`;
+      const label = `# ${`${e.project}: ${e.description} (${e.uuid})`.replace(/[\r\n]+/g, ' ')}`;
       const at = this.index.get(name);
       if (at !== undefined) {
         this.lines[at] = line;
+        // The comment above names the key whose secret is below it, never a predecessor's.
+        if (at > 0 && this.lines[at - 1]!.startsWith('# ')) this.lines[at - 1] = label;
+        else this.lines.splice(at, 0, label), this.reindex();
       } else {
-        const label = `${e.project}: ${e.description} (${e.uuid})`.replace(/[\r\n]+/g, ' ');
-        this.lines.push(`# ${label}`, line);
+        this.lines.push(label, line);
         this.index.set(name, this.lines.length - 1);
       }
     }
     return this;
+  }
+
+  private reindex(): void {
+    this.index.clear();
+    this.lines.forEach((line, i) => {
+      const m = ENV_LINE.exec(line);
+      if (m) this.index.set(m[1]!, i);
+    });
+  }
+
+  /** Whether the file holds a secret for the key `description` of `project` (by its name in this format). */
+  has(project: string, description: string): boolean {
+    return this.format === 'json' ? Boolean(this.json.get(project)?.has(description)) : this.index.has(envVarName(project, description));
   }
 
   /** The file content: JSON sorted by project and name (the same secrets give the same bytes), or the lines. */
@@ -224,6 +252,14 @@ function readExisting(file: string): string | undefined {
  * `--secrets-out .scaleflex-local/secrets.json` on a fresh clone.
  */
 export async function preflightSecretsFile(file: string, format: SecretsFormat): Promise<void> {
+  // A FIFO or a device would hang the read or swallow the secrets: only a regular file (or none yet) will do.
+  try {
+    const stat = await fsp.stat(file);
+    if (!stat.isFile()) throw new SecretsFileError(`cannot use ${file} as a secrets file: it is not a regular file`, { hint: UNMERGEABLE_HINT });
+  } catch (error) {
+    if (error instanceof SecretsFileError) throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new SecretsFileError(`cannot use ${file}: ${(error as Error).message}`);
+  }
   mergeSecrets(readExisting(file), [], format, file);
   const dir = path.dirname(path.resolve(file));
   try {
@@ -234,9 +270,45 @@ export async function preflightSecretsFile(file: string, format: SecretsFormat):
   }
 }
 
-/** Merges `entries` into `file` (created if missing), atomically, mode 0600. */
+/** How long a writer waits for another's lock on a secrets file before giving up (the lock is held per write). */
+const LOCK_RETRIES = { retries: 200, minTimeout: 10, maxTimeout: 200, factor: 1.2 } as const;
+/** A lock not refreshed for this long is a dead writer's: taken over. */
+const LOCK_STALE_MS = 10_000;
+
+/**
+ * Runs `fn` holding the exclusive lock of `file` (`FILE.lock`, proper-lockfile), so that two applies or pulls
+ * writing one secrets file never lose each other's secrets: each re-reads the file under the lock before writing.
+ */
+async function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  let release: (() => Promise<void>) | undefined;
+  try {
+    release = await lockfile.lock(file, { realpath: false, lockfilePath: `${file}.lock`, retries: LOCK_RETRIES, stale: LOCK_STALE_MS });
+  } catch (error) {
+    throw new SecretsFileError(`cannot write ${file}: another scaleflex-keys run holds its lock (${file}.lock) and did not release it in time (${(error as Error).message})`, {
+      hint: `wait for the other apply or secrets pull to finish; if none is running, the lock is released on its own after ${LOCK_STALE_MS / 1000} s`,
+    });
+  }
+  try {
+    return await fn();
+  } finally {
+    await release().catch(() => undefined);
+  }
+}
+
+/** Merges `entries` into `file` (created if missing), atomically, mode 0600, under the file's lock. */
 export async function writeSecretsFile(file: string, entries: readonly KeySecret[], format: SecretsFormat): Promise<void> {
-  await writeFileAtomic(file, mergeSecrets(readExisting(file), entries, format, file), 0o600, (m) => new SecretsFileError(m));
+  await withFileLock(file, () => writeFileAtomic(file, mergeSecrets(readExisting(file), entries, format, file), 0o600, (m) => new SecretsFileError(m)));
+}
+
+/** Which of `keys` (project, description) have no secret in `file`; all of them when it cannot be read. */
+export function missingSecrets(file: string, format: SecretsFormat, keys: readonly { project: string; description: string }[]): { project: string; description: string }[] {
+  let doc: SecretsDocument;
+  try {
+    doc = SecretsDocument.parse(readExisting(file), format, file);
+  } catch {
+    return [...keys];
+  }
+  return keys.filter((k) => !doc.has(k.project, k.description));
 }
 
 /**
@@ -256,12 +328,11 @@ export function protectSecret(io: Io, secret: string): void {
 
 /**
  * Collects secrets as keys are created and merges them into one file. Concurrent `add`s are coalesced into
- * one write at a time; each `add` resolves once its secret is on disk (or rejects when it cannot be written).
+ * one locked read-merge-write at a time; each `add` resolves once its secret is on disk (or rejects when it cannot be written).
  */
 export class SecretSink {
   private pending: KeySecret[] = [];
   private draining: Promise<void> | undefined;
-  private document: SecretsDocument | undefined;
   private stored = 0;
 
   constructor(
@@ -287,10 +358,8 @@ export class SecretSink {
     try {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0);
-        // Read (and merged into) once; after that this sink's own last write is the file's content.
-        this.document ??= SecretsDocument.parse(readExisting(this.file), this.format, this.file);
-        this.document.merge(batch);
-        await writeFileAtomic(this.file, this.document.render(), 0o600, (m) => new SecretsFileError(m));
+        // Re-read under the lock before every write: another run may have written the file since.
+        await writeSecretsFile(this.file, batch, this.format);
         this.stored += batch.length;
       }
     } finally {

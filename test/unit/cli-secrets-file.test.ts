@@ -81,10 +81,26 @@ describe('mergeSecrets', () => {
     expect(() => mergeSecrets(existing, [s('demo', 'a', 'secret-a-0000')], 'json', 'f.json')).toThrow(SecretsFileError);
   });
 
-  test('env: appends commented lines and replaces an existing variable in place, keeping other lines', () => {
+  test('env: appends commented lines and replaces an existing variable in place, keeping other lines; the comment names the new key', () => {
     const existing = 'OTHER=1\n# demo: a (old)\nSCALEFLEX_KEY_DEMO_A=old-secret-000\n';
     const out = mergeSecrets(existing, [s('demo', 'a', 'new-secret-aaaa'), s('demo', 'b', 'new-secret-bbbb', 'ub')], 'env');
-    expect(out).toBe('OTHER=1\n# demo: a (old)\nSCALEFLEX_KEY_DEMO_A=new-secret-aaaa\n# demo: b (ub)\nSCALEFLEX_KEY_DEMO_B=new-secret-bbbb\n');
+    expect(out).toBe('OTHER=1\n# demo: a (uuid-a)\nSCALEFLEX_KEY_DEMO_A=new-secret-aaaa\n# demo: b (ub)\nSCALEFLEX_KEY_DEMO_B=new-secret-bbbb\n');
+  });
+
+  test('env: six descriptions that spell one variable, written one batch at a time, all survive, each comment above its own secret', () => {
+    const names = ['CI uploader', 'CI-uploader', 'ci_uploader', 'CI.uploader', 'CI  uploader', 'ci uploader'];
+    let text: string | undefined;
+    names.forEach((d, i) => (text = mergeSecrets(text, [s('demo', d, `secret-${i}-xxxxxxxx`, `u${i}000000`)], 'env')));
+    // And once more, as a second run would: nothing moves.
+    const again = names.reduce<string | undefined>((t, d, i) => mergeSecrets(t, [s('demo', d, `secret-${i}-xxxxxxxx`, `u${i}000000`)], 'env'), text);
+    expect(again).toBe(text);
+    const lines = text!.trimEnd().split('\n');
+    const vars = lines.filter((l) => l.includes('='));
+    expect(new Set(vars.map((l) => l.split('=')[0])).size).toBe(6);
+    names.forEach((d, i) => {
+      const at = lines.indexOf(lines.find((l) => l.endsWith(`=secret-${i}-xxxxxxxx`))!);
+      expect(lines[at - 1]).toBe(`# demo: ${d} (u${i}000000)`);
+    });
   });
 
   test('env: two descriptions that spell the same variable both survive', () => {
@@ -161,5 +177,28 @@ describe('protectSecret', () => {
     expect(io.raw).toEqual([]);
     expect(io.stdout).toEqual([]);
     expect(redact('another-secret-value-0987654321')).toBe('[REDACTED]');
+  });
+});
+
+describe('concurrent writers', () => {
+  test('two sinks writing one file at once keep every secret (30 rounds, .json and .env)', async () => {
+    for (let round = 0; round < 30; round++) {
+      for (const format of ['json', 'env'] as const) {
+        const file = path.join(dir, `shared-${round}.${format}`);
+        const sinks = [new SecretSink(captureIo(), file, format), new SecretSink(captureIo(), file, format)];
+        await Promise.all(
+          sinks.flatMap((sink, w) => Array.from({ length: 6 }, (_, i) => sink.add(s('demo', `w${w} key ${i}`, `secret-${round}-${w}-${i}-xxxxxxxx`, `u${w}${i}`)))),
+        );
+        const text = fs.readFileSync(file, 'utf8');
+        for (let w = 0; w < 2; w++) for (let i = 0; i < 6; i++) expect(text).toContain(`secret-${round}-${w}-${i}-xxxxxxxx`);
+        expect(fs.existsSync(`${file}.lock`)).toBe(false);
+      }
+    }
+  });
+
+  test('a FIFO as the secrets file is refused before anything changes', async () => {
+    const fifo = path.join(dir, 'fifo.env');
+    require('node:child_process').execFileSync('mkfifo', [fifo]);
+    await expect(preflightSecretsFile(fifo, 'env')).rejects.toThrow(/not a regular file/);
   });
 });

@@ -26,7 +26,7 @@ import { GroupedOutput, type SectionWriter } from '../grouped-output';
 import type { Io } from '../io';
 import { allViolations, describeChange, eventLine, projectErrorLines, renderPlan, reportProblems } from '../output';
 import { type Outcome, prepareRuns, type ProjectRun } from '../runs';
-import { preflightSecretsFile, protectSecret, SecretSink, secretsFormatFor } from '../secrets-file';
+import { missingSecrets, preflightSecretsFile, protectSecret, SecretSink, secretsFormatFor } from '../secrets-file';
 import { ApiSession, MANAGE_FOR_APPLY, trustFor } from '../session';
 import { runBounded } from '../../bounded';
 
@@ -161,6 +161,25 @@ function finish(summary: ApplySummary, flags: ApplyFlags, io: Io, sink: SecretSi
   return EXIT.OK;
 }
 
+/**
+ * After an apply with `--secrets-out FILE`: the declared keys of the projects it touched whose secret FILE does not
+ * hold (an earlier apply killed between a create and its write, say), each project with the `secrets pull` line that
+ * fills them. Listing, not fetching: FILE may be meant for new keys only, and pulling every old key's secret into it
+ * would spread secrets nobody asked for.
+ */
+function reportMissingSecrets(sink: SecretSink, flags: ApplyFlags, io: Io, touched: readonly ProjectSpec[], planSource?: PlanSource): void {
+  const keys = touched.flatMap((p) => p.keys.filter((k) => k.active).map((k) => ({ project: p.token, description: k.description })));
+  const missing = missingSecrets(sink.file, sink.format, keys);
+  if (missing.length === 0) return;
+  io.err(`\nwarning: ${missing.length} declared key${missing.length === 1 ? ' has' : 's have'} no secret in ${flags.secretsOut} (an interrupted apply, or keys made before it was used):\n`);
+  const byProject = new Map<string, string[]>();
+  for (const m of missing) byProject.set(m.project, [...(byProject.get(m.project) ?? []), m.description]);
+  for (const [project, descriptions] of [...byProject].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    io.err(`  ${project}: ${descriptions.slice(0, 10).map((d) => quote(d)).join(', ')}${descriptions.length > 10 ? ` and ${descriptions.length - 10} more` : ''}\n`);
+    io.err(`    ${secretsPullLine(flags, io, project, descriptions, planSource)}\n`);
+  }
+}
+
 /** The `secrets pull` command that fetches `descriptions` of `project` (it matches keys through the manifest). */
 function secretsPullLine(flags: ApplyFlags, io: Io, project: string, descriptions: readonly string[], planSource?: PlanSource): string {
   const source = flags.fromCdktf
@@ -219,6 +238,7 @@ export async function run(flags: ApplyFlags, io: Io): Promise<number> {
   let outcomes: Outcome[];
   let session: ApiSession;
   let plan: Plan;
+  let specs: ReadonlyMap<string, ProjectSpec>;
   const planFile = flags.planFile;
   if (planFile !== undefined) {
     let saved = await readPlanFile(planFile, io);
@@ -230,7 +250,7 @@ export async function run(flags: ApplyFlags, io: Io): Promise<number> {
     }
     const manifest = manifestFlagsFor(saved, flags, planFile, io);
     const loaded = loadProjects({ ...manifest, project: [] }, io, trust);
-    const specs = new Map<string, ProjectSpec>(loaded.state.projects.map((p) => [p.token, p]));
+    specs = new Map<string, ProjectSpec>(loaded.state.projects.map((p) => [p.token, p]));
     const changing = saved.projects.filter((p) => p.changes.length > 0).map((p) => p.project);
     session = await ApiSession.start(io, flags, changing, loaded.baseDir);
     plan = saved;
@@ -242,6 +262,7 @@ export async function run(flags: ApplyFlags, io: Io): Promise<number> {
     }
   } else {
     const loaded = loadProjects(flags, io, trust);
+    specs = new Map<string, ProjectSpec>(loaded.projects.map((p) => [p.token, p]));
     session = await ApiSession.start(io, flags, loaded.projects.map((p) => p.token), loaded.baseDir);
     try {
       outcomes = await prepareRuns(session, { kind: 'manifest', projects: loaded.projects }, MANAGE_FOR_APPLY, flags);
@@ -276,6 +297,7 @@ export async function run(flags: ApplyFlags, io: Io): Promise<number> {
       .sort((a, b) => (a.plan.project < b.plan.project ? -1 : 1));
     // After a question at a terminal, time has passed: apply lists afresh. Otherwise the listing is seconds old.
     const summary = await applyAll(runs, flags, io, sink, planFile !== undefined || flags.autoApprove);
+    if (sink) reportMissingSecrets(sink, flags, io, runs.flatMap((r) => specs.get(r.plan.project) ?? []), plan.source);
     return finish(summary, flags, io, sink, plan.source);
   } finally {
     await session.close();
