@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+/**
+ * Benchmark of `apply` (run with `npm run bench:apply`, which builds first): the built CLI as a child process
+ * against an in-process emulator with 20 ms latency, each run on freshly seeded keys, against the physical limit
+ * measured from the emulator's own knobs in the same run:
+ *   1. 2,000 deactivations (keys not in the manifest): limit = (2 x pages + chunks) round trips, the issue's bound
+ *      (a listing to plan, one to check preconditions, 20 bulk calls of 100); target <= 1.5x. Also prints the
+ *      requests sent, which an integration test asserts exactly.
+ *   2. 5,000 permission changes at the default parallelism 8: limit = (self + pages) x latency, sequential cursor
+ *      pages, plus ceil(5,000 / 8) x latency for the PATCHes; target <= 1.3x.
+ * Prints medians. RUNS=N (default 3).
+ */
+'use strict';
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { startEmulator } = require('../dist/emulator');
+const { median } = require('./stats');
+
+const ROOT = path.resolve(__dirname, '..');
+const BIN = path.join(ROOT, 'dist', 'cli', 'bin.js');
+const RUNS = Number(process.env.RUNS ?? 3);
+const LATENCY_MS = 20;
+const PAGE = 100;
+const PARALLELISM = 8;
+const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
+
+function runCli(args, env, cwd) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH, NO_COLOR: '1', ...env } });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.resume();
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, ms: Number(process.hrtime.bigint() - started) / 1e6, stderr }));
+  });
+}
+
+async function one(dir, run, { count, manifestKeys, seedPerms }) {
+  const token = 'bench';
+  const handle = await startEmulator({ stateDir: path.join(dir, `state-${run}-${count}`), port: 0, projects: [token] });
+  try {
+    const keys = Array.from({ length: count }, (_, k) => ({ description: `key ${k}`, permissions: seedPerms }));
+    for (let i = 0; i < keys.length; i += 1000) await handle.seedKeys(token, keys.slice(i, i + 1000));
+    const lines = ['version: 1', 'projects:', `  - token: ${token}`, manifestKeys.length ? '    keys:' : '    keys: []'];
+    for (const k of manifestKeys) lines.push(`      - description: "${k.description}"`, `        permissions: [${k.permissions.join(', ')}]`);
+    fs.writeFileSync(path.join(dir, 'm.yaml'), `${lines.join('\n')}\n`);
+    handle.configure({ latencyMs: LATENCY_MS });
+    handle.resetStats();
+    const env = { SCALEFLEX_API_URL: handle.url, SCALEFLEX_API_KEY_BENCH: handle.adminKey(token) };
+    const r = await runCli(['apply', '-f', 'm.yaml', '--auto-approve', '--force', '--force-permission-removal', '--parallelism', String(PARALLELISM)], env, dir);
+    if (r.code !== 0) throw new Error(`apply exited ${r.code}: ${r.stderr}`);
+    return { ms: r.ms, requests: handle.stats().requests, byRoute: handle.stats().byRoute };
+  } finally {
+    await handle.close();
+  }
+}
+
+function report(name, results, limitMs, target) {
+  const med = median(results.map((r) => r.ms));
+  const ratio = med / limitMs;
+  console.log(
+    `${name}: median ${secs(med)} over ${results.length} run(s) [${results.map((r) => secs(r.ms)).join(', ')}]; ${results[0].requests} requests ` +
+      `${JSON.stringify(results[0].byRoute)}; limit ${secs(limitMs)}; ${ratio.toFixed(2)}x (target <= ${target}x) ${ratio <= target ? 'OK' : 'MISSED'}`,
+  );
+}
+
+async function main() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfk-bench-apply-'));
+  try {
+    const deact = [];
+    for (let i = 0; i < RUNS; i++) deact.push(await one(dir, i, { count: 2000, manifestKeys: [], seedPerms: ['OBJECTS_LIST'] }));
+    const pages = Math.ceil(2001 / PAGE);
+    const chunks = Math.ceil(2000 / 100);
+    report('apply, 2,000 deactivations, 20 ms', deact, (2 * pages + chunks) * LATENCY_MS, 1.5);
+
+    const perms = [];
+    const want = Array.from({ length: 5000 }, (_, k) => ({ description: `key ${k}`, permissions: ['FILE_UPLOAD', 'OBJECTS_LIST'] }));
+    for (let i = 0; i < RUNS; i++) perms.push(await one(dir, i, { count: 5000, manifestKeys: want, seedPerms: ['OBJECTS_LIST'] }));
+    const limit = (1 + Math.ceil(5001 / PAGE)) * LATENCY_MS + Math.ceil(5000 / PARALLELISM) * LATENCY_MS;
+    report('apply, 5,000 permission changes, 20 ms, parallelism 8', perms, limit, 1.3);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
