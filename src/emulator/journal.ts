@@ -1,11 +1,12 @@
 /**
  * Durable state for the emulator: an append-only JSON-lines journal with group-committed fsync, compacted
- * into a snapshot (temp file + fsync + rename) once it grows. Every record is on disk before the caller's
+ * into a snapshot (`writeFileAtomic`: exclusive random temp file, fsync, rename) once it grows. Every record is on disk before the caller's
  * promise resolves; records that arrive while an fsync is in flight share the next one. After a `kill -9`,
  * `openState` replays the snapshot and the journal, dropping a torn last line. Files are mode 0600.
  */
 import { closeSync, fsyncSync, openSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { isAtomicTempFile, writeFileAtomic } from '../atomic-file';
 import { StateCorruptError } from '../errors';
 import { type JournalRecord, KeyStore, type Mutation, type Snapshot } from './store';
 
@@ -148,9 +149,10 @@ export class Journal {
   /** Opens (or creates) the state in `dir`, replaying what is there. */
   static async open(dir: string, opts: { compactBytes?: number } = {}): Promise<Journal> {
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-    // Temp files of a snapshot or admin-key write that a crash interrupted: never complete, never needed.
+    // Temp files of a snapshot or admin-key write that a crash interrupted: never complete, never needed. The
+    // `<file>.<pid>.tmp` names are what versions before writeFileAtomic left behind.
     for (const name of await fsp.readdir(dir)) {
-      if (/\.\d+\.tmp$/.test(name)) await fsp.rm(path.join(dir, name), { force: true });
+      if (isAtomicTempFile(name) || /^[\w.-]+\.(?:json|admin-key)\.\d+\.tmp$/.test(name)) await fsp.rm(path.join(dir, name), { force: true });
     }
     const { store, journalBytes } = await replay(dir);
     const journalPath = path.join(dir, JOURNAL_FILE);
@@ -255,17 +257,7 @@ export class Journal {
   /** Snapshot of everything applied so far, then an empty journal; records queued meanwhile land in it. */
   private async writeSnapshot(): Promise<void> {
     const snapshotPath = path.join(this.dir, SNAPSHOT_FILE);
-    const tmp = `${snapshotPath}.${process.pid}.tmp`;
-    const data = JSON.stringify(this.store.toSnapshot());
-    const out = await fsp.open(tmp, 'w', 0o600);
-    try {
-      await out.writeFile(data, 'utf8');
-      await out.sync();
-    } finally {
-      await out.close();
-    }
-    await fsp.rename(tmp, snapshotPath);
-    await fsyncDir(this.dir);
+    await writeFileAtomic(snapshotPath, JSON.stringify(this.store.toSnapshot()), 0o600);
     // Records up to the snapshot's seq are skipped on replay, so a crash before this truncate is harmless.
     await this.fh.truncate(0);
     await this.fh.sync();

@@ -8,6 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { KEY_HEADER, MAX_REQUEST_BODY_BYTES } from '../contract';
 import { encodeCursor } from './cursor';
 import { chooseFault, createRandom, type FaultKind, type Latency, latencyFor, type Random } from './faults';
 import type { Journal } from './journal';
@@ -24,11 +25,8 @@ import {
 } from './requests';
 import type { KeyRecord, StoredKey } from './store';
 
-/** Largest request body accepted; larger ones get 413. */
-export const MAX_BODY_BYTES = 1024 * 1024;
 /** Past this much, an oversized body is no longer drained politely: the connection is cut. */
-const MAX_DRAIN_BYTES = 64 * MAX_BODY_BYTES;
-const KEY_HEADER = 'x-filerobot-key';
+const MAX_DRAIN_BYTES = 64 * MAX_REQUEST_BODY_BYTES;
 
 /** Knobs that can change while the server runs. */
 export interface ServerKnobs {
@@ -91,7 +89,7 @@ function errorBody(failure: ApiFailure): Record<string, unknown> {
 function readBody(req: http.IncomingMessage): Promise<{ aborted: boolean; tooLarge: boolean; data?: Buffer }> {
   return new Promise((resolve) => {
     const declared = Number(req.headers['content-length'] ?? 0);
-    let tooLarge = declared > MAX_BODY_BYTES;
+    let tooLarge = declared > MAX_REQUEST_BODY_BYTES;
     // A declared length over the limit is refused at once, without waiting for a body that may never come; the
     // rest is drained (up to a bound) and the connection closed after the 413.
     if (tooLarge) resolve({ aborted: false, tooLarge });
@@ -100,7 +98,7 @@ function readBody(req: http.IncomingMessage): Promise<{ aborted: boolean; tooLar
     let done = false;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
+      if (size > MAX_REQUEST_BODY_BYTES) tooLarge = true;
       if (!tooLarge) chunks.push(chunk);
       if (size > MAX_DRAIN_BYTES) req.destroy();
     });
@@ -262,7 +260,7 @@ export class EmulatorServer {
         'Retry-After': '1',
       });
     } else if (body.tooLarge) {
-      answer = this.failure(new ApiFailure(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${MAX_BODY_BYTES} bytes`));
+      answer = this.failure(new ApiFailure(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`));
       answer.headers = { ...answer.headers, Connection: 'close' };
     } else {
       try {
