@@ -17,6 +17,7 @@ import { ApiFailure, parseCreateBody } from './requests';
 
 export type { FaultKind } from './faults';
 export { FAULT_KINDS, parseFaultKinds, parseLatency } from './faults';
+export { runningEmulator } from './lock';
 
 export interface EmulatorOptions {
   /** Where state, the lock and the bootstrap admin-key files live (created if missing). */
@@ -152,6 +153,7 @@ export class Emulator implements EmulatorHandle {
         bulkMax: opts.bulkMax ?? BULK_STATUS_MAX,
       }, opts.log);
       const url = await server.listen(opts.host ?? '127.0.0.1', opts.port ?? 0);
+      lock.setUrl(url);
       return new Emulator(url, stateDir, lock, journal, server);
     } catch (error) {
       await server?.close().catch(() => undefined);
