@@ -8,6 +8,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../atomic-file';
 import { BULK_STATUS_MAX, MAX_PAGE_SIZE } from '../contract';
+import { StateCorruptError } from '../errors';
 import { PERMISSIONS } from '../permissions';
 import { EmulatorServer, newKeyRecord, type ServerKnobs } from './server';
 import { FAULT_KINDS, type FaultKind } from './faults';
@@ -99,6 +100,29 @@ export function checkProjectToken(token: string): void {
   }
 }
 
+/**
+ * Refuses a state dir that someone else could write into: whoever can create files there can plant links
+ * where the emulator writes secrets, or replace the journal. Refused rather than fixed, because a shared dir
+ * may be shared on purpose and its other users would lose access silently.
+ */
+async function checkStateDirPermissions(stateDir: string): Promise<void> {
+  if (process.platform === 'win32') return; // no POSIX modes; the ACL decides
+  const st = await fsp.stat(stateDir);
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) {
+    throw new StateCorruptError(`the state directory ${stateDir} belongs to uid ${st.uid}, not to this user (uid ${uid})`, {
+      hint: 'use a state dir of your own (--state-dir)',
+    });
+  }
+  if ((st.mode & 0o022) !== 0) {
+    const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
+    throw new StateCorruptError(
+      `the state directory ${stateDir} is writable by ${st.mode & 0o020 ? 'its group' : ''}${(st.mode & 0o022) === 0o022 ? ' and ' : ''}${st.mode & 0o002 ? 'others' : ''} (mode ${mode}): anyone who can write there could plant links that receive the keys' secrets`,
+      { hint: `run \`chmod 700 ${stateDir}\`, or use another --state-dir` },
+    );
+  }
+}
+
 /** The bootstrap admin key file of a project: `<state-dir>/<token>.admin-key`. */
 function adminKeyPath(stateDir: string, token: string): string {
   return path.join(stateDir, `${token}.admin-key`);
@@ -127,6 +151,7 @@ export class Emulator implements EmulatorHandle {
       if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new Error(`unknown fault kind "${kind}"`);
     }
     await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
+    await checkStateDirPermissions(stateDir);
     const lock = acquireStateLock(stateDir);
     let journal: Journal | undefined;
     let server: EmulatorServer | undefined;

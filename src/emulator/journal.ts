@@ -4,7 +4,7 @@
  * promise resolves; records that arrive while an fsync is in flight share the next one. After a `kill -9`,
  * `openState` replays the snapshot and the journal, dropping a torn last line. Files are mode 0600.
  */
-import { closeSync, fsyncSync, openSync, promises as fsp } from 'node:fs';
+import { closeSync, constants as fsConstants, fsyncSync, openSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { isAtomicTempFile, writeFileAtomic } from '../atomic-file';
 import { StateCorruptError } from '../errors';
@@ -156,7 +156,16 @@ export class Journal {
     }
     const { store, journalBytes } = await replay(dir);
     const journalPath = path.join(dir, JOURNAL_FILE);
-    const fh = await fsp.open(journalPath, 'a', 0o600);
+    let fh: fsp.FileHandle;
+    try {
+      // O_NOFOLLOW: a symlink planted in place of the journal must not receive the records (they hold secrets).
+      fh = await fsp.open(journalPath, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ELOOP') throw error;
+      throw new StateCorruptError(`${journalPath} is a symbolic link; the emulator writes only files of its own there`, {
+        hint: 'remove the link (and find out who planted it), or use another --state-dir',
+      });
+    }
     await fh.chmod(0o600);
     await fsyncDir(dir);
     return new Journal(dir, fh, journalBytes, store, opts.compactBytes ?? DEFAULT_COMPACT_BYTES);
