@@ -3,7 +3,7 @@
  * validation of query strings and JSON bodies. Every refusal is an ApiFailure carrying the HTTP status,
  * the contract's error code and a message that names the field or the cause.
  */
-import { MAX_DESCRIPTION_LENGTH, MAX_PAGE_SIZE } from '../contract';
+import { descriptionLength, MAX_DESCRIPTION_LENGTH, MAX_PAGE_SIZE } from '../contract';
 import { isPermission, PERMISSIONS } from '../permissions';
 import { decodeCursor, type KeyPosition } from './cursor';
 
@@ -138,8 +138,10 @@ function refuseUnknownFields(body: Record<string, unknown>, allowed: readonly st
 function description(value: unknown): string {
   if (typeof value !== 'string') throw invalid('description must be a string');
   if (value.length === 0) throw invalid('description must not be empty');
-  if (value.length > MAX_DESCRIPTION_LENGTH) {
-    throw invalid(`description is ${value.length} characters long; the maximum is ${MAX_DESCRIPTION_LENGTH}`);
+  // Code points, as the manifest and JSON Schema's maxLength count: 255 emoji fit, though they are 510 UTF-16 units.
+  const length = descriptionLength(value);
+  if (length > MAX_DESCRIPTION_LENGTH) {
+    throw invalid(`description is ${length} characters long; the maximum is ${MAX_DESCRIPTION_LENGTH} (counted in Unicode code points)`);
   }
   return value;
 }

@@ -38,6 +38,7 @@ describe('body validation names the field', () => {
     [{ description: 'x', permissions: ['NOPE'] }, /permissions\[0\]: unknown permission "NOPE"/],
     [{ description: '', permissions: [] }, /description must not be empty/],
     [{ description: 'x'.repeat(256), permissions: [] }, /maximum is 255/],
+    [{ description: '😀'.repeat(256), permissions: [] }, /description is 256 characters long/],
     [{ description: 3, permissions: [] }, /description must be a string/],
     [{ permissions: [] }, /description is required/],
     [{ description: 'x', permissions: 'ACCESS_READ' }, /permissions must be an array/],
@@ -47,6 +48,10 @@ describe('body validation names the field', () => {
     expect(f.status).toBe(400);
     expect(f.code).toBe('INVALID_REQUEST');
     expect(f.msg).toMatch(msg);
+  });
+
+  test('255 emoji (510 UTF-16 units) are a description of 255 code points: accepted', () => {
+    expect(parseCreateBody({ description: '😀'.repeat(255), permissions: [] }).description).toBe('😀'.repeat(255));
   });
 
   test('a valid create keeps the description as given and sorts unique permissions', () => {
