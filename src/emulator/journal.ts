@@ -8,7 +8,7 @@ import { closeSync, constants as fsConstants, fsyncSync, openSync, promises as f
 import * as path from 'node:path';
 import { isAtomicTempFile, writeFileAtomic } from '../atomic-file';
 import { StateCorruptError } from '../errors';
-import { type JournalRecord, KeyStore, type Mutation, type Snapshot } from './store';
+import { type ApplyResult, type JournalRecord, KeyStore, type Mutation, type Snapshot } from './store';
 
 export const SNAPSHOT_FILE = 'state.snapshot.json';
 export const JOURNAL_FILE = 'state.journal.jsonl';
@@ -19,7 +19,7 @@ const DEFAULT_COMPACT_BYTES = 16 * 1024 * 1024;
 interface Pending {
   readonly line: string;
   readonly record: JournalRecord;
-  readonly resolve: () => void;
+  readonly resolve: (result: ApplyResult) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -172,10 +172,11 @@ export class Journal {
   }
 
   /**
-   * Makes `mutation` durable, then applies it to the store. Resolves only after the fsync that covers it.
+   * Makes `mutation` durable, then applies it to the store. Resolves only after the fsync that covers it, with
+   * what applying it did (a mutation whose caller lost its rights meanwhile is refused, see `KeyStore.apply`).
    * Records are numbered and applied in the order `commit` is called.
    */
-  commit(mutation: Mutation): Promise<void> {
+  commit(mutation: Mutation): Promise<ApplyResult> {
     if (this.closed) return Promise.reject(new Error('the emulator state is closed'));
     if (this.broken) return Promise.reject(this.broken);
     const record = { ...mutation, seq: this.nextSeq() } as JournalRecord;
@@ -238,8 +239,7 @@ export class Journal {
       }
       for (const p of batch) {
         try {
-          this.store.apply(p.record);
-          p.resolve();
+          p.resolve(this.store.apply(p.record));
         } catch (error) {
           p.reject(error as Error);
         }

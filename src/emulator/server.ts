@@ -2,7 +2,8 @@
  * The emulator's HTTP front: `node:http`, one handler per request. Order of work for a request: read the
  * body (1 MiB limit), identify the calling key, count it against the rate limit, maybe inject a fault, add
  * latency, then authenticate, authorize, validate and answer. Mutations are answered only after the journal
- * has made them durable. Logs one line per request; never a secret or the key header.
+ * has made them durable; their authorization is decided again when the journal applies them (`KeyStore.apply`),
+ * which makes it linearizable. Logs one line per request; never a secret or the key header.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as http from 'node:http';
@@ -23,7 +24,7 @@ import {
   parseUpdateBody,
   type Route,
 } from './requests';
-import type { KeyRecord, StoredKey } from './store';
+import { type ApplyResult, type KeyRecord, type Mutation, MUTATION_PERMISSION, type StoredKey } from './store';
 
 /** Past this much, an oversized body is no longer drained politely: the connection is cut. */
 const MAX_DRAIN_BYTES = 64 * MAX_REQUEST_BODY_BYTES;
@@ -80,6 +81,19 @@ export function newKeyRecord(journal: Journal, input: { description: string; per
     created_at: journal.store.nextCreatedAt(),
     secret: newSecret(),
   };
+}
+
+function deactivated(caller: StoredKey): ApiFailure {
+  return new ApiFailure(403, 'KEY_DEACTIVATED', `the key ${caller.uuid} is deactivated`, 'activate it again, or use an active key');
+}
+
+function denied(caller: StoredKey, permission: string, routeName: string): ApiFailure {
+  return new ApiFailure(
+    403,
+    'PERMISSION_DENIED',
+    `the key ${caller.uuid} lacks the ${permission} permission, which ${routeName} needs`,
+    `grant ${permission} to this key, or use the project's admin key`,
+  );
 }
 
 function errorBody(failure: ApiFailure): Record<string, unknown> {
@@ -361,26 +375,21 @@ export class EmulatorServer {
         'check that the key belongs to this project and was copied whole',
       );
     }
-    if (!caller.active) {
-      throw new ApiFailure(
-        403,
-        'KEY_DEACTIVATED',
-        `the key ${caller.uuid} is deactivated`,
-        'activate it again, or use an active key',
-      );
-    }
+    if (!caller.active) throw deactivated(caller);
     if (!route.known) {
       const hint = method === 'DELETE' ? 'keys are never deleted; deactivate them with POST /keys/status' : undefined;
       throw new ApiFailure(404, 'NOT_FOUND', `no such endpoint: ${method} ${url.pathname}`, hint);
     }
-    if (route.permission && !caller.permissions.includes(route.permission)) {
-      throw new ApiFailure(
-        403,
-        'PERMISSION_DENIED',
-        `the key ${caller.uuid} lacks the ${route.permission} permission, which ${route.name} needs`,
-        `grant ${route.permission} to this key, or use the project's admin key`,
-      );
-    }
+    if (route.permission && !caller.permissions.includes(route.permission)) throw denied(caller, route.permission, route.name);
+    // The checks above answer early; for a mutation the deciding check is made again when the journal applies it
+    // (KeyStore.apply), in the same synchronous step as the change, because the caller may lose its rights to
+    // a mutation that is applied while this one waits for its fsync.
+    const commit = async (mutation: Mutation): Promise<ApplyResult> => {
+      const result = await this.journal.commit(mutation);
+      if (result.refused === 'KEY_DEACTIVATED') throw deactivated(caller);
+      if (result.refused === 'PERMISSION_DENIED') throw denied(caller, MUTATION_PERMISSION, route.name);
+      return result;
+    };
     const mustKey = (uuid: string): StoredKey => {
       const key = project.get(uuid);
       if (!key) throw new ApiFailure(404, 'NOT_FOUND', `no key with uuid "${uuid}" in project "${project.token}"`);
@@ -406,14 +415,14 @@ export class EmulatorServer {
       case 'POST /keys': {
         const input = parseCreateBody(parseJsonObject(data));
         const record = newKeyRecord(this.journal, input);
-        await this.journal.commit({ op: 'create', project: project.token, key: record });
+        await commit({ op: 'create', project: project.token, key: record, by: caller.uuid });
         const key = project.get(record.uuid)!;
         return { status: 201, body: { status: 'success', key: { ...keyToWire(key), secret: key.secret } } };
       }
       case 'PATCH /keys/{uuid}': {
         const key = mustKey(route.uuid!);
         const input = parseUpdateBody(parseJsonObject(data));
-        await this.journal.commit({ op: 'update', project: project.token, uuid: key.uuid, ...input });
+        await commit({ op: 'update', project: project.token, uuid: key.uuid, ...input, by: caller.uuid });
         return { status: 200, body: { status: 'success', key: keyToWire(key) } };
       }
       case 'POST /keys/status': {
@@ -426,11 +435,9 @@ export class EmulatorServer {
             `no key with uuid ${unknown.slice(0, 5).map((u) => `"${u}"`).join(', ')}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''} in project "${project.token}"; nothing was changed`,
           );
         }
-        const changing = input.uuids.filter((uuid) => project.get(uuid)!.active !== input.active);
-        if (changing.length > 0) {
-          await this.journal.commit({ op: 'status', project: project.token, uuids: changing, active: input.active });
-        }
-        return { status: 200, body: { status: 'success', updated: changing.length } };
+        // Committed even when no key would change now: what changes is decided when it is applied, in order.
+        const result = await commit({ op: 'status', project: project.token, uuids: input.uuids, active: input.active, by: caller.uuid });
+        return { status: 200, body: { status: 'success', updated: result.updated ?? 0 } };
       }
       default:
         throw new ApiFailure(404, 'NOT_FOUND', `no such endpoint: ${method} ${url.pathname}`);

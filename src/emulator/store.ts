@@ -27,19 +27,38 @@ export interface KeyRecord {
   readonly secret: string;
 }
 
+/**
+ * The key a mutation was made with (`by`, absent in records older than this field and in test seeding). The
+ * caller's right to make the change is checked when the record is applied, in the same synchronous step that
+ * changes the state, so that concurrent requests whose keys deactivate each other cannot both succeed; replay
+ * applies records in the same order, so a refused record is refused again and stays without effect.
+ */
+interface Authorized {
+  readonly by?: string;
+}
+
 /** One state change. Records are applied in journal order; each carries its sequence number. */
 export type Mutation =
   | { readonly op: 'project'; readonly project: string; readonly admin: KeyRecord }
-  | { readonly op: 'create'; readonly project: string; readonly key: KeyRecord }
-  | {
+  | ({ readonly op: 'create'; readonly project: string; readonly key: KeyRecord } & Authorized)
+  | ({
       readonly op: 'update';
       readonly project: string;
       readonly uuid: string;
       readonly description?: string;
       readonly permissions?: readonly string[];
       readonly active?: boolean;
-    }
-  | { readonly op: 'status'; readonly project: string; readonly uuids: readonly string[]; readonly active: boolean };
+    } & Authorized)
+  | ({ readonly op: 'status'; readonly project: string; readonly uuids: readonly string[]; readonly active: boolean } & Authorized);
+
+/** What applying a record did: refused (the caller may no longer make it), or how many keys a status change changed. */
+export interface ApplyResult {
+  readonly refused?: 'KEY_DEACTIVATED' | 'PERMISSION_DENIED';
+  readonly updated?: number;
+}
+
+/** The permission every mutation needs. */
+export const MUTATION_PERMISSION = 'ACCESS_MANAGE';
 
 export type JournalRecord = Mutation & { readonly seq: number };
 
@@ -141,7 +160,13 @@ export class KeyStore {
   }
 
   /** Applies one record. Throws on a record that does not fit the state (a corrupt journal). */
-  apply(record: JournalRecord): void {
+  apply(record: JournalRecord): ApplyResult {
+    const refused = record.op === 'project' ? undefined : this.refusal(record.project, record.by);
+    if (refused) {
+      this.seq = Math.max(this.seq, record.seq);
+      return { refused };
+    }
+    let result: ApplyResult = {};
     switch (record.op) {
       case 'project': {
         if (this.projects.has(record.project)) throw new Error(`project ${record.project} created twice`);
@@ -162,6 +187,7 @@ export class KeyStore {
       }
       case 'status': {
         const keys = record.uuids.map((uuid) => this.mustKey(record.project, uuid));
+        result = { updated: keys.filter((key) => key.active !== record.active).length };
         for (const key of keys) key.active = record.active;
         break;
       }
@@ -169,6 +195,16 @@ export class KeyStore {
         throw new Error(`unknown journal operation ${JSON.stringify((record as { op?: unknown }).op)}`);
     }
     this.seq = Math.max(this.seq, record.seq);
+    return result;
+  }
+
+  /** Why the key `by` may not mutate `project` right now; undefined when it may (or no caller is recorded). */
+  private refusal(project: string, by: string | undefined): ApplyResult['refused'] {
+    if (by === undefined) return undefined;
+    const caller = this.mustKey(project, by);
+    if (!caller.active) return 'KEY_DEACTIVATED';
+    if (!caller.permissions.includes(MUTATION_PERMISSION)) return 'PERMISSION_DENIED';
+    return undefined;
   }
 
   /** The key of `project` whose secret is `secret`, compared in constant time; undefined if none. */
