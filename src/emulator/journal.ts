@@ -64,6 +64,22 @@ async function replay(dir: string): Promise<{ store: KeyStore; journalBytes: num
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     return { store, journalBytes: 0 };
   }
+  // Fast path, the usual case after a clean stop: every line complete, so the whole journal is one JSON array
+  // (JSON.stringify never writes a raw newline inside a record). One parse instead of one per record.
+  const fast = parseWhole(journal);
+  if (fast) {
+    for (let i = 0; i < fast.length; i++) {
+      const record = fast[i]!;
+      if (record.seq <= snapshotSeq) continue;
+      try {
+        store.apply(record);
+      } catch (error) {
+        throw new StateCorruptError(`cannot replay ${journalPath} line ${i + 1}: ${(error as Error).message}`);
+      }
+    }
+    return { store, journalBytes: journal.length };
+  }
+
   // Every complete record ends with a newline. A crash mid-append can leave an unfinished last record (or,
   // in principle, several unreadable ones at the very end): those were never answered, so they are dropped.
   const lines = journal.toString('utf8').split('\n');
@@ -116,6 +132,23 @@ async function replay(dir: string): Promise<{ store: KeyStore; journalBytes: num
     }
   }
   return { store, journalBytes: validBytes };
+}
+
+/** The journal's records when every line is a complete record with a sequence number; undefined otherwise. */
+function parseWhole(journal: Buffer): JournalRecord[] | undefined {
+  if (journal.length === 0 || journal[journal.length - 1] !== 0x0a) return undefined;
+  const text = journal.toString('utf8', 0, journal.length - 1);
+  let records: unknown;
+  try {
+    records = JSON.parse(`[${text.replaceAll('\n', ',')}]`);
+  } catch {
+    return undefined; // a torn or damaged line, or an empty one: the careful path finds and reports it
+  }
+  if (!Array.isArray(records)) return undefined;
+  for (const record of records) {
+    if (typeof record !== 'object' || record === null || !Number.isSafeInteger((record as JournalRecord).seq)) return undefined;
+  }
+  return records as JournalRecord[];
 }
 
 function isJson(text: string): boolean {

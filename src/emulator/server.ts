@@ -24,7 +24,7 @@ import {
   parseUpdateBody,
   type Route,
 } from './requests';
-import { type ApplyResult, type KeyRecord, type Mutation, MUTATION_PERMISSION, type StoredKey } from './store';
+import { type ApplyResult, derivedFields, type KeyRecord, type Mutation, MUTATION_PERMISSION, type StoredKey } from './store';
 
 /** Past this much, an oversized body is no longer drained politely: the connection is cut. */
 const MAX_DRAIN_BYTES = 64 * MAX_REQUEST_BODY_BYTES;
@@ -73,13 +73,16 @@ export function newSecret(): string {
 
 /** A new key's record, with a creation time strictly after every earlier one. */
 export function newKeyRecord(journal: Journal, input: { description: string; permissions: readonly string[]; active: boolean }): KeyRecord {
+  const createdAt = journal.store.nextCreatedAt();
+  const secret = newSecret();
   return {
     uuid: randomUUID(),
     description: input.description,
     permissions: [...input.permissions],
     active: input.active,
-    created_at: journal.store.nextCreatedAt(),
-    secret: newSecret(),
+    created_at: createdAt,
+    secret,
+    ...derivedFields(createdAt, secret),
   };
 }
 
