@@ -9,12 +9,13 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 
 /**
- * Atomically replaces `file` with `content`, with permission bits `mode` (0600 for anything holding secrets).
+ * Atomically replaces `file` with `content` (text is written as UTF-8), with permission bits `mode` (0600 for
+ * anything holding secrets).
  * On failure the old file is untouched and the temp file removed; the error names the file.
  */
 export async function writeFileAtomic(
   file: string,
-  content: string,
+  content: string | Uint8Array,
   mode: number,
   makeError: (message: string) => Error = (m) => new Error(m),
 ): Promise<void> {
@@ -22,7 +23,7 @@ export async function writeFileAtomic(
   let handle: fsp.FileHandle | undefined;
   try {
     handle = await fsp.open(tmp, 'wx', mode);
-    await handle.writeFile(content, 'utf8');
+    await (typeof content === 'string' ? handle.writeFile(content, 'utf8') : handle.writeFile(content));
     await handle.chmod(mode); // the umask may have narrowed it
     await handle.sync();
     await handle.close();
@@ -34,6 +35,11 @@ export async function writeFileAtomic(
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
     throw makeError(`cannot write ${file}: ${(error as Error).message}`);
   }
+}
+
+/** Whether `name` is a temp file `writeFileAtomic` left behind (a crash between create and rename). */
+export function isAtomicTempFile(name: string): boolean {
+  return /^\..+\.\d+\.[0-9a-f]{16}\.tmp$/.test(name);
 }
 
 /** Flushes a directory entry (a rename) to disk; a no-op where directories cannot be opened. */

@@ -6,6 +6,9 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../atomic-file';
+import { BULK_STATUS_MAX, MAX_PAGE_SIZE } from '../contract';
+import { StateCorruptError } from '../errors';
 import { PERMISSIONS } from '../permissions';
 import { EmulatorServer, newKeyRecord, type ServerKnobs } from './server';
 import { FAULT_KINDS, type FaultKind } from './faults';
@@ -15,6 +18,7 @@ import { ApiFailure, parseCreateBody } from './requests';
 
 export type { FaultKind } from './faults';
 export { FAULT_KINDS, parseFaultKinds, parseLatency } from './faults';
+export { runningEmulator } from './lock';
 
 export interface EmulatorOptions {
   /** Where state, the lock and the bootstrap admin-key files live (created if missing). */
@@ -47,6 +51,14 @@ export interface EmulatorOptions {
   compactBytes?: number;
 }
 
+/** One key `seedKeys` creates. */
+export interface SeedKey {
+  description: string;
+  permissions: string[];
+  /** Default true. */
+  active?: boolean;
+}
+
 export interface EmulatorStats {
   requests: number;
   byRoute: Record<string, number>;
@@ -66,10 +78,7 @@ export interface EmulatorHandle {
   /** Creates the project and its bootstrap key if missing; resolves to the admin secret. */
   ensureProject(token: string): Promise<string>;
   /** Test setup that bypasses HTTP (and faults, rate limits): creates keys durably. */
-  seedKeys(
-    token: string,
-    keys: { description: string; permissions: string[]; active?: boolean }[],
-  ): Promise<{ uuid: string; secret: string }[]>;
+  seedKeys(token: string, keys: SeedKey[]): Promise<{ uuid: string; secret: string }[]>;
   configure(opts: Partial<Pick<EmulatorOptions, 'faultRate' | 'faults' | 'rateLimit' | 'latencyMs' | 'stallMs' | 'seed'>>): void;
   stats(): EmulatorStats;
   resetStats(): void;
@@ -91,132 +100,180 @@ export function checkProjectToken(token: string): void {
   }
 }
 
-/** Writes a file atomically with mode 0600 (temp file + fsync + rename). */
-async function writePrivateFile(file: string, content: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fh = await fsp.open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(content, 'utf8');
-    await fh.sync();
-  } finally {
-    await fh.close();
+/**
+ * Refuses a state dir that someone else could write into: whoever can create files there can plant links
+ * where the emulator writes secrets, or replace the journal. Refused rather than fixed, because a shared dir
+ * may be shared on purpose and its other users would lose access silently.
+ */
+async function checkStateDirPermissions(stateDir: string): Promise<void> {
+  if (process.platform === 'win32') return; // no POSIX modes; the ACL decides
+  const st = await fsp.stat(stateDir);
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) {
+    throw new StateCorruptError(`the state directory ${stateDir} belongs to uid ${st.uid}, not to this user (uid ${uid})`, {
+      hint: 'use a state dir of your own (--state-dir)',
+    });
   }
-  await fsp.chmod(tmp, 0o600);
-  await fsp.rename(tmp, file);
+  if ((st.mode & 0o022) !== 0) {
+    const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
+    throw new StateCorruptError(
+      `the state directory ${stateDir} is writable by ${st.mode & 0o020 ? 'its group' : ''}${(st.mode & 0o022) === 0o022 ? ' and ' : ''}${st.mode & 0o002 ? 'others' : ''} (mode ${mode}): anyone who can write there could plant links that receive the keys' secrets`,
+      { hint: `run \`chmod 700 ${stateDir}\`, or use another --state-dir` },
+    );
+  }
+}
+
+/** The bootstrap admin key file of a project: `<state-dir>/<token>.admin-key`. */
+function adminKeyPath(stateDir: string, token: string): string {
+  return path.join(stateDir, `${token}.admin-key`);
+}
+
+/**
+ * A running emulator: the lock, the journal-backed store and the HTTP server of one state dir. Built only by
+ * `Emulator.start` (which undoes what it did if a step fails); `close` reverses it.
+ */
+export class Emulator implements EmulatorHandle {
+  private closed: Promise<void> | undefined;
+
+  private constructor(
+    readonly url: string,
+    private readonly stateDir: string,
+    private readonly lock: StateLock,
+    private readonly journal: Journal,
+    private readonly server: EmulatorServer,
+  ) {}
+
+  /** Takes the lock, replays the state, makes sure the projects exist, listens. */
+  static async start(opts: EmulatorOptions): Promise<Emulator> {
+    const stateDir = path.resolve(opts.stateDir);
+    for (const token of opts.projects ?? []) checkProjectToken(token);
+    for (const kind of opts.faults ?? []) {
+      if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new Error(`unknown fault kind "${kind}"`);
+    }
+    await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
+    await checkStateDirPermissions(stateDir);
+    const lock = acquireStateLock(stateDir);
+    let journal: Journal | undefined;
+    let server: EmulatorServer | undefined;
+    try {
+      journal = await Journal.open(stateDir, opts.compactBytes === undefined ? {} : { compactBytes: opts.compactBytes });
+      const wanted = opts.projects && opts.projects.length > 0 ? opts.projects : ['demo'];
+      for (const token of wanted) await ensureProjectIn(journal, stateDir, token);
+      // A crash between the journal commit and the admin-key file leaves the file missing: write it again.
+      for (const token of journal.store.projects.keys()) {
+        try {
+          await fsp.access(adminKeyPath(stateDir, token));
+        } catch {
+          await writeAdminFile(journal, stateDir, token);
+        }
+      }
+      server = new EmulatorServer(journal, {
+        seed: opts.seed ?? 1,
+        latencyMs: opts.latencyMs,
+        faultRate: opts.faultRate ?? 0,
+        faults: opts.faults ?? FAULT_KINDS,
+        stallMs: opts.stallMs ?? DEFAULT_STALL_MS,
+        rateLimit: opts.rateLimit ?? 0,
+        maxPageSize: opts.maxPageSize ?? MAX_PAGE_SIZE,
+        bulkMax: opts.bulkMax ?? BULK_STATUS_MAX,
+      }, opts.log);
+      const url = await server.listen(opts.host ?? '127.0.0.1', opts.port ?? 0);
+      lock.setUrl(url);
+      return new Emulator(url, stateDir, lock, journal, server);
+    } catch (error) {
+      await server?.close().catch(() => undefined);
+      await journal?.close().catch(() => undefined);
+      lock.release();
+      throw error;
+    }
+  }
+
+  adminKey(token: string): string {
+    const project = this.journal.store.project(token);
+    if (!project) throw new Error(`the emulator has no project "${token}"`);
+    return project.get(project.adminUuid)!.secret;
+  }
+
+  adminKeyFile(token: string): string {
+    return adminKeyPath(this.stateDir, token);
+  }
+
+  projects(): string[] {
+    return [...this.journal.store.projects.keys()].sort();
+  }
+
+  async ensureProject(token: string): Promise<string> {
+    await ensureProjectIn(this.journal, this.stateDir, token);
+    return this.adminKey(token);
+  }
+
+  async seedKeys(token: string, keys: SeedKey[]): Promise<{ uuid: string; secret: string }[]> {
+    const j = this.journal;
+    if (!j.store.project(token)) throw new Error(`the emulator has no project "${token}"`);
+    // The same rules as POST /keys, so seeded state is always state the API could have produced.
+    const inputs = keys.map((k, i) => {
+      try {
+        return parseCreateBody({ description: k.description, permissions: k.permissions, active: k.active ?? true });
+      } catch (error) {
+        throw new Error(`seedKeys: key ${i}: ${error instanceof ApiFailure ? error.msg : String(error)}`);
+      }
+    });
+    const records = inputs.map((input) => newKeyRecord(j, input));
+    await Promise.all(records.map((key) => j.commit({ op: 'create', project: token, key })));
+    return records.map((r) => ({ uuid: r.uuid, secret: r.secret }));
+  }
+
+  configure(patch: Partial<Pick<EmulatorOptions, 'faultRate' | 'faults' | 'rateLimit' | 'latencyMs' | 'stallMs' | 'seed'>>): void {
+    const out: Partial<ServerKnobs> = {};
+    if (patch.faultRate !== undefined) out.faultRate = patch.faultRate;
+    if (patch.faults !== undefined) out.faults = patch.faults;
+    if (patch.rateLimit !== undefined) out.rateLimit = patch.rateLimit;
+    if ('latencyMs' in patch) out.latencyMs = patch.latencyMs;
+    if (patch.stallMs !== undefined) out.stallMs = patch.stallMs;
+    if (patch.seed !== undefined) out.seed = patch.seed;
+    this.server.configure(out);
+  }
+
+  stats(): EmulatorStats {
+    return this.server.stats();
+  }
+
+  resetStats(): void {
+    this.server.resetStats();
+  }
+
+  issuedSecrets(): string[] {
+    return this.journal.store.allSecrets();
+  }
+
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      try {
+        await this.server.close();
+        await this.journal.close();
+      } finally {
+        this.lock.release();
+      }
+    })();
+    return this.closed;
+  }
+}
+
+async function writeAdminFile(journal: Journal, stateDir: string, token: string): Promise<void> {
+  const project = journal.store.project(token)!;
+  await writeFileAtomic(adminKeyPath(stateDir, token), project.get(project.adminUuid)!.secret, 0o600);
+}
+
+/** Creates the project and its bootstrap admin key (journal first, then the key file) if it is missing. */
+async function ensureProjectIn(journal: Journal, stateDir: string, token: string): Promise<void> {
+  checkProjectToken(token);
+  if (journal.store.project(token)) return;
+  const admin = newKeyRecord(journal, { description: `${token} admin (bootstrap)`, permissions: [...PERMISSIONS].sort(), active: true });
+  await journal.commit({ op: 'project', project: token, admin });
+  await writeAdminFile(journal, stateDir, token);
 }
 
 /** Starts an emulator; resolves once it listens. */
-export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHandle> {
-  const stateDir = path.resolve(opts.stateDir);
-  for (const token of opts.projects ?? []) checkProjectToken(token);
-  for (const kind of opts.faults ?? []) {
-    if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new Error(`unknown fault kind "${kind}"`);
-  }
-  await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const lock: StateLock = acquireStateLock(stateDir);
-  let journal: Journal | undefined;
-  let server: EmulatorServer | undefined;
-  try {
-    journal = await Journal.open(stateDir, opts.compactBytes === undefined ? {} : { compactBytes: opts.compactBytes });
-    const j = journal;
-    const adminKeyFile = (token: string): string => path.join(stateDir, `${token}.admin-key`);
-
-    const writeAdminFile = async (token: string): Promise<void> => {
-      const project = j.store.project(token)!;
-      await writePrivateFile(adminKeyFile(token), project.get(project.adminUuid)!.secret);
-    };
-
-    const ensureProject = async (token: string): Promise<string> => {
-      checkProjectToken(token);
-      if (!j.store.project(token)) {
-        const admin = newKeyRecord(j, { description: `${token} admin (bootstrap)`, permissions: [...PERMISSIONS].sort(), active: true });
-        await j.commit({ op: 'project', project: token, admin });
-        await writeAdminFile(token);
-      }
-      return adminKey(token);
-    };
-
-    const adminKey = (token: string): string => {
-      const project = j.store.project(token);
-      if (!project) throw new Error(`the emulator has no project "${token}"`);
-      return project.get(project.adminUuid)!.secret;
-    };
-
-    const wanted = opts.projects && opts.projects.length > 0 ? opts.projects : ['demo'];
-    for (const token of wanted) await ensureProject(token);
-    // A crash between the journal commit and the admin-key file leaves the file missing: write it again.
-    for (const token of j.store.projects.keys()) {
-      try {
-        await fsp.access(adminKeyFile(token));
-      } catch {
-        await writeAdminFile(token);
-      }
-    }
-
-    const knobs: ServerKnobs = {
-      seed: opts.seed ?? 1,
-      latencyMs: opts.latencyMs,
-      faultRate: opts.faultRate ?? 0,
-      faults: opts.faults ?? FAULT_KINDS,
-      stallMs: opts.stallMs ?? DEFAULT_STALL_MS,
-      rateLimit: opts.rateLimit ?? 0,
-      maxPageSize: opts.maxPageSize ?? 100,
-      bulkMax: opts.bulkMax ?? 100,
-    };
-    server = new EmulatorServer(j, knobs, opts.log);
-    const srv = server;
-    const url = await srv.listen(opts.host ?? '127.0.0.1', opts.port ?? 0);
-
-    let closed: Promise<void> | undefined;
-    return {
-      url,
-      adminKey,
-      adminKeyFile,
-      projects: () => [...j.store.projects.keys()].sort(),
-      ensureProject,
-      async seedKeys(token, keys) {
-        if (!j.store.project(token)) throw new Error(`the emulator has no project "${token}"`);
-        // The same rules as POST /keys, so seeded state is always state the API could have produced.
-        const inputs = keys.map((k, i) => {
-          try {
-            return parseCreateBody({ description: k.description, permissions: k.permissions, active: k.active ?? true });
-          } catch (error) {
-            throw new Error(`seedKeys: key ${i}: ${error instanceof ApiFailure ? error.msg : String(error)}`);
-          }
-        });
-        const records = inputs.map((input) => newKeyRecord(j, input));
-        await Promise.all(records.map((key) => j.commit({ op: 'create', project: token, key })));
-        return records.map((r) => ({ uuid: r.uuid, secret: r.secret }));
-      },
-      configure(patch) {
-        const out: Partial<ServerKnobs> = {};
-        if (patch.faultRate !== undefined) out.faultRate = patch.faultRate;
-        if (patch.faults !== undefined) out.faults = patch.faults;
-        if (patch.rateLimit !== undefined) out.rateLimit = patch.rateLimit;
-        if ('latencyMs' in patch) out.latencyMs = patch.latencyMs;
-        if (patch.stallMs !== undefined) out.stallMs = patch.stallMs;
-        if (patch.seed !== undefined) out.seed = patch.seed;
-        srv.configure(out);
-      },
-      stats: () => srv.stats(),
-      resetStats: () => srv.resetStats(),
-      issuedSecrets: () => j.store.allSecrets(),
-      close() {
-        closed ??= (async () => {
-          try {
-            await srv.close();
-            await j.close();
-          } finally {
-            lock.release();
-          }
-        })();
-        return closed;
-      },
-    };
-  } catch (error) {
-    await server?.close().catch(() => undefined);
-    await journal?.close().catch(() => undefined);
-    lock.release();
-    throw error;
-  }
+export function startEmulator(opts: EmulatorOptions): Promise<EmulatorHandle> {
+  return Emulator.start(opts);
 }

@@ -3,6 +3,7 @@
  * validation of query strings and JSON bodies. Every refusal is an ApiFailure carrying the HTTP status,
  * the contract's error code and a message that names the field or the cause.
  */
+import { descriptionLength, MAX_DESCRIPTION_LENGTH, MAX_PAGE_SIZE } from '../contract';
 import { isPermission, PERMISSIONS } from '../permissions';
 import { decodeCursor, type KeyPosition } from './cursor';
 
@@ -17,8 +18,6 @@ export class ApiFailure extends Error {
     super(msg);
   }
 }
-
-export const MAX_DESCRIPTION = 255;
 
 /** A matched request path. `token` is set whenever the path has the `/{token}/v5/` shape. */
 export interface Route {
@@ -83,9 +82,6 @@ function invalid(msg: string, hint?: string): ApiFailure {
   return new ApiFailure(400, 'INVALID_REQUEST', msg, hint);
 }
 
-/** The largest `limit` the contract allows (the OpenAPI document's `maximum`). */
-const CONTRACT_MAX_LIMIT = 100;
-
 /** Parses `limit` and `cursor` of `GET /keys`; refuses any other parameter. */
 export function parseListQuery(
   params: URLSearchParams,
@@ -97,7 +93,7 @@ export function parseListQuery(
   }
   // The contract allows 1..100; a server configured with a smaller page serves at most that many (the page is
   // clamped, as most paginated APIs do), so a client asking for the contract's maximum is never refused.
-  const largest = Math.max(CONTRACT_MAX_LIMIT, maxPageSize);
+  const largest = Math.max(MAX_PAGE_SIZE, maxPageSize);
   let limit = maxPageSize;
   const limitText = params.get('limit');
   if (limitText !== null) {
@@ -142,8 +138,10 @@ function refuseUnknownFields(body: Record<string, unknown>, allowed: readonly st
 function description(value: unknown): string {
   if (typeof value !== 'string') throw invalid('description must be a string');
   if (value.length === 0) throw invalid('description must not be empty');
-  if (value.length > MAX_DESCRIPTION) {
-    throw invalid(`description is ${value.length} characters long; the maximum is ${MAX_DESCRIPTION}`);
+  // Code points, as the manifest and JSON Schema's maxLength count: 255 emoji fit, though they are 510 UTF-16 units.
+  const length = descriptionLength(value);
+  if (length > MAX_DESCRIPTION_LENGTH) {
+    throw invalid(`description is ${length} characters long; the maximum is ${MAX_DESCRIPTION_LENGTH} (counted in Unicode code points)`);
   }
   return value;
 }

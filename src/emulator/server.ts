@@ -2,12 +2,14 @@
  * The emulator's HTTP front: `node:http`, one handler per request. Order of work for a request: read the
  * body (1 MiB limit), identify the calling key, count it against the rate limit, maybe inject a fault, add
  * latency, then authenticate, authorize, validate and answer. Mutations are answered only after the journal
- * has made them durable. Logs one line per request; never a secret or the key header.
+ * has made them durable; their authorization is decided again when the journal applies them (`KeyStore.apply`),
+ * which makes it linearizable. Logs one line per request; never a secret or the key header.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { KEY_HEADER, MAX_REQUEST_BODY_BYTES } from '../contract';
 import { encodeCursor } from './cursor';
 import { chooseFault, createRandom, type FaultKind, type Latency, latencyFor, type Random } from './faults';
 import type { Journal } from './journal';
@@ -22,13 +24,10 @@ import {
   parseUpdateBody,
   type Route,
 } from './requests';
-import type { KeyRecord, StoredKey } from './store';
+import { type ApplyResult, derivedFields, type KeyRecord, type Mutation, MUTATION_PERMISSION, type StoredKey } from './store';
 
-/** Largest request body accepted; larger ones get 413. */
-export const MAX_BODY_BYTES = 1024 * 1024;
 /** Past this much, an oversized body is no longer drained politely: the connection is cut. */
-const MAX_DRAIN_BYTES = 64 * MAX_BODY_BYTES;
-const KEY_HEADER = 'x-filerobot-key';
+const MAX_DRAIN_BYTES = 64 * MAX_REQUEST_BODY_BYTES;
 
 /** Knobs that can change while the server runs. */
 export interface ServerKnobs {
@@ -74,14 +73,30 @@ export function newSecret(): string {
 
 /** A new key's record, with a creation time strictly after every earlier one. */
 export function newKeyRecord(journal: Journal, input: { description: string; permissions: readonly string[]; active: boolean }): KeyRecord {
+  const createdAt = journal.store.nextCreatedAt();
+  const secret = newSecret();
   return {
     uuid: randomUUID(),
     description: input.description,
     permissions: [...input.permissions],
     active: input.active,
-    created_at: journal.store.nextCreatedAt(),
-    secret: newSecret(),
+    created_at: createdAt,
+    secret,
+    ...derivedFields(createdAt, secret),
   };
+}
+
+function deactivated(caller: StoredKey): ApiFailure {
+  return new ApiFailure(403, 'KEY_DEACTIVATED', `the key ${caller.uuid} is deactivated`, 'activate it again, or use an active key');
+}
+
+function denied(caller: StoredKey, permission: string, routeName: string): ApiFailure {
+  return new ApiFailure(
+    403,
+    'PERMISSION_DENIED',
+    `the key ${caller.uuid} lacks the ${permission} permission, which ${routeName} needs`,
+    `grant ${permission} to this key, or use the project's admin key`,
+  );
 }
 
 function errorBody(failure: ApiFailure): Record<string, unknown> {
@@ -91,7 +106,7 @@ function errorBody(failure: ApiFailure): Record<string, unknown> {
 function readBody(req: http.IncomingMessage): Promise<{ aborted: boolean; tooLarge: boolean; data?: Buffer }> {
   return new Promise((resolve) => {
     const declared = Number(req.headers['content-length'] ?? 0);
-    let tooLarge = declared > MAX_BODY_BYTES;
+    let tooLarge = declared > MAX_REQUEST_BODY_BYTES;
     // A declared length over the limit is refused at once, without waiting for a body that may never come; the
     // rest is drained (up to a bound) and the connection closed after the 413.
     if (tooLarge) resolve({ aborted: false, tooLarge });
@@ -100,7 +115,7 @@ function readBody(req: http.IncomingMessage): Promise<{ aborted: boolean; tooLar
     let done = false;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
+      if (size > MAX_REQUEST_BODY_BYTES) tooLarge = true;
       if (!tooLarge) chunks.push(chunk);
       if (size > MAX_DRAIN_BYTES) req.destroy();
     });
@@ -262,7 +277,7 @@ export class EmulatorServer {
         'Retry-After': '1',
       });
     } else if (body.tooLarge) {
-      answer = this.failure(new ApiFailure(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${MAX_BODY_BYTES} bytes`));
+      answer = this.failure(new ApiFailure(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`));
       answer.headers = { ...answer.headers, Connection: 'close' };
     } else {
       try {
@@ -363,26 +378,21 @@ export class EmulatorServer {
         'check that the key belongs to this project and was copied whole',
       );
     }
-    if (!caller.active) {
-      throw new ApiFailure(
-        403,
-        'KEY_DEACTIVATED',
-        `the key ${caller.uuid} is deactivated`,
-        'activate it again, or use an active key',
-      );
-    }
+    if (!caller.active) throw deactivated(caller);
     if (!route.known) {
       const hint = method === 'DELETE' ? 'keys are never deleted; deactivate them with POST /keys/status' : undefined;
       throw new ApiFailure(404, 'NOT_FOUND', `no such endpoint: ${method} ${url.pathname}`, hint);
     }
-    if (route.permission && !caller.permissions.includes(route.permission)) {
-      throw new ApiFailure(
-        403,
-        'PERMISSION_DENIED',
-        `the key ${caller.uuid} lacks the ${route.permission} permission, which ${route.name} needs`,
-        `grant ${route.permission} to this key, or use the project's admin key`,
-      );
-    }
+    if (route.permission && !caller.permissions.includes(route.permission)) throw denied(caller, route.permission, route.name);
+    // The checks above answer early; for a mutation the deciding check is made again when the journal applies it
+    // (KeyStore.apply), in the same synchronous step as the change, because the caller may lose its rights to
+    // a mutation that is applied while this one waits for its fsync.
+    const commit = async (mutation: Mutation): Promise<ApplyResult> => {
+      const result = await this.journal.commit(mutation);
+      if (result.refused === 'KEY_DEACTIVATED') throw deactivated(caller);
+      if (result.refused === 'PERMISSION_DENIED') throw denied(caller, MUTATION_PERMISSION, route.name);
+      return result;
+    };
     const mustKey = (uuid: string): StoredKey => {
       const key = project.get(uuid);
       if (!key) throw new ApiFailure(404, 'NOT_FOUND', `no key with uuid "${uuid}" in project "${project.token}"`);
@@ -408,14 +418,14 @@ export class EmulatorServer {
       case 'POST /keys': {
         const input = parseCreateBody(parseJsonObject(data));
         const record = newKeyRecord(this.journal, input);
-        await this.journal.commit({ op: 'create', project: project.token, key: record });
+        await commit({ op: 'create', project: project.token, key: record, by: caller.uuid });
         const key = project.get(record.uuid)!;
         return { status: 201, body: { status: 'success', key: { ...keyToWire(key), secret: key.secret } } };
       }
       case 'PATCH /keys/{uuid}': {
         const key = mustKey(route.uuid!);
         const input = parseUpdateBody(parseJsonObject(data));
-        await this.journal.commit({ op: 'update', project: project.token, uuid: key.uuid, ...input });
+        await commit({ op: 'update', project: project.token, uuid: key.uuid, ...input, by: caller.uuid });
         return { status: 200, body: { status: 'success', key: keyToWire(key) } };
       }
       case 'POST /keys/status': {
@@ -428,11 +438,9 @@ export class EmulatorServer {
             `no key with uuid ${unknown.slice(0, 5).map((u) => `"${u}"`).join(', ')}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''} in project "${project.token}"; nothing was changed`,
           );
         }
-        const changing = input.uuids.filter((uuid) => project.get(uuid)!.active !== input.active);
-        if (changing.length > 0) {
-          await this.journal.commit({ op: 'status', project: project.token, uuids: changing, active: input.active });
-        }
-        return { status: 200, body: { status: 'success', updated: changing.length } };
+        // Committed even when no key would change now: what changes is decided when it is applied, in order.
+        const result = await commit({ op: 'status', project: project.token, uuids: input.uuids, active: input.active, by: caller.uuid });
+        return { status: 200, body: { status: 'success', updated: result.updated ?? 0 } };
       }
       default:
         throw new ApiFailure(404, 'NOT_FOUND', `no such endpoint: ${method} ${url.pathname}`);

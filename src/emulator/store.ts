@@ -25,30 +25,84 @@ export interface KeyRecord {
   readonly active: boolean;
   readonly created_at: string;
   readonly secret: string;
+  /**
+   * What a restart would otherwise recompute per key (a regex for the time, a SHA-256 for the secret index):
+   * stored so that replaying 100,000 keys stays fast. Absent in state written before they existed.
+   */
+  readonly created_us?: number;
+  readonly secret_sha256?: string;
+}
+
+/**
+ * The key a mutation was made with (`by`, absent in records older than this field and in test seeding). The
+ * caller's right to make the change is checked when the record is applied, in the same synchronous step that
+ * changes the state, so that concurrent requests whose keys deactivate each other cannot both succeed; replay
+ * applies records in the same order, so a refused record is refused again and stays without effect.
+ */
+interface Authorized {
+  readonly by?: string;
 }
 
 /** One state change. Records are applied in journal order; each carries its sequence number. */
 export type Mutation =
   | { readonly op: 'project'; readonly project: string; readonly admin: KeyRecord }
-  | { readonly op: 'create'; readonly project: string; readonly key: KeyRecord }
-  | {
+  | ({ readonly op: 'create'; readonly project: string; readonly key: KeyRecord } & Authorized)
+  | ({
       readonly op: 'update';
       readonly project: string;
       readonly uuid: string;
       readonly description?: string;
       readonly permissions?: readonly string[];
       readonly active?: boolean;
-    }
-  | { readonly op: 'status'; readonly project: string; readonly uuids: readonly string[]; readonly active: boolean };
+    } & Authorized)
+  | ({ readonly op: 'status'; readonly project: string; readonly uuids: readonly string[]; readonly active: boolean } & Authorized);
+
+/** What applying a record did: refused (the caller may no longer make it), or how many keys a status change changed. */
+export interface ApplyResult {
+  readonly refused?: 'KEY_DEACTIVATED' | 'PERMISSION_DENIED';
+  readonly updated?: number;
+}
+
+/** The permission every mutation needs. */
+export const MUTATION_PERMISSION = 'ACCESS_MANAGE';
 
 export type JournalRecord = Mutation & { readonly seq: number };
 
-/** The whole state as one JSON document (what compaction writes). */
-export interface Snapshot {
+/** The whole state as one JSON document, as versions before format 2 wrote it: one object per key. */
+export interface SnapshotV1 {
   readonly format: 1;
   readonly seq: number;
   readonly projects: Record<string, { readonly admin_uuid: string; readonly keys: readonly KeyRecord[] }>;
 }
+
+/**
+ * The whole state as one JSON document (what compaction writes), one array per field: parsing 100,000 keys as
+ * plain arrays of strings and numbers is several times faster than as objects and leaves little garbage. Keys
+ * share permission sets, so each distinct set is written once and keys refer to it by index.
+ */
+export interface SnapshotV2 {
+  readonly format: 2;
+  readonly seq: number;
+  readonly projects: Record<
+    string,
+    {
+      readonly admin_uuid: string;
+      readonly permission_sets: readonly (readonly string[])[];
+      readonly keys: {
+        readonly uuid: readonly string[];
+        readonly description: readonly string[];
+        readonly permissions: readonly number[];
+        readonly active: readonly boolean[];
+        readonly created_at: readonly string[];
+        readonly created_us: readonly number[];
+        readonly secret: readonly string[];
+        readonly secret_sha256: readonly string[];
+      };
+    }
+  >;
+}
+
+export type Snapshot = SnapshotV1 | SnapshotV2;
 
 /** One project's keys, sorted by (created_at, uuid), with an index by uuid. */
 export class ProjectKeys {
@@ -94,29 +148,29 @@ function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-function toStored(record: KeyRecord): StoredKey {
-  const createdUs = parseMicros(record.created_at);
+/** A stored key with its secret's SHA-256 (the index key). */
+type Indexed = StoredKey & { readonly secretSha256: string };
+
+function toStored(record: KeyRecord): Indexed {
+  const createdUs = Number.isSafeInteger(record.created_us) ? record.created_us! : parseMicros(record.created_at);
   if (!Number.isFinite(createdUs)) throw new Error(`key ${record.uuid} has an unreadable created_at "${record.created_at}"`);
   return {
     uuid: record.uuid,
     description: record.description,
-    permissions: [...record.permissions],
+    // Records are parsed from JSON or built fresh by newKeyRecord, and never changed afterwards: no copy needed.
+    permissions: record.permissions as string[],
     active: record.active,
     createdAt: record.created_at,
     createdUs,
     secret: record.secret,
+    // A wrong stored hash can only make the key unfindable: findBySecret still compares the secret itself.
+    secretSha256: typeof record.secret_sha256 === 'string' ? record.secret_sha256 : sha256(record.secret),
   };
 }
 
-function toRecord(key: StoredKey): KeyRecord {
-  return {
-    uuid: key.uuid,
-    description: key.description,
-    permissions: key.permissions,
-    active: key.active,
-    created_at: key.createdAt,
-    secret: key.secret,
-  };
+/** The stored fields of a new key's record: its creation time in microseconds and its secret's SHA-256. */
+export function derivedFields(createdAt: string, secret: string): { created_us: number; secret_sha256: string } {
+  return { created_us: parseMicros(createdAt), secret_sha256: sha256(secret) };
 }
 
 /** Every project and key the emulator serves. */
@@ -141,7 +195,13 @@ export class KeyStore {
   }
 
   /** Applies one record. Throws on a record that does not fit the state (a corrupt journal). */
-  apply(record: JournalRecord): void {
+  apply(record: JournalRecord): ApplyResult {
+    const refused = record.op === 'project' ? undefined : this.refusal(record.project, record.by);
+    if (refused) {
+      this.seq = Math.max(this.seq, record.seq);
+      return { refused };
+    }
+    let result: ApplyResult = {};
     switch (record.op) {
       case 'project': {
         if (this.projects.has(record.project)) throw new Error(`project ${record.project} created twice`);
@@ -162,6 +222,7 @@ export class KeyStore {
       }
       case 'status': {
         const keys = record.uuids.map((uuid) => this.mustKey(record.project, uuid));
+        result = { updated: keys.filter((key) => key.active !== record.active).length };
         for (const key of keys) key.active = record.active;
         break;
       }
@@ -169,6 +230,16 @@ export class KeyStore {
         throw new Error(`unknown journal operation ${JSON.stringify((record as { op?: unknown }).op)}`);
     }
     this.seq = Math.max(this.seq, record.seq);
+    return result;
+  }
+
+  /** Why the key `by` may not mutate `project` right now; undefined when it may (or no caller is recorded). */
+  private refusal(project: string, by: string | undefined): ApplyResult['refused'] {
+    if (by === undefined) return undefined;
+    const caller = this.mustKey(project, by);
+    if (!caller.active) return 'KEY_DEACTIVATED';
+    if (!caller.permissions.includes(MUTATION_PERMISSION)) return 'PERMISSION_DENIED';
+    return undefined;
   }
 
   /** The key of `project` whose secret is `secret`, compared in constant time; undefined if none. */
@@ -189,24 +260,76 @@ export class KeyStore {
     return out;
   }
 
-  toSnapshot(): Snapshot {
-    const projects: Record<string, { admin_uuid: string; keys: KeyRecord[] }> = {};
+  toSnapshot(): SnapshotV2 {
+    const projects: Record<string, SnapshotV2['projects'][string]> = {};
     for (const [token, project] of this.projects) {
-      projects[token] = { admin_uuid: project.adminUuid, keys: project.keys.map(toRecord) };
+      const sets: string[][] = [];
+      const setIndex = new Map<string, number>();
+      const cols = {
+        uuid: [] as string[],
+        description: [] as string[],
+        permissions: [] as number[],
+        active: [] as boolean[],
+        created_at: [] as string[],
+        created_us: [] as number[],
+        secret: [] as string[],
+        secret_sha256: [] as string[],
+      };
+      for (const key of project.keys) {
+        const setKey = key.permissions.join(',');
+        let index = setIndex.get(setKey);
+        if (index === undefined) {
+          index = sets.length;
+          sets.push([...key.permissions]);
+          setIndex.set(setKey, index);
+        }
+        cols.uuid.push(key.uuid);
+        cols.description.push(key.description);
+        cols.permissions.push(index);
+        cols.active.push(key.active);
+        cols.created_at.push(key.createdAt);
+        cols.created_us.push(key.createdUs);
+        cols.secret.push(key.secret);
+        cols.secret_sha256.push((key as Indexed).secretSha256 ?? sha256(key.secret));
+      }
+      projects[token] = { admin_uuid: project.adminUuid, permission_sets: sets, keys: cols };
     }
-    return { format: 1, seq: this.seq, projects };
+    return { format: 2, seq: this.seq, projects };
   }
 
-  /** Rebuilds a store from a snapshot; throws on anything it cannot read. */
+  /** Rebuilds a store from a snapshot (format 2, or 1 as older versions wrote it); throws on anything it cannot read. */
   static fromSnapshot(snapshot: Snapshot): KeyStore {
-    if (snapshot.format !== 1 || !Number.isSafeInteger(snapshot.seq) || typeof snapshot.projects !== 'object') {
+    if ((snapshot.format !== 1 && snapshot.format !== 2) || !Number.isSafeInteger(snapshot.seq) || typeof snapshot.projects !== 'object') {
       throw new Error('the snapshot has an unknown format');
     }
     const store = new KeyStore();
     for (const [token, data] of Object.entries(snapshot.projects)) {
       const project = new ProjectKeys(token, data.admin_uuid);
       store.projects.set(token, project);
-      for (const key of data.keys) store.addKey(project, key);
+      if (snapshot.format === 1) {
+        for (const key of (data as SnapshotV1['projects'][string]).keys) store.addKey(project, key);
+      } else {
+        const { permission_sets: sets, keys: c } = data as SnapshotV2['projects'][string];
+        const n = c.uuid.length;
+        for (const column of [c.description, c.permissions, c.active, c.created_at, c.created_us, c.secret, c.secret_sha256]) {
+          if (!Array.isArray(column) || column.length !== n) throw new Error(`project ${token}: the key columns differ in length`);
+        }
+        for (let i = 0; i < n; i++) {
+          const permissions = sets[c.permissions[i]!];
+          if (!Array.isArray(permissions)) throw new Error(`project ${token}: key ${c.uuid[i]} refers to a missing permission set`);
+          store.addKey(project, {
+            uuid: c.uuid[i]!,
+            description: c.description[i]!,
+            // Shared between keys with the same set: safe, because a key's permissions are replaced, never changed in place.
+            permissions,
+            active: c.active[i]!,
+            created_at: c.created_at[i]!,
+            created_us: c.created_us[i]!,
+            secret: c.secret[i]!,
+            secret_sha256: c.secret_sha256[i]!,
+          });
+        }
+      }
       if (!project.get(data.admin_uuid)) throw new Error(`project ${token}: its admin key ${data.admin_uuid} is missing`);
     }
     store.seq = snapshot.seq;
@@ -217,7 +340,7 @@ export class KeyStore {
     if (project.get(record.uuid)) throw new Error(`key ${record.uuid} created twice`);
     const key = toStored(record);
     project.insert(key);
-    this.bySecretHash.set(sha256(key.secret), { project: project.token, uuid: key.uuid });
+    this.bySecretHash.set(key.secretSha256, { project: project.token, uuid: key.uuid });
     if (key.createdUs > this.lastCreatedUs) this.lastCreatedUs = key.createdUs;
   }
 

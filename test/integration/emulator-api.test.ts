@@ -211,6 +211,19 @@ describe('validation', () => {
     expect(res.status).toBe(201);
   });
 
+  test('description length counts code points: 255 emoji are accepted (and kept whole), 256 are refused', async () => {
+    const ok = await api.call('POST', '/keys', { key: admin, body: { description: '😀'.repeat(255), permissions: [] } });
+    expect(ok.status).toBe(201);
+    expect(ok.body.key.description).toBe('😀'.repeat(255));
+    const patched = await api.call('PATCH', `/keys/${ok.body.key.uuid}`, { key: admin, body: { description: '🔑'.repeat(255) } });
+    expect(patched.status).toBe(200);
+    for (const [method, p] of [['POST', '/keys'], ['PATCH', `/keys/${ok.body.key.uuid}`]] as const) {
+      const res = await api.call(method, p, { key: admin, body: { description: '😀'.repeat(256), ...(method === 'POST' ? { permissions: [] } : {}) } });
+      expect(res.status).toBe(400);
+      expect(res.body.msg).toMatch(/description is 256 characters long; the maximum is 255 \(counted in Unicode code points\)/);
+    }
+  });
+
   test('a body that is not JSON answers 400', async () => {
     const res = await api.call('POST', '/keys', { key: admin, raw: '{nope', headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(400);

@@ -38,6 +38,7 @@ describe('body validation names the field', () => {
     [{ description: 'x', permissions: ['NOPE'] }, /permissions\[0\]: unknown permission "NOPE"/],
     [{ description: '', permissions: [] }, /description must not be empty/],
     [{ description: 'x'.repeat(256), permissions: [] }, /maximum is 255/],
+    [{ description: '😀'.repeat(256), permissions: [] }, /description is 256 characters long/],
     [{ description: 3, permissions: [] }, /description must be a string/],
     [{ permissions: [] }, /description is required/],
     [{ description: 'x', permissions: 'ACCESS_READ' }, /permissions must be an array/],
@@ -47,6 +48,10 @@ describe('body validation names the field', () => {
     expect(f.status).toBe(400);
     expect(f.code).toBe('INVALID_REQUEST');
     expect(f.msg).toMatch(msg);
+  });
+
+  test('255 emoji (510 UTF-16 units) are a description of 255 code points: accepted', () => {
+    expect(parseCreateBody({ description: '😀'.repeat(255), permissions: [] }).description).toBe('😀'.repeat(255));
   });
 
   test('a valid create keeps the description as given and sorts unique permissions', () => {
@@ -127,6 +132,30 @@ describe('the key store', () => {
       store.apply({ seq: 4, op: 'status', project: 'p', uuids: ['00000000-0000-4000-8000-000000000001', 'nope'], active: false }),
     ).toThrow(/unknown key nope/);
     expect(store.project('p')!.get('00000000-0000-4000-8000-000000000001')!.active).toBe(true);
+  });
+
+  test('a format 1 snapshot (one object per key, no stored created_us or secret hash) as older versions wrote it still loads', () => {
+    const old = {
+      format: 1 as const,
+      seq: 7,
+      projects: {
+        p: {
+          admin_uuid: '00000000-0000-4000-8000-000000000000',
+          keys: [
+            { uuid: '00000000-0000-4000-8000-000000000000', description: 'admin', permissions: ['ACCESS_MANAGE'], active: true, created_at: '2026-01-02T03:04:05.000001Z', secret: 'a'.repeat(32) },
+            { uuid: '00000000-0000-4000-8000-000000000001', description: 'k', permissions: [], active: false, created_at: '2026-01-02T03:04:05.123Z', secret: 'b'.repeat(32) },
+          ],
+        },
+      },
+    };
+    const store = KeyStore.fromSnapshot(old);
+    expect(store.project('p')!.keys.map((k) => k.createdUs)).toEqual([Date.parse('2026-01-02T03:04:05Z') * 1000 + 1, Date.parse('2026-01-02T03:04:05Z') * 1000 + 123_000]);
+    expect(store.findBySecret('p', 'b'.repeat(32))?.uuid).toBe('00000000-0000-4000-8000-000000000001');
+    // Written back in format 2, it loads to the same keys.
+    const again = KeyStore.fromSnapshot(JSON.parse(JSON.stringify(store.toSnapshot())));
+    expect(again.toSnapshot()).toEqual(store.toSnapshot());
+    expect(store.toSnapshot().format).toBe(2);
+    expect(again.findBySecret('p', 'a'.repeat(32))?.description).toBe('admin');
   });
 
   test('a snapshot round trip keeps every key, in order, with the same sequence number', () => {
