@@ -1,8 +1,9 @@
 /**
  * The undici implementation of `KeysApi` (src/model.ts) and the factory that opens it. `open()` first asks
- * `GET /keys/self` and checks that the key may do what the command needs. `plan` and `import` get a
+ * `GET /keys/self` and checks that the key may do what the caller's `access` needs. `read` access gets a
  * read-only client: a class whose only channel to the API can issue GETs of keys and nothing else, so a
- * mutation cannot happen through it whatever the caller does. `apply` and `secrets pull` get the managing client.
+ * mutation cannot happen through it whatever the caller does (plan, import). `manage` access gets the managing
+ * client (apply, secrets pull). The API layer knows nothing of CLI commands: `purpose` is only a label for messages.
  *
  * `create` is the one call that is not idempotent; see `ManagingKeysApi.create` for how an ambiguous failure
  * (no answer) is resolved by listing instead of blindly retrying.
@@ -12,7 +13,8 @@ import type { CreateKeyInput, CreatedKey, KeysApi, LiveKey, UpdateKeyInput } fro
 import { redact, secrets } from '../redact';
 import { createIdentity, findAdoptable, type AttemptStart } from './adoption';
 import { NOT_SENT_ERROR_CODES, fullJitterDelay, type RetryPolicy } from './backoff';
-import { MAX_PAGE_SIZE, endpoints, type Endpoints } from './endpoints';
+import { MAX_PAGE_SIZE } from '../contract';
+import { endpoints, type Endpoints } from './endpoints';
 import { NoAnswerError, Transport, apiErrorFrom, parseJson, type Answer, type ServerClock, type Timeouts, type TransportOptions } from './transport';
 import { assertSafeApiUrl } from './url-safety';
 import {
@@ -26,17 +28,38 @@ import {
   updatedFromBody,
 } from './wire';
 
-/** The commands that open a client; each decides the permissions needed and whether the client may mutate. */
+/**
+ * What a client may do: `read` (list and get keys; the client cannot mutate, by construction) or `manage`
+ * (also create, update, change status and read secrets). Decides the permissions the key must hold.
+ */
+export type ApiAccess = 'read' | 'manage';
+
+/**
+ * The CLI's command names, from before the client spoke `access`.
+ * @deprecated pass `access` (and `purpose` for messages) instead; kept so callers can move over one at a time.
+ */
 export type ClientCommand = 'plan' | 'apply' | 'import' | 'secrets pull';
 
-export interface OpenOptions {
+interface OpenTarget {
   project: string;
   apiUrl: string;
   apiKey: string;
   /** Where the key came from, for messages: e.g. `SCALEFLEX_API_KEY_DEMO` or `file ./demo.key`. */
   credentialSource: string;
-  command: ClientCommand;
 }
+
+export type OpenOptions = OpenTarget &
+  (
+    | {
+        access: ApiAccess;
+        /** What the caller is doing, only for messages (e.g. `apply`: "…lacks ACCESS_MANAGE, which apply needs"). */
+        purpose?: string;
+      }
+    | {
+        /** @deprecated use `access` and `purpose`. */
+        command: ClientCommand;
+      }
+  );
 
 export interface KeysApiFactoryOptions {
   /** Concurrent requests (connections) per API origin; default 8. */
@@ -59,25 +82,36 @@ export interface OpenedKeysApi extends KeysApi {
   readonly readOnly: boolean;
 }
 
-const READ_ONLY_COMMANDS: readonly ClientCommand[] = ['plan', 'import'];
-
-/** Which permissions a command needs its key to hold. */
-export function requiredPermissions(command: ClientCommand): readonly string[] {
-  return READ_ONLY_COMMANDS.includes(command) ? ['ACCESS_READ'] : ['ACCESS_READ', 'ACCESS_MANAGE'];
+/** The access and message label an `OpenOptions` asks for (the deprecated `command` maps to both). */
+export function accessOf(opts: OpenOptions): { access: ApiAccess; purpose: string } {
+  if ('access' in opts) return { access: opts.access, purpose: opts.purpose ?? defaultPurpose(opts.access) };
+  return { access: opts.command === 'plan' || opts.command === 'import' ? 'read' : 'manage', purpose: opts.command };
 }
 
-/** Checks a self key against a command; returns the error to throw, or undefined when the key will do. */
-export function checkSelfKey(self: LiveKey, command: ClientCommand, credentialSource: string): InsufficientPermissionError | undefined {
+function defaultPurpose(access: ApiAccess): string {
+  return access === 'read' ? 'reading keys' : 'managing keys';
+}
+
+/** Which permissions a key needs for an access. */
+export function requiredPermissions(access: ApiAccess): readonly string[] {
+  return access === 'read' ? ['ACCESS_READ'] : ['ACCESS_READ', 'ACCESS_MANAGE'];
+}
+
+/**
+ * Checks a self key against an access; returns the error to throw, or undefined when the key will do.
+ * `purpose` names what the caller does, in the message (default: "reading keys" / "managing keys").
+ */
+export function checkSelfKey(self: LiveKey, access: ApiAccess, credentialSource: string, purpose = defaultPurpose(access)): InsufficientPermissionError | undefined {
   if (!self.active) {
-    return new InsufficientPermissionError(`the key in ${credentialSource} is deactivated, so ${command} cannot use it`, {
+    return new InsufficientPermissionError(`the key in ${credentialSource} is deactivated, so ${purpose} cannot use it`, {
       hint: 'activate the key in Scaleflex DAM (Settings > Project > Access > API keys) or use another admin key',
     });
   }
   const held = new Set<string>(self.permissions);
-  const missing = requiredPermissions(command).filter((p) => !held.has(p));
+  const missing = requiredPermissions(access).filter((p) => !held.has(p));
   if (missing.length === 0) return undefined;
   return new InsufficientPermissionError(
-    `the key in ${credentialSource} lacks ${missing.join(' and ')}, which ${command} needs`,
+    `the key in ${credentialSource} lacks ${missing.join(' and ')}, which ${purpose} needs`,
     { hint: `give the key ${missing.join(' and ')} in Scaleflex DAM (Settings > Project > Access > API keys), or use a key that holds ${missing.length === 1 ? 'it' : 'them'}` },
   );
 }
@@ -287,14 +321,14 @@ export class ReadOnlyKeysApi extends KeysApiReader {
   constructor(
     reader: ReadChannel,
     selfKey: LiveKey,
-    private readonly command: ClientCommand,
+    private readonly purpose: string,
   ) {
     super(reader, selfKey);
   }
 
   private refuse(call: string): never {
-    throw new ReadOnlyClientError(`${call} refused: ${this.command} opened a read-only client for project ${this.project}`, {
-      hint: 'only apply (and secrets pull, for secrets) may change keys or read secrets',
+    throw new ReadOnlyClientError(`${call} refused: ${this.purpose} opened a read-only client for project ${this.project}`, {
+      hint: 'only a client opened with manage access (apply, secrets pull) may change keys or read secrets',
     });
   }
 
@@ -467,6 +501,7 @@ export class KeysApiFactory {
    * @throws InsecureUrlError, InsufficientPermissionError, ScaleflexApiError, ApiUnreachableError
    */
   async open(opts: OpenOptions): Promise<OpenedKeysApi> {
+    const { access, purpose } = accessOf(opts);
     const url = assertSafeApiUrl(opts.apiUrl);
     secrets.add(opts.apiKey);
     const channel = new ProjectChannel(
@@ -481,13 +516,11 @@ export class KeysApiFactory {
     try {
       self = channel.observe(await channel.get(channel.ep.self, keyFromBody));
     } catch (e) {
-      throw selfError(e, opts, url.origin);
+      throw selfError(e, opts, purpose, url.origin);
     }
-    const refused = checkSelfKey(self, opts.command, opts.credentialSource);
+    const refused = checkSelfKey(self, access, opts.credentialSource, purpose);
     if (refused) throw refused;
-    return READ_ONLY_COMMANDS.includes(opts.command)
-      ? new ReadOnlyKeysApi(readOnlyView(channel), self, opts.command)
-      : new ManagingKeysApi(channel, self);
+    return access === 'read' ? new ReadOnlyKeysApi(readOnlyView(channel), self, purpose) : new ManagingKeysApi(channel, self);
   }
 
   /** Closes every connection. */
@@ -497,7 +530,7 @@ export class KeysApiFactory {
 }
 
 /** Rewrites the errors of the first call so that they name the credential's source and the project. */
-function selfError(e: unknown, opts: OpenOptions, origin: string): unknown {
+function selfError(e: unknown, opts: OpenTarget, purpose: string, origin: string): unknown {
   if (!(e instanceof ScaleflexApiError)) return e;
   const where = `project ${opts.project} at ${origin}`;
   switch (e.apiCode) {
@@ -509,7 +542,7 @@ function selfError(e: unknown, opts: OpenOptions, origin: string): unknown {
       });
     case 'KEY_DEACTIVATED':
       return new InsufficientPermissionError(
-        redact(`the key in ${opts.credentialSource} is deactivated (${where}), so ${opts.command} cannot use it`),
+        redact(`the key in ${opts.credentialSource} is deactivated (${where}), so ${purpose} cannot use it`),
         { hint: 'activate the key in Scaleflex DAM (Settings > Project > Access > API keys) or use another admin key' },
       );
     case 'PROJECT_NOT_FOUND':

@@ -37,7 +37,7 @@ import {
   parseRetryAfter,
   type RetryPolicy,
 } from './backoff';
-import { KEY_HEADER } from './endpoints';
+import { KEY_HEADER } from '../contract';
 import { TokenBucket } from './pacing';
 import { errorFromBody } from './wire';
 
