@@ -72,7 +72,25 @@ export interface KeysApiFactoryOptions {
   retry?: Partial<RetryPolicy>;
   /** Source of randomness for jitter, [0, 1); tests pass a seeded one. */
   random?: () => number;
+  /**
+   * The overall deadline of one API call, retries and backoff included (ms); the CLI's `--timeout <seconds>`.
+   * No attempt runs past it, and no retry starts that would end after it. Default 120 s (`retry.deadlineMs`).
+   */
+  deadlineMs?: number;
+  /** The largest answer body read (bytes); default 8 MiB. */
+  maxResponseBytes?: number;
+  /** The most pages one listing follows; default MAX_LIST_PAGES. */
+  maxListPages?: number;
 }
+
+/**
+ * The most pages one listing of a project follows: 10,000 pages is 1,000,000 keys at the contract's 100 per page,
+ * ten times the largest project supported (100,000 keys), so only a server that never stops reaches it.
+ */
+export const MAX_LIST_PAGES = 10_000;
+
+/** Consecutive empty pages that still carry a cursor before a listing is judged endless (the contract sends none). */
+export const MAX_EMPTY_PAGES = 10;
 
 /** A client for one project, opened and checked. */
 export interface OpenedKeysApi extends KeysApi {
@@ -125,6 +143,8 @@ class ProjectChannel {
   newestCreatedAt = Number.NEGATIVE_INFINITY;
   /** The page size to ask for; lowered if the server says its maximum is smaller. */
   pageSize = MAX_PAGE_SIZE;
+  /** The most pages a listing follows. */
+  maxListPages = MAX_LIST_PAGES;
   readonly ep: Endpoints;
   readonly clock: ServerClock;
 
@@ -222,6 +242,7 @@ interface ReadChannel {
   readonly project: string;
   readonly ep: Endpoints;
   pageSize: number;
+  readonly maxListPages: number;
   observe(key: LiveKey): LiveKey;
   get<T>(path: string, parse: (body: unknown) => T): Promise<T>;
   send(method: 'GET', path: string, body: undefined, retry: 'idempotent'): Promise<Answer>;
@@ -239,6 +260,7 @@ function readOnlyView(channel: ProjectChannel): ReadChannel {
     set pageSize(n: number) {
       channel.pageSize = n;
     },
+    maxListPages: channel.maxListPages,
     observe: (key) => channel.observe(key),
     get: (path, parse) => channel.get(path, parse),
     send: (_method, path) => channel.send('GET', path, undefined, 'idempotent'),
@@ -274,8 +296,21 @@ abstract class KeysApiReader implements OpenedKeysApi {
   async *list(): AsyncIterable<LiveKey> {
     let cursor: string | null = null;
     const cursors = new Set<string>();
-    for (;;) {
+    let emptyRun = 0;
+    for (let pages = 0; ; pages++) {
       const path = this.reader.ep.listKeys(this.reader.pageSize, cursor);
+      const endless = (msg: string) =>
+        new ScaleflexApiError({
+          status: 200,
+          apiCode: 'LISTING_ENDLESS',
+          msg,
+          hint: 'the API URL may point at something that is not the Scaleflex API (check --api-url / SCALEFLEX_API_URL); if it is, report the request id to Scaleflex',
+          method: 'GET',
+          path: path.split('?')[0]!,
+        });
+      if (pages >= this.reader.maxListPages) {
+        throw endless(`the API kept returning cursors: ${pages} pages without an end, more than any project holds`);
+      }
       const answer = await this.reader.send('GET', path, undefined, 'idempotent');
       const smaller = answer.status === 400 ? smallerPageSize(answer.text, this.reader.pageSize) : undefined;
       if (smaller !== undefined) {
@@ -285,6 +320,10 @@ abstract class KeysApiReader implements OpenedKeysApi {
       const page = this.reader.decode('GET', path, answer, pageFromBody);
       for (const key of page.keys) yield this.reader.observe(key);
       if (!page.nextCursor) return;
+      emptyRun = page.keys.length === 0 ? emptyRun + 1 : 0;
+      if (emptyRun >= MAX_EMPTY_PAGES) {
+        throw endless(`the API returned ${emptyRun} empty pages in a row, each with a new cursor, so listing would never end`);
+      }
       if (cursors.has(page.nextCursor)) {
         throw new ScaleflexApiError({
           status: answer.status,
@@ -489,11 +528,17 @@ export class KeysApiFactory {
       ...(opts.parallelism === undefined ? {} : { parallelism: opts.parallelism }),
       ...(opts.trace ? { trace: opts.trace } : {}),
       ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
-      ...(opts.retry ? { retry: opts.retry } : {}),
+      ...(opts.retry || opts.deadlineMs !== undefined
+        ? { retry: { ...opts.retry, ...(opts.deadlineMs === undefined ? {} : { deadlineMs: opts.deadlineMs }) } }
+        : {}),
       ...(opts.random ? { random: opts.random } : {}),
+      ...(opts.maxResponseBytes === undefined ? {} : { maxResponseBytes: opts.maxResponseBytes }),
     };
     this.transport = new Transport(transportOpts);
+    this.maxListPages = opts.maxListPages ?? MAX_LIST_PAGES;
   }
+
+  private readonly maxListPages: number;
 
   /**
    * Opens a client for one project: checks the URL (https unless loopback), registers the key with the
@@ -512,6 +557,7 @@ export class KeysApiFactory {
       opts.project,
       opts.credentialSource,
     );
+    channel.maxListPages = this.maxListPages;
     let self: LiveKey;
     try {
       self = channel.observe(await channel.get(channel.ep.self, keyFromBody));
