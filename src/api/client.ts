@@ -46,6 +46,11 @@ interface OpenTarget {
   apiKey: string;
   /** Where the key came from, for messages: e.g. `SCALEFLEX_API_KEY_DEMO` or `file ./demo.key`. */
   credentialSource: string;
+  /**
+   * Ask for the first page of keys together with `GET /keys/self` (default true), for a caller that lists next
+   * (plan, apply, import); false for one that does not (secrets pull of known uuids), to save the request.
+   */
+  listAhead?: boolean;
 }
 
 export type OpenOptions = OpenTarget &
@@ -271,6 +276,22 @@ function readOnlyView(channel: ProjectChannel): ReadChannel {
 /** The calls every client has: self, list, get. */
 abstract class KeysApiReader implements OpenedKeysApi {
   abstract readonly readOnly: boolean;
+  /** The first page of keys, asked for by `open()` alongside the self check; used once by the first `list()`. */
+  private firstPage: { path: string; answer: Promise<Answer> } | undefined;
+
+  /**
+   * Hands the client the first page `open()` fetched ahead (see `KeysApiFactory.open`). It is used only by a
+   * `list()` that starts right after `open()` resolves (before the event loop turns: no I/O in between), so
+   * the page is as fresh as the self check the caller just awaited; after that it is dropped, and a later
+   * listing (after keys changed, say) asks the server again.
+   */
+  adoptFirstPage(path: string, answer: Promise<Answer>): void {
+    const page = { path, answer };
+    this.firstPage = page;
+    setImmediate(() => {
+      if (this.firstPage === page) this.firstPage = undefined;
+    });
+  }
 
   constructor(
     protected readonly reader: ReadChannel,
@@ -299,6 +320,8 @@ abstract class KeysApiReader implements OpenedKeysApi {
     let emptyRun = 0;
     for (let pages = 0; ; pages++) {
       const path = this.reader.ep.listKeys(this.reader.pageSize, cursor);
+      const ahead = this.firstPage;
+      this.firstPage = undefined;
       const endless = (msg: string) =>
         new ScaleflexApiError({
           status: 200,
@@ -311,7 +334,7 @@ abstract class KeysApiReader implements OpenedKeysApi {
       if (pages >= this.reader.maxListPages) {
         throw endless(`the API kept returning cursors: ${pages} pages without an end, more than any project holds`);
       }
-      const answer = await this.reader.send('GET', path, undefined, 'idempotent');
+      const answer = ahead?.path === path ? await ahead.answer : await this.reader.send('GET', path, undefined, 'idempotent');
       const smaller = answer.status === 400 ? smallerPageSize(answer.text, this.reader.pageSize) : undefined;
       if (smaller !== undefined) {
         this.reader.pageSize = smaller;
@@ -558,6 +581,12 @@ export class KeysApiFactory {
       opts.credentialSource,
     );
     channel.maxListPages = this.maxListPages;
+    // The first page of keys is asked for together with the self check, so a plan costs no extra round trip
+    // per project. It is a GET of keys, which the key is about to be allowed anyway; if the self check fails,
+    // its error is the one thrown and the page is dropped unread.
+    const firstPath = channel.ep.listKeys(channel.pageSize, null);
+    const firstPage = opts.listAhead === false ? undefined : channel.send('GET', firstPath, undefined, 'idempotent');
+    firstPage?.catch(() => undefined);
     let self: LiveKey;
     try {
       self = channel.observe(await channel.get(channel.ep.self, keyFromBody));
@@ -566,7 +595,9 @@ export class KeysApiFactory {
     }
     const refused = checkSelfKey(self, access, opts.credentialSource, purpose);
     if (refused) throw refused;
-    return access === 'read' ? new ReadOnlyKeysApi(readOnlyView(channel), self, purpose) : new ManagingKeysApi(channel, self);
+    const api = access === 'read' ? new ReadOnlyKeysApi(readOnlyView(channel), self, purpose) : new ManagingKeysApi(channel, self);
+    if (firstPage) api.adoptFirstPage(firstPath, firstPage);
+    return api;
   }
 
   /** Closes every connection. */
