@@ -45,7 +45,7 @@ async function open(emu, factory) {
     apiUrl: emu.url,
     apiKey: emu.adminKey('demo'),
     credentialSource: 'bench',
-    command: 'apply',
+    access: 'manage', purpose: 'apply',
   });
 }
 

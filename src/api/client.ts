@@ -1,8 +1,9 @@
 /**
  * The undici implementation of `KeysApi` (src/model.ts) and the factory that opens it. `open()` first asks
- * `GET /keys/self` and checks that the key may do what the command needs. `plan` and `import` get a
+ * `GET /keys/self` and checks that the key may do what the caller's `access` needs. `read` access gets a
  * read-only client: a class whose only channel to the API can issue GETs of keys and nothing else, so a
- * mutation cannot happen through it whatever the caller does. `apply` and `secrets pull` get the managing client.
+ * mutation cannot happen through it whatever the caller does (plan, import). `manage` access gets the managing
+ * client (apply, secrets pull). The API layer knows nothing of CLI commands: `purpose` is only a label for messages.
  *
  * `create` is the one call that is not idempotent; see `ManagingKeysApi.create` for how an ambiguous failure
  * (no answer) is resolved by listing instead of blindly retrying.
@@ -12,7 +13,8 @@ import type { CreateKeyInput, CreatedKey, KeysApi, LiveKey, UpdateKeyInput } fro
 import { redact, secrets } from '../redact';
 import { createIdentity, findAdoptable, type AttemptStart } from './adoption';
 import { NOT_SENT_ERROR_CODES, fullJitterDelay, type RetryPolicy } from './backoff';
-import { MAX_PAGE_SIZE, endpoints, type Endpoints } from './endpoints';
+import { MAX_PAGE_SIZE } from '../contract';
+import { endpoints, type Endpoints } from './endpoints';
 import { NoAnswerError, Transport, apiErrorFrom, parseJson, type Answer, type ServerClock, type Timeouts, type TransportOptions } from './transport';
 import { assertSafeApiUrl } from './url-safety';
 import {
@@ -26,17 +28,43 @@ import {
   updatedFromBody,
 } from './wire';
 
-/** The commands that open a client; each decides the permissions needed and whether the client may mutate. */
+/**
+ * What a client may do: `read` (list and get keys; the client cannot mutate, by construction) or `manage`
+ * (also create, update, change status and read secrets). Decides the permissions the key must hold.
+ */
+export type ApiAccess = 'read' | 'manage';
+
+/**
+ * The CLI's command names, from before the client spoke `access`.
+ * @deprecated pass `access` (and `purpose` for messages) instead; kept so callers can move over one at a time.
+ */
 export type ClientCommand = 'plan' | 'apply' | 'import' | 'secrets pull';
 
-export interface OpenOptions {
+interface OpenTarget {
   project: string;
   apiUrl: string;
   apiKey: string;
   /** Where the key came from, for messages: e.g. `SCALEFLEX_API_KEY_DEMO` or `file ./demo.key`. */
   credentialSource: string;
-  command: ClientCommand;
+  /**
+   * Ask for the first page of keys together with `GET /keys/self` (default true), for a caller that lists next
+   * (plan, apply, import); false for one that does not (secrets pull of known uuids), to save the request.
+   */
+  listAhead?: boolean;
 }
+
+export type OpenOptions = OpenTarget &
+  (
+    | {
+        access: ApiAccess;
+        /** What the caller is doing, only for messages (e.g. `apply`: "…lacks ACCESS_MANAGE, which apply needs"). */
+        purpose?: string;
+      }
+    | {
+        /** @deprecated use `access` and `purpose`. */
+        command: ClientCommand;
+      }
+  );
 
 export interface KeysApiFactoryOptions {
   /** Concurrent requests (connections) per API origin; default 8. */
@@ -49,7 +77,25 @@ export interface KeysApiFactoryOptions {
   retry?: Partial<RetryPolicy>;
   /** Source of randomness for jitter, [0, 1); tests pass a seeded one. */
   random?: () => number;
+  /**
+   * The overall deadline of one API call, retries and backoff included (ms); the CLI's `--timeout <seconds>`.
+   * No attempt runs past it, and no retry starts that would end after it. Default 120 s (`retry.deadlineMs`).
+   */
+  deadlineMs?: number;
+  /** The largest answer body read (bytes); default 8 MiB. */
+  maxResponseBytes?: number;
+  /** The most pages one listing follows; default MAX_LIST_PAGES. */
+  maxListPages?: number;
 }
+
+/**
+ * The most pages one listing of a project follows: 10,000 pages is 1,000,000 keys at the contract's 100 per page,
+ * ten times the largest project supported (100,000 keys), so only a server that never stops reaches it.
+ */
+export const MAX_LIST_PAGES = 10_000;
+
+/** Consecutive empty pages that still carry a cursor before a listing is judged endless (the contract sends none). */
+export const MAX_EMPTY_PAGES = 10;
 
 /** A client for one project, opened and checked. */
 export interface OpenedKeysApi extends KeysApi {
@@ -59,25 +105,36 @@ export interface OpenedKeysApi extends KeysApi {
   readonly readOnly: boolean;
 }
 
-const READ_ONLY_COMMANDS: readonly ClientCommand[] = ['plan', 'import'];
-
-/** Which permissions a command needs its key to hold. */
-export function requiredPermissions(command: ClientCommand): readonly string[] {
-  return READ_ONLY_COMMANDS.includes(command) ? ['ACCESS_READ'] : ['ACCESS_READ', 'ACCESS_MANAGE'];
+/** The access and message label an `OpenOptions` asks for (the deprecated `command` maps to both). */
+export function accessOf(opts: OpenOptions): { access: ApiAccess; purpose: string } {
+  if ('access' in opts) return { access: opts.access, purpose: opts.purpose ?? defaultPurpose(opts.access) };
+  return { access: opts.command === 'plan' || opts.command === 'import' ? 'read' : 'manage', purpose: opts.command };
 }
 
-/** Checks a self key against a command; returns the error to throw, or undefined when the key will do. */
-export function checkSelfKey(self: LiveKey, command: ClientCommand, credentialSource: string): InsufficientPermissionError | undefined {
+function defaultPurpose(access: ApiAccess): string {
+  return access === 'read' ? 'reading keys' : 'managing keys';
+}
+
+/** Which permissions a key needs for an access. */
+export function requiredPermissions(access: ApiAccess): readonly string[] {
+  return access === 'read' ? ['ACCESS_READ'] : ['ACCESS_READ', 'ACCESS_MANAGE'];
+}
+
+/**
+ * Checks a self key against an access; returns the error to throw, or undefined when the key will do.
+ * `purpose` names what the caller does, in the message (default: "reading keys" / "managing keys").
+ */
+export function checkSelfKey(self: LiveKey, access: ApiAccess, credentialSource: string, purpose = defaultPurpose(access)): InsufficientPermissionError | undefined {
   if (!self.active) {
-    return new InsufficientPermissionError(`the key in ${credentialSource} is deactivated, so ${command} cannot use it`, {
+    return new InsufficientPermissionError(`the key in ${credentialSource} is deactivated, so ${purpose} cannot use it`, {
       hint: 'activate the key in Scaleflex DAM (Settings > Project > Access > API keys) or use another admin key',
     });
   }
   const held = new Set<string>(self.permissions);
-  const missing = requiredPermissions(command).filter((p) => !held.has(p));
+  const missing = requiredPermissions(access).filter((p) => !held.has(p));
   if (missing.length === 0) return undefined;
   return new InsufficientPermissionError(
-    `the key in ${credentialSource} lacks ${missing.join(' and ')}, which ${command} needs`,
+    `the key in ${credentialSource} lacks ${missing.join(' and ')}, which ${purpose} needs`,
     { hint: `give the key ${missing.join(' and ')} in Scaleflex DAM (Settings > Project > Access > API keys), or use a key that holds ${missing.length === 1 ? 'it' : 'them'}` },
   );
 }
@@ -91,6 +148,8 @@ class ProjectChannel {
   newestCreatedAt = Number.NEGATIVE_INFINITY;
   /** The page size to ask for; lowered if the server says its maximum is smaller. */
   pageSize = MAX_PAGE_SIZE;
+  /** The most pages a listing follows. */
+  maxListPages = MAX_LIST_PAGES;
   readonly ep: Endpoints;
   readonly clock: ServerClock;
 
@@ -188,6 +247,7 @@ interface ReadChannel {
   readonly project: string;
   readonly ep: Endpoints;
   pageSize: number;
+  readonly maxListPages: number;
   observe(key: LiveKey): LiveKey;
   get<T>(path: string, parse: (body: unknown) => T): Promise<T>;
   send(method: 'GET', path: string, body: undefined, retry: 'idempotent'): Promise<Answer>;
@@ -205,6 +265,7 @@ function readOnlyView(channel: ProjectChannel): ReadChannel {
     set pageSize(n: number) {
       channel.pageSize = n;
     },
+    maxListPages: channel.maxListPages,
     observe: (key) => channel.observe(key),
     get: (path, parse) => channel.get(path, parse),
     send: (_method, path) => channel.send('GET', path, undefined, 'idempotent'),
@@ -215,6 +276,22 @@ function readOnlyView(channel: ProjectChannel): ReadChannel {
 /** The calls every client has: self, list, get. */
 abstract class KeysApiReader implements OpenedKeysApi {
   abstract readonly readOnly: boolean;
+  /** The first page of keys, asked for by `open()` alongside the self check; used once by the first `list()`. */
+  private firstPage: { path: string; answer: Promise<Answer> } | undefined;
+
+  /**
+   * Hands the client the first page `open()` fetched ahead (see `KeysApiFactory.open`). It is used only by a
+   * `list()` that starts right after `open()` resolves (before the event loop turns: no I/O in between), so
+   * the page is as fresh as the self check the caller just awaited; after that it is dropped, and a later
+   * listing (after keys changed, say) asks the server again.
+   */
+  adoptFirstPage(path: string, answer: Promise<Answer>): void {
+    const page = { path, answer };
+    this.firstPage = page;
+    setImmediate(() => {
+      if (this.firstPage === page) this.firstPage = undefined;
+    });
+  }
 
   constructor(
     protected readonly reader: ReadChannel,
@@ -240,9 +317,24 @@ abstract class KeysApiReader implements OpenedKeysApi {
   async *list(): AsyncIterable<LiveKey> {
     let cursor: string | null = null;
     const cursors = new Set<string>();
-    for (;;) {
+    let emptyRun = 0;
+    for (let pages = 0; ; pages++) {
       const path = this.reader.ep.listKeys(this.reader.pageSize, cursor);
-      const answer = await this.reader.send('GET', path, undefined, 'idempotent');
+      const ahead = this.firstPage;
+      this.firstPage = undefined;
+      const endless = (msg: string) =>
+        new ScaleflexApiError({
+          status: 200,
+          apiCode: 'LISTING_ENDLESS',
+          msg,
+          hint: 'the API URL may point at something that is not the Scaleflex API (check --api-url / SCALEFLEX_API_URL); if it is, report the request id to Scaleflex',
+          method: 'GET',
+          path: path.split('?')[0]!,
+        });
+      if (pages >= this.reader.maxListPages) {
+        throw endless(`the API kept returning cursors: ${pages} pages without an end, more than any project holds`);
+      }
+      const answer = ahead?.path === path ? await ahead.answer : await this.reader.send('GET', path, undefined, 'idempotent');
       const smaller = answer.status === 400 ? smallerPageSize(answer.text, this.reader.pageSize) : undefined;
       if (smaller !== undefined) {
         this.reader.pageSize = smaller;
@@ -251,6 +343,10 @@ abstract class KeysApiReader implements OpenedKeysApi {
       const page = this.reader.decode('GET', path, answer, pageFromBody);
       for (const key of page.keys) yield this.reader.observe(key);
       if (!page.nextCursor) return;
+      emptyRun = page.keys.length === 0 ? emptyRun + 1 : 0;
+      if (emptyRun >= MAX_EMPTY_PAGES) {
+        throw endless(`the API returned ${emptyRun} empty pages in a row, each with a new cursor, so listing would never end`);
+      }
       if (cursors.has(page.nextCursor)) {
         throw new ScaleflexApiError({
           status: answer.status,
@@ -287,14 +383,14 @@ export class ReadOnlyKeysApi extends KeysApiReader {
   constructor(
     reader: ReadChannel,
     selfKey: LiveKey,
-    private readonly command: ClientCommand,
+    private readonly purpose: string,
   ) {
     super(reader, selfKey);
   }
 
   private refuse(call: string): never {
-    throw new ReadOnlyClientError(`${call} refused: ${this.command} opened a read-only client for project ${this.project}`, {
-      hint: 'only apply (and secrets pull, for secrets) may change keys or read secrets',
+    throw new ReadOnlyClientError(`${call} refused: ${this.purpose} opened a read-only client for project ${this.project}`, {
+      hint: 'only a client opened with manage access (apply, secrets pull) may change keys or read secrets',
     });
   }
 
@@ -455,11 +551,17 @@ export class KeysApiFactory {
       ...(opts.parallelism === undefined ? {} : { parallelism: opts.parallelism }),
       ...(opts.trace ? { trace: opts.trace } : {}),
       ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
-      ...(opts.retry ? { retry: opts.retry } : {}),
+      ...(opts.retry || opts.deadlineMs !== undefined
+        ? { retry: { ...opts.retry, ...(opts.deadlineMs === undefined ? {} : { deadlineMs: opts.deadlineMs }) } }
+        : {}),
       ...(opts.random ? { random: opts.random } : {}),
+      ...(opts.maxResponseBytes === undefined ? {} : { maxResponseBytes: opts.maxResponseBytes }),
     };
     this.transport = new Transport(transportOpts);
+    this.maxListPages = opts.maxListPages ?? MAX_LIST_PAGES;
   }
+
+  private readonly maxListPages: number;
 
   /**
    * Opens a client for one project: checks the URL (https unless loopback), registers the key with the
@@ -467,6 +569,7 @@ export class KeysApiFactory {
    * @throws InsecureUrlError, InsufficientPermissionError, ScaleflexApiError, ApiUnreachableError
    */
   async open(opts: OpenOptions): Promise<OpenedKeysApi> {
+    const { access, purpose } = accessOf(opts);
     const url = assertSafeApiUrl(opts.apiUrl);
     secrets.add(opts.apiKey);
     const channel = new ProjectChannel(
@@ -477,17 +580,24 @@ export class KeysApiFactory {
       opts.project,
       opts.credentialSource,
     );
+    channel.maxListPages = this.maxListPages;
+    // The first page of keys is asked for together with the self check, so a plan costs no extra round trip
+    // per project. It is a GET of keys, which the key is about to be allowed anyway; if the self check fails,
+    // its error is the one thrown and the page is dropped unread.
+    const firstPath = channel.ep.listKeys(channel.pageSize, null);
+    const firstPage = opts.listAhead === false ? undefined : channel.send('GET', firstPath, undefined, 'idempotent');
+    firstPage?.catch(() => undefined);
     let self: LiveKey;
     try {
       self = channel.observe(await channel.get(channel.ep.self, keyFromBody));
     } catch (e) {
-      throw selfError(e, opts, url.origin);
+      throw selfError(e, opts, purpose, url.origin);
     }
-    const refused = checkSelfKey(self, opts.command, opts.credentialSource);
+    const refused = checkSelfKey(self, access, opts.credentialSource, purpose);
     if (refused) throw refused;
-    return READ_ONLY_COMMANDS.includes(opts.command)
-      ? new ReadOnlyKeysApi(readOnlyView(channel), self, opts.command)
-      : new ManagingKeysApi(channel, self);
+    const api = access === 'read' ? new ReadOnlyKeysApi(readOnlyView(channel), self, purpose) : new ManagingKeysApi(channel, self);
+    if (firstPage) api.adoptFirstPage(firstPath, firstPage);
+    return api;
   }
 
   /** Closes every connection. */
@@ -497,7 +607,7 @@ export class KeysApiFactory {
 }
 
 /** Rewrites the errors of the first call so that they name the credential's source and the project. */
-function selfError(e: unknown, opts: OpenOptions, origin: string): unknown {
+function selfError(e: unknown, opts: OpenTarget, purpose: string, origin: string): unknown {
   if (!(e instanceof ScaleflexApiError)) return e;
   const where = `project ${opts.project} at ${origin}`;
   switch (e.apiCode) {
@@ -509,7 +619,7 @@ function selfError(e: unknown, opts: OpenOptions, origin: string): unknown {
       });
     case 'KEY_DEACTIVATED':
       return new InsufficientPermissionError(
-        redact(`the key in ${opts.credentialSource} is deactivated (${where}), so ${opts.command} cannot use it`),
+        redact(`the key in ${opts.credentialSource} is deactivated (${where}), so ${purpose} cannot use it`),
         { hint: 'activate the key in Scaleflex DAM (Settings > Project > Access > API keys) or use another admin key' },
       );
     case 'PROJECT_NOT_FOUND':

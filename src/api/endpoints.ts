@@ -4,14 +4,8 @@
  * Paths are relative to the API URL (which may itself carry a path prefix) and already percent-encoded.
  */
 
-/** The header that carries the caller's key. Never logged, never put in an error or a trace. */
-export const KEY_HEADER = 'x-filerobot-key';
-
-/** The largest page the contract allows; the client asks for it and adapts if a server allows less. */
-export const MAX_PAGE_SIZE = 100;
-
-/** The most uuids one bulk status call may carry (the contract's limit); apply chunks status changes by it. */
-export const BULK_STATUS_MAX = 100;
+/** The contract's shared facts, re-exported for callers that import them from here. */
+export { BULK_STATUS_MAX, KEY_HEADER, MAX_PAGE_SIZE } from '../contract';
 
 /** The project's base path: `/{token}/v5`. */
 export function projectBase(token: string): string {

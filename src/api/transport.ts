@@ -27,6 +27,7 @@ import { Agent, interceptors, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header';
 import { ApiUnreachableError, ScaleflexApiError } from '../errors';
 import { redact } from '../redact';
+import { isLoopbackHost } from '../trust';
 import {
   DEFAULT_RETRY_POLICY,
   NOT_SENT_ERROR_CODES,
@@ -37,7 +38,7 @@ import {
   parseRetryAfter,
   type RetryPolicy,
 } from './backoff';
-import { KEY_HEADER } from './endpoints';
+import { KEY_HEADER } from '../contract';
 import { TokenBucket } from './pacing';
 import { errorFromBody } from './wire';
 
@@ -55,6 +56,19 @@ export interface Timeouts {
 
 export const DEFAULT_TIMEOUTS: Timeouts = Object.freeze({ connectMs: 10_000, headersMs: 30_000, bodyMs: 30_000, requestMs: 60_000 });
 
+/**
+ * The largest answer body read (bytes). A page of 100 keys is ~30 KiB; anything near this is not the Scaleflex
+ * API, and reading it whole would exhaust memory (undici's `maxResponseSize` stops it mid-stream).
+ */
+export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+/** Network failures that cannot succeed on a retry to a host that is not loopback: nothing listens, no such name. */
+const FAIL_FAST_REMOTE_CODES: readonly string[] = Object.freeze(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** What every no-answer hint says: the real settings that help. */
+export const NO_ANSWER_HINT =
+  'check that the API URL is right and reachable (--api-url, the manifest\'s apiUrl, SCALEFLEX_API_URL); on a slow link give each call longer with --timeout <seconds>; then run the command again';
+
 /** Concurrent connections per origin unless the caller says otherwise. */
 export const DEFAULT_PARALLELISM = 8;
 
@@ -67,6 +81,8 @@ export interface TransportOptions {
   readonly trace?: (line: string) => void;
   /** [0, 1) source for jitter; tests pass a seeded one. */
   readonly random?: () => number;
+  /** The largest answer body read; default MAX_RESPONSE_BYTES. */
+  readonly maxResponseBytes?: number;
 }
 
 /** Where a call goes and how it may be retried. */
@@ -125,6 +141,10 @@ interface CallState {
   readonly retryStatuses: readonly number[];
   readonly retryErrors: readonly string[];
   readonly startedAt: number;
+  /** Whether the origin is loopback (the local emulator may be restarting: a refused connection is worth a retry). */
+  readonly loopback: boolean;
+  /** The status of the latest answer's headers (for the message when its body is too large). */
+  lastStatus: number;
   attempt: number;
   notBefore: number;
   /** The current attempt received 2xx headers (so a failure now is a broken body). */
@@ -217,10 +237,9 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
-    this.timer = setTimeout(
-      () => controller.abort(new AttemptDeadlineError(`the attempt took longer than ${this.call.requestMs} ms`)),
-      this.call.requestMs,
-    );
+    // The attempt's own limit, cut short by the call's overall deadline (--timeout) so no attempt outlives it.
+    const limit = Math.max(1, Math.min(this.call.requestMs, this.call.startedAt + this.call.policy.deadlineMs - this.started));
+    this.timer = setTimeout(() => controller.abort(new AttemptDeadlineError(`the attempt took longer than ${limit} ms`)), limit);
     this.inner.onRequestStart?.(controller, context);
   }
 
@@ -231,6 +250,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     const now = Date.now();
     this.status = statusCode;
+    this.call.lastStatus = statusCode;
     this.call.bodyStarted = statusCode < 300;
     this.call.clock.observe(firstHeader(headers.date), now);
     const { bucket } = this.call.bucket;
@@ -307,7 +327,7 @@ function retryDecision(call: CallState, random: () => number) {
     const answered = err.code === 'UND_ERR_REQ_RETRY' && typeof err.statusCode === 'number';
     const retryable = answered
       ? call.retryStatuses.includes(err.statusCode!)
-      : !call.bodyStarted && call.retryErrors.includes(err.code ?? '');
+      : !call.bodyStarted && call.retryErrors.includes(err.code ?? '') && (call.loopback || !FAIL_FAST_REMOTE_CODES.includes(err.code ?? ''));
     if (!retryable) return cb(err);
     const delay = nextRetryDelay(
       { attempt: call.attempt, startedAt: call.startedAt, now, ...(answered ? { status: err.statusCode!, headers: err.headers ?? {} } : {}) },
@@ -330,8 +350,10 @@ export class Transport {
   readonly timeouts: Timeouts;
   readonly policy: RetryPolicy;
   readonly random: () => number;
+  readonly maxResponseBytes: number;
 
   constructor(opts: TransportOptions = {}) {
+    this.maxResponseBytes = opts.maxResponseBytes ?? MAX_RESPONSE_BYTES;
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
     this.policy = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
     this.random = opts.random ?? Math.random;
@@ -345,6 +367,7 @@ export class Transport {
       bodyTimeout: this.timeouts.bodyMs,
       // TLS is verified by Node's defaults; nothing here may set rejectUnauthorized.
       connect: { timeout: this.timeouts.connectMs },
+      maxResponseSize: opts.maxResponseBytes ?? MAX_RESPONSE_BYTES,
     });
     this.dispatcher = this.agent.compose(paceAndTrace(opts.trace), interceptors.retry());
   }
@@ -379,6 +402,8 @@ export class Transport {
       retryStatuses: spec.retry === 'idempotent' ? RETRYABLE_STATUSES : [429, 503],
       retryErrors: spec.retry === 'idempotent' ? RETRYABLE_ERROR_CODES : NOT_SENT_ERROR_CODES,
       startedAt: Date.now(),
+      loopback: isLoopbackHost(new URL(spec.origin).hostname),
+      lastStatus: 0,
       attempt: 0,
       notBefore: 0,
       bodyStarted: false,
@@ -409,6 +434,19 @@ export class Transport {
       } catch (e) {
         const err = e as Error & { code?: string };
         const code = err.code ?? err.name;
+        if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
+          throw new ScaleflexApiError({
+            status: call.lastStatus,
+            apiCode: 'ANSWER_TOO_LARGE',
+            msg: `the answer's body is larger than ${this.maxResponseBytes} bytes, far more than any answer of the Scaleflex API`,
+            hint: 'the API URL may point at something that is not the Scaleflex API; check --api-url / SCALEFLEX_API_URL',
+            method: spec.method,
+            path: call.label,
+            message: redact(
+              `${spec.method} ${call.label}: the answer from ${spec.origin} (${call.lastStatus}) is larger than ${this.maxResponseBytes} bytes, so it was not read`,
+            ),
+          });
+        }
         // A body that broke off after 2xx headers: re-issue the whole request (idempotent calls only).
         if (spec.retry === 'idempotent' && call.bodyStarted && RETRYABLE_ERROR_CODES.includes(code)) {
           const now = Date.now();
@@ -427,7 +465,7 @@ export class Transport {
           code,
           call.attempt,
           elapsed,
-          'check that the API URL is right and reachable; on a slow link raise the timeouts; then run the command again',
+          NO_ANSWER_HINT,
         );
       }
     }
@@ -487,7 +525,7 @@ function defaultHint(status: number, apiCode: string, ctx: { project: string; cr
     case 'NOT_FOUND':
       return 'the key may have been removed or the uuid is wrong; run plan again';
     case 'RATE_LIMITED':
-      return 'the API kept rate limiting; lower the parallelism or run again later';
+      return 'the API kept rate limiting; lower --parallelism or run again later';
     default:
       if (status >= 500) return 'the API failed repeatedly; run the command again later (it is safe to repeat)';
       return 'see the message above';

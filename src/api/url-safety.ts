@@ -1,56 +1,36 @@
 /**
- * Transport safety for the API URL: `https` everywhere, plain `http` only to a loopback address (the local
- * emulator). Keys travel in a header, so a plain-http URL to any other host would put an admin key on the wire.
- * TLS certificates are always verified: nothing in the client sets `rejectUnauthorized: false`.
+ * Transport safety for the API URL, where the client meets it: `assertSafeApiUrl` (every URL, whoever chose it:
+ * https everywhere, plain http only to loopback, no user:password@, no query or fragment) and
+ * `assertAllowedApiUrl` (a URL that came from a manifest or a saved plan must also be an origin the operator
+ * allows). The rules themselves live in `src/trust.ts` (pure, shared with `validate`); this module only turns
+ * them into `InsecureUrlError`s. TLS certificates are always verified: nothing in the client sets
+ * `rejectUnauthorized: false`.
  */
-import { isIP } from 'node:net';
 import { InsecureUrlError } from '../errors';
+import { apiUrlShapeProblem, isLoopbackHost, manifestApiUrlProblem, type OperatorTrust } from '../trust';
 
-/** True for `localhost` (and `*.localhost`), 127.0.0.0/8, `::1` and IPv4-mapped 127.0.0.0/8. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.$/, '');
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  if (isIP(host) === 4) return host.split('.')[0] === '127';
-  if (isIP(host) === 6) {
-    if (host === '::1' || host === '0:0:0:0:0:0:0:1') return true;
-    const mapped = /^::ffff:(.+)$/.exec(host);
-    if (mapped) {
-      const tail = mapped[1]!;
-      if (isIP(tail) === 4) return tail.split('.')[0] === '127';
-      // The URL parser writes ::ffff:127.0.0.1 as ::ffff:7f00:1.
-      const hi = tail.split(':')[0] ?? '';
-      return tail.includes(':') && parseInt(hi, 16) >> 8 === 0x7f;
-    }
-  }
-  return false;
-}
+export { isLoopbackHost };
 
 /**
  * Parses and checks an API URL. Returns the parsed URL; throws InsecureUrlError for a malformed URL, a scheme
- * other than http(s), plain http to a non-loopback host, or credentials embedded in the URL.
+ * other than http(s), plain http to a non-loopback host, credentials embedded in the URL, or a query string
+ * or fragment.
  */
 export function assertSafeApiUrl(apiUrl: string): URL {
-  let url: URL;
-  try {
-    url = new URL(apiUrl);
-  } catch {
-    throw new InsecureUrlError(`the API URL "${apiUrl}" is not a valid URL`, {
-      hint: 'give an absolute URL such as https://api.filerobot.com (flag --api-url, manifest apiUrl or SCALEFLEX_API_URL)',
-    });
-  }
-  if (url.username || url.password) {
-    throw new InsecureUrlError(`the API URL ${url.protocol}//${url.host} carries credentials`, {
-      hint: 'remove user:password@ from the URL; the admin key comes from an environment variable or a file',
-    });
-  }
-  if (url.protocol === 'https:') return url;
-  if (url.protocol === 'http:') {
-    if (isLoopbackHost(url.hostname)) return url;
-    throw new InsecureUrlError(`the API URL ${url.origin} uses plain http to a host that is not loopback`, {
-      hint: 'use https:// (plain http is allowed only for 127.0.0.0/8, ::1 and localhost, e.g. the local emulator)',
-    });
-  }
-  throw new InsecureUrlError(`the API URL ${url.origin || apiUrl} has the unsupported scheme ${url.protocol}`, {
-    hint: 'use https://',
-  });
+  const problem = apiUrlShapeProblem(apiUrl);
+  if (problem) throw new InsecureUrlError(problem.message, { hint: problem.hint });
+  return new URL(apiUrl);
+}
+
+/**
+ * Checks an API URL that a manifest or a saved plan chose (`source` names it for the message, e.g.
+ * `manifest.yaml apiUrl` or `plan file plan.json`): its shape, and that its origin is official, loopback, or
+ * allowed by the operator (`trust`). A URL from `--api-url` or `SCALEFLEX_API_URL` needs only
+ * `assertSafeApiUrl`. Returns the parsed URL.
+ * @throws InsecureUrlError with the hint from `src/trust.ts`
+ */
+export function assertAllowedApiUrl(apiUrl: string, trust: OperatorTrust, source?: string): URL {
+  const problem = manifestApiUrlProblem(apiUrl, trust);
+  if (problem) throw new InsecureUrlError(source ? `${source}: ${problem.message}` : problem.message, { hint: problem.hint });
+  return new URL(apiUrl);
 }

@@ -47,7 +47,7 @@ test('listing 5,000 keys at fault rate 0.25 returns exactly the 5,000 keys in ea
           apiUrl: emu.handle.url,
           apiKey: emu.handle.adminKey('demo'),
           credentialSource: 'SCALEFLEX_API_KEY_DEMO',
-          command: 'plan',
+          access: 'read', purpose: 'plan',
         });
         emu.handle.configure({ faultRate: 0.25 });
         const listed: string[] = [];
@@ -82,7 +82,7 @@ test('200 creates under applied-then-reset faults at rate 0.3 leave exactly 200 
       apiUrl: emu.handle.url,
       apiKey: emu.handle.adminKey('demo'),
       credentialSource: 'SCALEFLEX_API_KEY_DEMO',
-      command: 'apply',
+      access: 'manage', purpose: 'apply',
     });
     emu.handle.configure({ faultRate: 0.3, faults: ['applied-then-reset'] });
     const wanted = Array.from({ length: 200 }, (_, i) => ({

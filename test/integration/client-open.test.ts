@@ -56,18 +56,21 @@ afterAll(async () => {
 
 beforeEach(() => emu.handle.configure({ faultRate: 0 }));
 
-function opts(over: Partial<OpenOptions>): OpenOptions {
+type Over = Partial<{ project: string; apiUrl: string; apiKey: string; credentialSource: string; access: 'read' | 'manage'; purpose: string }>;
+
+function opts(over: Over): OpenOptions {
   return {
     project: 'demo',
     apiUrl: emu.handle.url,
     apiKey: emu.handle.adminKey('demo'),
     credentialSource: 'SCALEFLEX_API_KEY_DEMO',
-    command: 'apply',
+    access: 'manage',
+    purpose: 'apply',
     ...over,
   };
 }
 
-async function openError(over: Partial<OpenOptions>): Promise<Error> {
+async function openError(over: Over): Promise<Error> {
   try {
     await factory.open(opts(over));
   } catch (e) {
@@ -78,34 +81,34 @@ async function openError(over: Partial<OpenOptions>): Promise<Error> {
 
 test('a key with ACCESS_READ only opens for plan and import but not for apply or secrets pull', async () => {
   for (const command of ['plan', 'import'] as const) {
-    const api = await factory.open(opts({ apiKey: readOnlyKey, command }));
+    const api = await factory.open(opts({ apiKey: readOnlyKey, access: 'read', purpose: command }));
     expect(api.readOnly).toBe(true);
     expect(api.selfKey.description).toBe('reader');
   }
   for (const command of ['apply', 'secrets pull'] as const) {
-    const err = await openError({ apiKey: readOnlyKey, command });
+    const err = await openError({ apiKey: readOnlyKey, access: 'manage', purpose: command });
     expect(err).toBeInstanceOf(InsufficientPermissionError);
     expect(err.message).toBe(`the key in SCALEFLEX_API_KEY_DEMO lacks ACCESS_MANAGE, which ${command} needs`);
   }
 });
 
 test('a key without ACCESS_READ is refused even for plan, naming the permission and the command', async () => {
-  const err = await openError({ apiKey: noAccessKey, command: 'plan', credentialSource: 'file ./demo.key' });
+  const err = await openError({ apiKey: noAccessKey, access: 'read', purpose: 'plan', credentialSource: 'file ./demo.key' });
   expect(err).toBeInstanceOf(InsufficientPermissionError);
   expect(err.message).toBe('the key in file ./demo.key lacks ACCESS_READ, which plan needs');
-  const apply = await openError({ apiKey: noAccessKey, command: 'apply' });
+  const apply = await openError({ apiKey: noAccessKey, access: 'manage', purpose: 'apply' });
   expect(apply.message).toBe('the key in SCALEFLEX_API_KEY_DEMO lacks ACCESS_READ and ACCESS_MANAGE, which apply needs');
 });
 
 test('a deactivated key is refused with a message naming where the key came from', async () => {
-  const err = await openError({ apiKey: deactivatedKey, command: 'plan' });
+  const err = await openError({ apiKey: deactivatedKey, access: 'read', purpose: 'plan' });
   expect(err).toBeInstanceOf(InsufficientPermissionError);
   expect(err.message).toContain('the key in SCALEFLEX_API_KEY_DEMO is deactivated');
 });
 
 test('an unknown key is a KEY_INVALID error naming the credential source, and the key is never shown', async () => {
   const wrong = 'f'.repeat(40);
-  const err = await openError({ apiKey: wrong, command: 'plan' });
+  const err = await openError({ apiKey: wrong, access: 'read', purpose: 'plan' });
   expect(err).toBeInstanceOf(ScaleflexApiError);
   const api = err as ScaleflexApiError;
   expect(api.status).toBe(401);
@@ -118,7 +121,7 @@ test('an unknown key is a KEY_INVALID error naming the credential source, and th
 });
 
 test('an unknown project says so', async () => {
-  const err = await openError({ project: 'nope', command: 'plan' });
+  const err = await openError({ project: 'nope', access: 'read', purpose: 'plan' });
   expect(err).toBeInstanceOf(ScaleflexApiError);
   expect((err as ScaleflexApiError).apiCode).toBe('PROJECT_NOT_FOUND');
   expect(err.message).toContain('there is no project nope at');
@@ -132,7 +135,7 @@ test('plain http to a host that is not loopback is refused before any request', 
 });
 
 test('the read-only client refuses every mutating call without sending anything', async () => {
-  const api = await factory.open(opts({ command: 'plan' }));
+  const api = await factory.open(opts({ access: 'read', purpose: 'plan' }));
   emu.handle.resetStats();
   const self = api.selfKey.uuid;
   const attempts: Array<() => Promise<unknown>> = [
@@ -184,7 +187,7 @@ test('a create answered 503 is retried as is, without listing: the server did no
 }, 15_000);
 
 test('retries stop at the attempt limit: answered 500s become a ScaleflexApiError, resets an ApiUnreachableError', async () => {
-  const api = await factory.open(opts({ command: 'plan' }));
+  const api = await factory.open(opts({ access: 'read', purpose: 'plan' }));
   emu.handle.configure({ faultRate: 1, faults: ['http500'] });
   emu.handle.resetStats();
   const answered = await api.get(api.selfKey.uuid).catch((e: unknown) => recorder.error(e));
@@ -211,7 +214,7 @@ test('a stalled request times out and is retried, so a read still succeeds', asy
     },
   });
   try {
-    const api = await patient.open(opts({ command: 'plan' }));
+    const api = await patient.open(opts({ access: 'read', purpose: 'plan' }));
     // The server holds a stalled request for 5 s; the client gives an attempt 250 ms (headers 200 ms).
     emu.handle.configure({ faultRate: 0.5, faults: ['stall'], seed: 3, stallMs: 5000 });
     emu.handle.resetStats();

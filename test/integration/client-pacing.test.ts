@@ -34,7 +34,7 @@ test('under a rate limit of 20/s a burst of 300 requests completes without error
       apiUrl: emu.handle.url,
       apiKey: emu.handle.adminKey('demo'),
       credentialSource: 'SCALEFLEX_API_KEY_DEMO',
-      command: 'apply',
+      access: 'manage', purpose: 'apply',
     });
     emu.handle.resetStats();
     const started = Date.now();
@@ -68,7 +68,7 @@ test('a rate limit that appears after the client opened is learnt from the first
       apiUrl: emu.handle.url,
       apiKey: emu.handle.adminKey('demo'),
       credentialSource: 'SCALEFLEX_API_KEY_DEMO',
-      command: 'plan',
+      access: 'read', purpose: 'plan',
     });
     // The client last saw a nominal quota of 10,000; now the server allows 20/s.
     emu.handle.configure({ rateLimit: 20 });
@@ -105,7 +105,7 @@ test.each([
       apiUrl: emu.handle.url,
       apiKey: emu.handle.adminKey('demo'),
       credentialSource: 'SCALEFLEX_API_KEY_DEMO',
-      command: 'plan',
+      access: 'read', purpose: 'plan',
     });
     const seen = new Set<string>();
     for await (const key of api.list()) seen.add(key.uuid);
@@ -130,7 +130,7 @@ test('a server whose maximum page is smaller than 100 costs exactly one list req
       apiUrl: emu.handle.url,
       apiKey: emu.handle.adminKey('demo'),
       credentialSource: 'SCALEFLEX_API_KEY_DEMO',
-      command: 'plan',
+      access: 'read', purpose: 'plan',
     });
     const seen = new Set<string>();
     for await (const key of api.list()) seen.add(key.uuid);

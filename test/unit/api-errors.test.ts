@@ -1,5 +1,5 @@
 /** Mapping answers to errors and wire keys to LiveKey; the self-key check's messages. Pure, no server. */
-import { checkSelfKey, requiredPermissions, smallerPageSize } from '../../src/api/client';
+import { accessOf, checkSelfKey, requiredPermissions, smallerPageSize } from '../../src/api/client';
 import { apiErrorFrom, type Answer } from '../../src/api/transport';
 import { pageFromBody, toLiveKey } from '../../src/api/wire';
 import { ScaleflexApiError } from '../../src/errors';
@@ -43,30 +43,38 @@ const self = (permissions: string[], active = true): LiveKey =>
   ({ uuid: 'u', description: 'admin', permissions, active, createdAt: '2026-01-01T00:00:00Z', secretPreview: '****abcd' }) as LiveKey;
 
 test.each([
-  { command: 'plan', perms: ['ACCESS_READ'], message: undefined },
-  { command: 'import', perms: ['ACCESS_READ'], message: undefined },
-  { command: 'apply', perms: ['ACCESS_READ', 'ACCESS_MANAGE'], message: undefined },
-  { command: 'apply', perms: ['ACCESS_READ'], message: 'the key in SCALEFLEX_API_KEY_DEMO lacks ACCESS_MANAGE, which apply needs' },
-  { command: 'secrets pull', perms: ['ACCESS_READ'], message: 'the key in SCALEFLEX_API_KEY_DEMO lacks ACCESS_MANAGE, which secrets pull needs' },
-  { command: 'plan', perms: ['ACCESS_MANAGE'], message: 'the key in SCALEFLEX_API_KEY_DEMO lacks ACCESS_READ, which plan needs' },
-  { command: 'apply', perms: [], message: 'the key in SCALEFLEX_API_KEY_DEMO lacks ACCESS_READ and ACCESS_MANAGE, which apply needs' },
-] as const)('a $command with a key holding [$perms] is refused: $message', ({ command, perms, message }) => {
-  const err = checkSelfKey(self([...perms]), command, 'SCALEFLEX_API_KEY_DEMO');
+  { access: 'read', purpose: 'plan', perms: ['ACCESS_READ'], message: undefined },
+  { access: 'read', purpose: 'import', perms: ['ACCESS_READ'], message: undefined },
+  { access: 'manage', purpose: 'apply', perms: ['ACCESS_READ', 'ACCESS_MANAGE'], message: undefined },
+  { access: 'manage', purpose: 'apply', perms: ['ACCESS_READ'], message: 'the key in SCALEFLEX_API_KEY_DEMO lacks ACCESS_MANAGE, which apply needs' },
+  { access: 'manage', purpose: 'secrets pull', perms: ['ACCESS_READ'], message: 'the key in SCALEFLEX_API_KEY_DEMO lacks ACCESS_MANAGE, which secrets pull needs' },
+  { access: 'read', purpose: 'plan', perms: ['ACCESS_MANAGE'], message: 'the key in SCALEFLEX_API_KEY_DEMO lacks ACCESS_READ, which plan needs' },
+  { access: 'manage', purpose: 'apply', perms: [], message: 'the key in SCALEFLEX_API_KEY_DEMO lacks ACCESS_READ and ACCESS_MANAGE, which apply needs' },
+  { access: 'manage', purpose: undefined, perms: ['ACCESS_READ'], message: 'the key in SCALEFLEX_API_KEY_DEMO lacks ACCESS_MANAGE, which managing keys needs' },
+] as const)('$access access (purpose $purpose) with a key holding [$perms] is refused: $message', ({ access, purpose, perms, message }) => {
+  const err = checkSelfKey(self([...perms]), access, 'SCALEFLEX_API_KEY_DEMO', purpose);
   expect(err?.message).toBe(message);
   if (err) expect(err.code).toBe('KEY_LACKS_PERMISSION');
 });
 
 test('a deactivated key is refused whatever it holds', () => {
-  expect(checkSelfKey(self(['ACCESS_READ', 'ACCESS_MANAGE'], false), 'plan', 'file ./k')?.message).toBe(
+  expect(checkSelfKey(self(['ACCESS_READ', 'ACCESS_MANAGE'], false), 'read', 'file ./k', 'plan')?.message).toBe(
     'the key in file ./k is deactivated, so plan cannot use it',
   );
 });
 
-test('plan and import need ACCESS_READ; apply and secrets pull also need ACCESS_MANAGE', () => {
-  expect(requiredPermissions('plan')).toEqual(['ACCESS_READ']);
-  expect(requiredPermissions('import')).toEqual(['ACCESS_READ']);
-  expect(requiredPermissions('apply')).toEqual(['ACCESS_READ', 'ACCESS_MANAGE']);
-  expect(requiredPermissions('secrets pull')).toEqual(['ACCESS_READ', 'ACCESS_MANAGE']);
+test('read access needs ACCESS_READ; manage access also needs ACCESS_MANAGE', () => {
+  expect(requiredPermissions('read')).toEqual(['ACCESS_READ']);
+  expect(requiredPermissions('manage')).toEqual(['ACCESS_READ', 'ACCESS_MANAGE']);
+});
+
+test.each([
+  { command: 'plan', access: 'read' },
+  { command: 'import', access: 'read' },
+  { command: 'apply', access: 'manage' },
+  { command: 'secrets pull', access: 'manage' },
+] as const)('the deprecated command $command maps to $access access, labelled $command', ({ command, access }) => {
+  expect(accessOf({ project: 'demo', apiUrl: 'http://127.0.0.1:1', apiKey: 'k', credentialSource: 'X', command })).toEqual({ access, purpose: command });
 });
 
 test.each([
