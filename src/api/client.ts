@@ -34,12 +34,6 @@ import {
  */
 export type ApiAccess = 'read' | 'manage';
 
-/**
- * The CLI's command names, from before the client spoke `access`.
- * @deprecated pass `access` (and `purpose` for messages) instead; kept so callers can move over one at a time.
- */
-export type ClientCommand = 'plan' | 'apply' | 'import' | 'secrets pull';
-
 interface OpenTarget {
   project: string;
   apiUrl: string;
@@ -53,18 +47,11 @@ interface OpenTarget {
   listAhead?: boolean;
 }
 
-export type OpenOptions = OpenTarget &
-  (
-    | {
-        access: ApiAccess;
-        /** What the caller is doing, only for messages (e.g. `apply`: "…lacks ACCESS_MANAGE, which apply needs"). */
-        purpose?: string;
-      }
-    | {
-        /** @deprecated use `access` and `purpose`. */
-        command: ClientCommand;
-      }
-  );
+export interface OpenOptions extends OpenTarget {
+  access: ApiAccess;
+  /** What the caller is doing, only for messages (e.g. `apply`: "…lacks ACCESS_MANAGE, which apply needs"). */
+  purpose?: string;
+}
 
 export interface KeysApiFactoryOptions {
   /** Concurrent requests (connections) per API origin; default 8. */
@@ -105,10 +92,9 @@ export interface OpenedKeysApi extends KeysApi {
   readonly readOnly: boolean;
 }
 
-/** The access and message label an `OpenOptions` asks for (the deprecated `command` maps to both). */
+/** The access and message label an `OpenOptions` asks for. */
 export function accessOf(opts: OpenOptions): { access: ApiAccess; purpose: string } {
-  if ('access' in opts) return { access: opts.access, purpose: opts.purpose ?? defaultPurpose(opts.access) };
-  return { access: opts.command === 'plan' || opts.command === 'import' ? 'read' : 'manage', purpose: opts.command };
+  return { access: opts.access, purpose: opts.purpose ?? defaultPurpose(opts.access) };
 }
 
 function defaultPurpose(access: ApiAccess): string {

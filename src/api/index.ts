@@ -3,7 +3,7 @@
  * per project over one shared undici Agent. The CLI and the library use only what is exported here.
  */
 export { KeysApiFactory, ReadOnlyKeysApi, ManagingKeysApi, requiredPermissions, checkSelfKey, accessOf } from './client';
-export type { OpenOptions, KeysApiFactoryOptions, OpenedKeysApi, ApiAccess, ClientCommand } from './client';
+export type { OpenOptions, KeysApiFactoryOptions, OpenedKeysApi, ApiAccess } from './client';
 export { resolveCredentials, resolveApiUrl, projectKeyVariable, DEFAULT_API_URL } from './credentials';
 export { assertSafeApiUrl, assertAllowedApiUrl, isLoopbackHost } from './url-safety';
 export { DEFAULT_TIMEOUTS, DEFAULT_PARALLELISM, NoAnswerError } from './transport';

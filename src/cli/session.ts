@@ -69,7 +69,7 @@ export class ApiSession {
     const trace = traceEnabled(flags, io) ? (line: string) => io.err(`trace: ${line}\n`) : undefined;
     const factory = new api.KeysApiFactory({
       parallelism: flags.parallelism,
-      retry: { deadlineMs: flags.timeoutSeconds * 1000 },
+      deadlineMs: flags.timeoutSeconds * 1000,
       ...(trace ? { trace } : {}),
     });
     return new ApiSession(io, flags, api, factory, local, path.resolve(io.cwd, baseDir));
@@ -91,6 +91,7 @@ export class ApiSession {
       { token: project.token, ...(project.credentials ? { credentials: project.credentials } : {}) },
       this.io.env,
       this.baseDir,
+      this.trust,
     );
     return { apiUrl, apiKey: cred.apiKey, source: cred.source };
   }
@@ -102,7 +103,8 @@ export class ApiSession {
       apiUrl: target.apiUrl,
       apiKey: target.apiKey,
       credentialSource: target.source,
-      command: access.purpose as 'plan',
+      access: access.access,
+      purpose: access.purpose,
     });
   }
 

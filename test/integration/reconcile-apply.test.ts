@@ -35,7 +35,7 @@ function entry(description: string, permissions: Permission[], more: Partial<Key
 }
 
 async function open(project: string): Promise<OpenedKeysApi> {
-  return factory.open({ project, apiUrl: emulator.url, apiKey: emulator.adminKey(project), credentialSource: 'test', command: 'apply' });
+  return factory.open({ project, apiUrl: emulator.url, apiKey: emulator.adminKey(project), credentialSource: 'test', access: 'manage', purpose: 'apply' });
 }
 
 async function listAll(api: OpenedKeysApi): Promise<LiveKey[]> {

@@ -73,8 +73,8 @@ test.each([
   { command: 'import', access: 'read' },
   { command: 'apply', access: 'manage' },
   { command: 'secrets pull', access: 'manage' },
-] as const)('the deprecated command $command maps to $access access, labelled $command', ({ command, access }) => {
-  expect(accessOf({ project: 'demo', apiUrl: 'http://127.0.0.1:1', apiKey: 'k', credentialSource: 'X', command })).toEqual({ access, purpose: command });
+] as const)('$command opens with $access access, labelled $command in messages', ({ command, access }) => {
+  expect(accessOf({ project: 'demo', apiUrl: 'http://127.0.0.1:1', apiKey: 'k', credentialSource: 'X', access, purpose: command })).toEqual({ access, purpose: command });
 });
 
 test.each([
