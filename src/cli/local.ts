@@ -4,7 +4,9 @@
  * and hands those admin keys to the commands as credentials. A newcomer needs no account and no server.
  * The emulator module is loaded only when `--local` is used.
  */
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { ScaleflexKeysError } from '../errors';
 import { secrets } from '../redact';
 
 /** The state directory `--local` uses, relative to the current directory. */
@@ -20,10 +22,46 @@ export interface LocalApi {
   close(): Promise<void>;
 }
 
-/** Starts the embedded emulator for `tokens` (each created with its bootstrap key on first use). */
+/**
+ * The emulator already running on `stateDir` (`scaleflex-keys emulator`, which records where it listens in its
+ * lock), used as it is: its bootstrap admin keys are read from the state dir. Every project must be served.
+ */
+function useRunning(cwd: string, stateDir: string, running: { pid: number; url: string }, tokens: readonly string[]): LocalApi {
+  const keys = new Map<string, string>();
+  for (const token of new Set(tokens)) {
+    const file = path.join(stateDir, `${token}.admin-key`);
+    let key: string;
+    try {
+      key = readFileSync(file, 'utf8').trim();
+    } catch {
+      throw new ScaleflexKeysError(`project ${token} is not served by the emulator running on ${path.relative(cwd, stateDir) || stateDir} (pid ${running.pid}, ${running.url})`, {
+        hint: `restart that emulator with --project ${token}, or stop it so that --local starts its own`,
+      });
+    }
+    secrets.add(key);
+    keys.set(token, key);
+  }
+  return {
+    url: running.url,
+    stateDir,
+    adminKey(token) {
+      const apiKey = keys.get(token);
+      if (apiKey === undefined) throw new Error(`local emulator: project ${token} was not set up`);
+      return { apiKey, source: `the running emulator's bootstrap key (${path.relative(cwd, path.join(stateDir, `${token}.admin-key`))})` };
+    },
+    close: async () => undefined,
+  };
+}
+
+/**
+ * The local API for `tokens`: the emulator already running on the state dir when there is one, else an embedded
+ * one started here (each project created with its bootstrap key on first use).
+ */
 export async function startLocalApi(cwd: string, tokens: readonly string[], stateDirFlag?: string): Promise<LocalApi> {
-  const { startEmulator } = await import('../emulator');
+  const { startEmulator, runningEmulator } = await import('../emulator');
   const stateDir = path.resolve(cwd, stateDirFlag ?? LOCAL_STATE_DIR);
+  const running = runningEmulator(stateDir);
+  if (running && running.pid !== process.pid) return useRunning(cwd, stateDir, running, tokens);
   const unique = [...new Set(tokens)];
   const handle = await startEmulator({ stateDir, host: '127.0.0.1', port: 0, projects: unique });
   const keys = new Map<string, string>();
