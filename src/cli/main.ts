@@ -128,6 +128,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     ),
   ).action(action(() => import('./commands/deactivate')));
 
+  program
+    .command('show')
+    .description('render a saved plan (`plan --out`) offline, exactly as plan rendered it (no credentials, no network)')
+    .argument('<plan>', 'a plan saved with `plan --out`')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'markdown']).default('text'))
+    .action(action(() => import('./commands/show')));
+
   addApiOptions(
     program
       .command('import')
