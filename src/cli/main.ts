@@ -140,7 +140,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .command('import')
       .description('write a manifest of a project\'s live keys (no secrets); its plan is empty')
       .requiredOption('--project <token>', 'project to import (repeatable)', collect)
-      .option('--out <file>', 'write the manifest here instead of stdout'),
+      .option('--out <file>', 'write the manifest here instead of stdout (an existing file is refused without --merge or --force)')
+      .option('--merge', 'add the projects to the existing --out manifest, or replace their keys, keeping everything else')
+      .option('--force', 'overwrite an existing --out file'),
   ).action(action(() => import('./commands/import')));
 
   const secretsCmd = program.command('secrets').description('work with the secrets of live keys');
