@@ -82,6 +82,12 @@ async function planMode(cwd: string, planFile: string): Promise<void> {
     body = plan.stdout;
     if (code === 1) body += `\n\n❌ Some projects could not be planned; see [the log](${runUrl()}). The plan was not saved.\n`;
     if (code === 3) body += `\n\n⛔ A guard refused: apply would refuse this plan too.\n`;
+    // The log gets the text form too, from the saved file (the PR comment and summary get the Markdown).
+    if ((code === 0 || code === 2) && fs.existsSync(path.resolve(cwd, planFile))) {
+      core.startGroup(`The plan (${planFile})`);
+      await cli(['show', planFile], true, cwd);
+      core.endGroup();
+    }
   }
   await core.summary.addRaw(body, true).write();
   core.setOutput('exitcode', String(code));

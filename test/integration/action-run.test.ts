@@ -100,6 +100,8 @@ describe('mode: plan on a pull request', () => {
     expect(r.code).toBe(0);
     expect(r.outputs).toEqual({ exitcode: '2', has_changes: 'true', plan: 'plan.json' });
     expect(fs.existsSync(path.join(dir, 'plan.json'))).toBe(true);
+    expect(r.stdout).toContain('::group::The plan (plan.json)');
+    expect(r.stdout).toContain('+ key "CI uploader"');
     expect(r.summary).toContain('## scaleflex-keys plan');
     expect(r.summary).toContain('CI uploader');
     const ours = gh.comments.filter((c) => c.issue === 7);
