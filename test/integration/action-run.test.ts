@@ -88,6 +88,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   expectNoSecretInOutput(api.handle);
+  // The GitHub token is for the REST calls only: never printed, never handed to the CLI.
+  expect(allOutput.join('\n')).not.toContain('ghs_test_token');
   await gh.close();
   await api.close();
   fs.rmSync(dir, { recursive: true, force: true });
