@@ -11,6 +11,7 @@ import * as emulatorArgs from './arguments/emulator';
 import * as importArgs from './arguments/import';
 import * as planArgs from './arguments/plan';
 import * as secretsPullArgs from './arguments/secrets-pull';
+import * as showArgs from './arguments/show';
 import * as validateArgs from './arguments/validate';
 import { EXIT, exitCodeFor, EXIT_CODES_HELP } from './exit-codes';
 import { type Io, processIo } from './io';
@@ -43,6 +44,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   wire(validateArgs.define(program), validateArgs.parseFlags, () => import('./commands/validate'));
   wire(planArgs.define(program), planArgs.parseFlags, () => import('./commands/plan'));
   wire(applyArgs.define(program), applyArgs.parseFlags, () => import('./commands/apply'));
+  wire(showArgs.define(program), showArgs.parseFlags, () => import('./commands/show'));
   wire(deactivateArgs.define(program), deactivateArgs.parseFlags, () => import('./commands/deactivate'));
   wire(importArgs.define(program), importArgs.parseFlags, () => import('./commands/import'));
   const secrets = program.command('secrets').description('work with the secrets of live keys');

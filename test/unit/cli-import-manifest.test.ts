@@ -1,6 +1,6 @@
 /** Unit tests of import's pure core: live keys -> manifest YAML (sorted, commented, pinned, no secrets). */
 import { parse } from 'yaml';
-import { importManifest } from '../../src/cli/import-manifest';
+import { importManifest, mergeImport } from '../../src/cli/import-manifest';
 import type { LiveKey, Permission } from '../../src/model';
 
 function key(uuid: string, description: string, permissions: Permission[], active = true, createdAt = '2026-01-01T00:00:00.000Z'): LiveKey {
@@ -83,5 +83,51 @@ describe('importManifest', () => {
   test('is deterministic whatever order the keys were listed in', () => {
     const keys = [key('1', 'b', ['OBJECTS_LIST']), key('2', 'a', ['OBJECTS_LIST']), key('3', 'c', ['OBJECTS_LIST'], false)];
     expect(importManifest([{ token: 'p', keys }])).toBe(importManifest([{ token: 'p', keys: [...keys].reverse() }]));
+  });
+});
+
+describe('mergeImport', () => {
+  const base = [
+    '# top comment',
+    'version: 1',
+    'permissionSets:',
+    '  read-only: [OBJECTS_LIST, OBJECTS_FETCH]',
+    '  uploads: [FILE_UPLOAD]',
+    'projects:',
+    '  - token: other # untouched',
+    '    keys: []',
+    '  - token: p',
+    '    unmanaged: deactivate',
+    '    keys:',
+    '      - description: web # the storefront',
+    '        permissionSets: [read-only, uploads]',
+    '      - description: gone',
+    '        permissions: [OBJECTS_LIST]',
+    '',
+  ].join('\n');
+
+  test('keeps the permission sets that still fit and lists only the rest as permissions', () => {
+    const merged = mergeImport(base, [{ token: 'p', keys: [key('u-1', 'web', ['OBJECTS_LIST', 'OBJECTS_FETCH', 'LABELS_LIST'])] }]);
+    expect(merged).toContain('      - description: web # the storefront\n        permissionSets: [read-only]\n        permissions: [LABELS_LIST]\n');
+    expect(merged).not.toContain('gone');
+    expect(merged).toContain('  - token: other # untouched\n    keys: []\n');
+    expect(merged.startsWith('# top comment\n')).toBe(true);
+  });
+
+  test('marks a key that is inactive live as active: false, and appends live keys without an entry', () => {
+    const merged = parse(
+      mergeImport(base, [{ token: 'p', keys: [key('u-1', 'web', ['OBJECTS_LIST', 'OBJECTS_FETCH', 'FILE_UPLOAD'], false), key('u-2', 'new', ['LABELS_LIST'])] }]),
+    );
+    expect(merged.projects[1].keys).toEqual([
+      { description: 'web', permissionSets: ['read-only', 'uploads'], active: false },
+      { description: 'new', permissions: ['LABELS_LIST'] },
+    ]);
+  });
+
+  test('a project the manifest does not have is appended; unmanaged becomes ignore only when import needs it', () => {
+    const merged = parse(mergeImport(base, [{ token: 'zz', keys: [key('u-3', '', [])] }]));
+    expect(merged.projects.map((p: { token: string }) => p.token)).toEqual(['other', 'p', 'zz']);
+    expect(merged.projects[2].unmanaged).toBe('ignore');
+    expect(merged.projects[1].unmanaged).toBe('deactivate');
   });
 });
