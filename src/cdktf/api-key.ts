@@ -29,7 +29,7 @@ import {
   PROJECT_TRIGGER,
   SPEC_TRIGGER,
   type SynthesizedKeySpec,
-} from '../manifest/cdktf-stack';
+} from '../manifest/cdktf/wire';
 import { canonicalPermissions } from '../permissions';
 import type { Permission } from './permission';
 import { ScaleflexProject, shellWord, STACK_FILE } from './project';

@@ -1,6 +1,6 @@
 /**
  * The manifest stage of the pipeline: a YAML manifest (or a synthesized CDKTF stack, through
- * `./cdktf-stack`) becomes a validated, frozen DesiredState, or a list of diagnostics that each point at
+ * `./cdktf/reader`) becomes a validated, frozen DesiredState, or a list of diagnostics that each point at
  * the offending node. Never imports cdktf or undici, so `validate` stays light.
  *
  * Stages: bytes -> text (`read-source`), text -> value + positions (`yaml-source`), value -> schema
@@ -98,7 +98,7 @@ export function readDesiredState(opts: { file?: string; fromCdktf?: string; cwd:
     const target = path.isAbsolute(file) || path.resolve(file) === path.resolve(opts.cwd, file) ? file : path.resolve(opts.cwd, file);
     // Loaded only here: most runs read YAML and never need the CDKTF reader.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { readCdktfStack } = require('./cdktf-stack') as {
+    const { readCdktfStack } = require('./cdktf/reader') as {
       readCdktfStack(file: string): { state?: DesiredState; diagnostics: Diagnostic[] };
     };
     try {
@@ -115,7 +115,7 @@ export function readDesiredState(opts: { file?: string; fromCdktf?: string; cwd:
 
 /**
  * Reads the desired state from `-f FILE` (default scaleflex-keys.yaml in cwd) or `--from-cdktf FILE`
- * (delegates to `readCdktfStack` in ./cdktf-stack, loaded lazily). Throws ManifestError with every diagnostic.
+ * (delegates to `readCdktfStack` in ./cdktf/reader, loaded lazily). Throws ManifestError with every diagnostic.
  */
 export function loadDesiredState(opts: { file?: string; fromCdktf?: string; cwd: string }): DesiredState {
   const reading = readDesiredState(opts);

@@ -8,7 +8,7 @@ import { App, Testing, TerraformStack } from 'cdktf';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Resource } from '@cdktf/provider-null/lib/resource';
 import { Permission, ScaleflexApiKey, type ScaleflexApiKeyProps, ScaleflexProject, type ScaleflexProjectProps } from '../../src/cdktf';
-import { readCdktfStackText } from '../../src/manifest/cdktf-stack';
+import { readCdktfStackText } from '../../src/manifest/cdktf/reader';
 
 Testing.setupJest();
 
