@@ -12,6 +12,13 @@ import { Permission, ScaleflexApiKey, ScaleflexProject } from '../../src/cdktf';
 import { destroyVerdict, lookupStackKey } from '../../src/manifest/cdktf/destroy-check';
 import { readCdktfStack, readCdktfStackText, readKeySpecText, readStackFile } from '../../src/manifest/cdktf/reader';
 import { escapeTerraformTemplate, unescapeTerraformTemplate } from '../../src/manifest/cdktf/wire';
+import { formatDiagnostics } from '../../src/manifest';
+import { operatorTrust } from '../../src/trust';
+
+/** What the operator of these stacks allows: their API origin and their credential variable. */
+const trust = operatorTrust({ SCALEFLEX_ALLOWED_API_URLS: 'https://api.example.test', SCALEFLEX_ALLOWED_CREDENTIAL_ENV: 'DEMO_ADMIN_KEY' });
+/** A diagnostic as `validate` prints it: the construct path comes from the structured `construct`. */
+const shown = (d: import('../../src/errors').Diagnostic | undefined) => (d ? formatDiagnostics([d], 'text').replace(/^.*?: error: /, '') : '');
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
@@ -37,7 +44,7 @@ function twoProjects(stack: TerraformStack): void {
 
 describe('readCdktfStack on a synthesized stack', () => {
   const file = synthFile(twoProjects);
-  const read = readCdktfStack(file);
+  const read = readCdktfStack(file, { trust });
 
   test('reads every project and key, with sets expanded and defaults filled in', () => {
     expect(read.diagnostics).toEqual([]);
@@ -119,7 +126,8 @@ describe('readCdktfStack problems', () => {
     expect(read.state).toBeUndefined();
     expect(read.diagnostics).toHaveLength(1);
     const d = read.diagnostics[0]!;
-    expect(d.message).toMatch(/^\[keys\/demo\/typo\] unknown permission "FILE_UPLOD"; did you mean "FILE_UPLOAD"\?/);
+    expect(d.construct).toBe('keys/demo/typo');
+    expect(shown(d)).toMatch(/^\[keys\/demo\/typo\] unknown permission "FILE_UPLOD"; did you mean "FILE_UPLOAD"\?/);
     expect(d.file).toBe(file);
     expect(fs.readFileSync(file, 'utf8').split('\n')[d.line - 1]).toContain('"path": "keys/demo/typo/Default"');
   });
@@ -136,8 +144,9 @@ describe('readCdktfStack problems', () => {
     const lines = fs.readFileSync(file, 'utf8').split('\n');
     const lineOf = (p: string) => lines.findIndex((l) => l.includes(`"path": "${p}/Default"`)) + 1;
     const [d] = readCdktfStack(file).diagnostics;
-    expect(d?.message).toMatch(/^\[keys\/demo\/b\] duplicate description "same"/);
+    expect(shown(d)).toMatch(/^\[keys\/demo\/b\] duplicate description "same"/);
     expect(d?.message).toContain(`line ${lineOf('keys/demo/a')}`);
+    expect(d?.related).toEqual([{ file, line: lineOf('keys/demo/a'), column: expect.any(Number), construct: 'keys/demo/a', message: 'first declared here' }]);
     expect(d?.line).toBe(lineOf('keys/demo/b'));
   });
 
@@ -172,7 +181,7 @@ describe('readCdktfStack problems', () => {
     edit(stack.resource.null_resource);
     const read = readCdktfStackText(JSON.stringify(stack, null, 2), 'edited.json');
     expect(read.state).toBeUndefined();
-    expect(read.diagnostics[0]?.message).toMatch(words);
+    expect(shown(read.diagnostics[0])).toMatch(words);
   });
 });
 
@@ -197,7 +206,7 @@ describe('what the destroy-time provisioners read', () => {
   const uploaderSpec = unescapeTerraformTemplate(resources[uploaderId]!.triggers.spec!);
 
   test("readKeySpecText turns a key resource's spec trigger into a one-key desired state of its project", () => {
-    const read = readKeySpecText(uploaderSpec, '$SCALEFLEX_KEYS_APPLIED_KEY', { token: 'demo', credentials: { env: 'DEMO_ADMIN_KEY' } });
+    const read = readKeySpecText(uploaderSpec, '$SCALEFLEX_KEYS_APPLIED_KEY', { token: 'demo', credentials: { env: 'DEMO_ADMIN_KEY' } }, { trust });
     expect(read.diagnostics).toEqual([]);
     const project = read.state!.projects[0]!;
     expect([project.token, project.credentials, project.keys.map(({ source: _s, ...k }) => k)]).toEqual([

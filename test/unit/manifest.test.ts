@@ -590,14 +590,14 @@ const valid: ValidCase[] = [
     text: demo(
       "      - description: 'it''s: quoted'",
       '        permissions: ["FILE_UPLOAD"]',
-      '      - description: "tab\\tinside"',
+      '      - description: "caf\\u00e9 \\"escaped\\""',
       "        permissions: ['OBJECTS_LIST']",
       '      - description: yes',
       '        permissions: [OBJECTS_LIST]',
       '      - description: "true"',
       '        permissions: [OBJECTS_LIST]',
     ),
-    check: (s) => expect(s.projects[0]?.keys.map((k) => k.description)).toEqual(["it's: quoted", 'tab\tinside', 'yes', 'true']),
+    check: (s) => expect(s.projects[0]?.keys.map((k) => k.description)).toEqual(["it's: quoted", 'café "escaped"', 'yes', 'true']),
   },
   {
     name: 'entries that are all pinned by uuid may share a description',

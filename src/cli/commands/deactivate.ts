@@ -130,7 +130,10 @@ async function readDeclared(flags: DeactivateFlags, io: Io): Promise<Declared> {
   const specText = decodeSpec(rawSpec);
   const { readKeySpecText } = await import('../../manifest/cdktf/reader');
   const settings = { token: flags.project, ...(source.credentialsEnv !== undefined ? { credentials: { env: source.credentialsEnv } } : {}) };
-  const read = readKeySpecText(specText, `$${source.env}`, settings);
+  const { operatorTrust } = await import('../../trust');
+  // --credentials-env is on the operator's command line (the provisioner Terraform runs), not in a manifest.
+  const trust = operatorTrust(io.env, { allowCredentialEnv: source.credentialsEnv !== undefined ? [source.credentialsEnv] : [] });
+  const read = readKeySpecText(specText, `$${source.env}`, settings, { trust });
   const spec = read.state?.projects[0];
   if (!spec || read.diagnostics.some((d) => d.severity === 'error')) {
     return refuse(read.diagnostics, io, `$${source.env} does not hold a valid key spec`);

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import { isRecord } from '../../compare';
 import type { Diagnostic } from '../../errors';
 import type { DesiredState } from '../../model';
-import { validateManifestDocument } from '../index';
+import { type ManifestOptions, validateManifestDocument } from '../index';
 import { fileError } from '../diagnostics';
 import { MAX_MANIFEST_BYTES } from '../read-source';
 import {
@@ -95,6 +95,7 @@ export function readKeySpecText(
   text: string,
   source: string,
   settings: { readonly token: string; readonly credentials?: { readonly env: string } },
+  options?: ManifestOptions,
 ): { state?: DesiredState; diagnostics: Diagnostic[] } {
   let parsed: unknown;
   try {
@@ -104,7 +105,7 @@ export function readKeySpecText(
   }
   if (!isRecord(parsed)) return { diagnostics: [fileError(source, 'not a key spec: expected a JSON object')] };
   const doc = { version: 1, projects: [{ ...settings, keys: [keyEntry(parsed)] }] };
-  return validateManifestDocument(doc, () => ({ file: source, line: 1, column: 1 }));
+  return validateManifestDocument(doc, () => ({ file: source, line: 1, column: 1 }), options);
 }
 
 /**
@@ -113,7 +114,7 @@ export function readKeySpecText(
  * ScaleflexProject resources, or specs that fail the manifest's schema and rules all come back as diagnostics,
  * each at the offending resource's line in the file and naming its construct path.
  */
-export function readCdktfStack(file: string): { state?: DesiredState; diagnostics: Diagnostic[] } {
+export function readCdktfStack(file: string, options?: ManifestOptions): { state?: DesiredState; diagnostics: Diagnostic[] } {
   let text: string;
   try {
     const size = fs.statSync(file).size;
@@ -131,11 +132,11 @@ export function readCdktfStack(file: string): { state?: DesiredState; diagnostic
       ],
     };
   }
-  return readCdktfStackText(text, file);
+  return readCdktfStackText(text, file, options);
 }
 
 /** `readCdktfStack` on text already read; `file` names it in diagnostics. */
-export function readCdktfStackText(text: string, file: string): { state?: DesiredState; diagnostics: Diagnostic[] } {
+export function readCdktfStackText(text: string, file: string, options?: ManifestOptions): { state?: DesiredState; diagnostics: Diagnostic[] } {
   let stack: unknown;
   try {
     stack = JSON.parse(text);
@@ -157,11 +158,11 @@ export function readCdktfStackText(text: string, file: string): { state?: Desire
 
   const diagnostics: Diagnostic[] = [];
   const positions = constructPositions(text);
-  const locationOf = (r: NullResource) => ({ file, ...(positions.get(r.constructPath) ?? { line: 1, column: 1 }) });
+  const locationOf = (r: NullResource) => ({ file, ...(positions.get(r.constructPath) ?? { line: 1, column: 1 }), construct: r.constructPath });
   // JSON pointer prefix -> the resource that declared it; the longest matching prefix wins.
   const owners: Array<{ prefix: string; resource: NullResource }> = [];
   const structural = (r: NullResource, message: string) =>
-    diagnostics.push({ ...locationOf(r), severity: 'error', message: `[${r.constructPath}] ${message}`, path: '' });
+    diagnostics.push({ ...locationOf(r), severity: 'error', message, path: '' });
 
   const projectEntries = projects.map((project, i) => {
     owners.push({ prefix: `/projects/${i}`, resource: project });
@@ -200,16 +201,7 @@ export function readCdktfStackText(text: string, file: string): { state?: Desire
     const owner = owners.find((o) => pointer === o.prefix || pointer.startsWith(`${o.prefix}/`)) ?? owners[owners.length - 1];
     return owner ? locationOf(owner.resource) : { file, line: 1, column: 1 };
   };
-  const pathAtLine = new Map(owners.map((o) => [locationOf(o.resource).line, o.resource.constructPath]));
-
-  const result = validateManifestDocument({ version: 1, projects: projectEntries }, locate);
-  return {
-    ...result,
-    diagnostics: result.diagnostics.map((d) => {
-      const constructPath = d.file === file ? pathAtLine.get(d.line) : undefined;
-      return constructPath ? { ...d, message: `[${constructPath}] ${d.message}` } : d;
-    }),
-  };
+  return validateManifestDocument({ version: 1, projects: projectEntries }, locate, options);
 }
 
 
