@@ -71,6 +71,7 @@ interface Related {
 /** What every rule gets: the manifest, where things are, how to report. */
 interface RuleContext {
   readonly doc: Obj;
+  readonly walk: Walk;
   readonly trust: OperatorTrust;
   readonly superseded: Set<string>;
   /** The top-level permission sets (empty when malformed). */
@@ -80,14 +81,34 @@ interface RuleContext {
   report(pointer: string, message: string, options?: { at?: 'value' | 'key'; related?: readonly Related[] }): void;
 }
 
+type ProjectEntry = { project: Obj; pp: string; p: number };
+type KeyEntry = { key: Obj; kp: string; k: number };
+/** The lists every rule walks, built once per run (10,000 keys, eleven rules), not once per rule. */
+interface Walk {
+  readonly projects: WeakMap<Obj, ProjectEntry[]>;
+  readonly keys: WeakMap<Obj, KeyEntry[]>;
+  readonly descriptions: WeakMap<Obj, Map<string, number[]>>;
+}
+const newWalk = (): Walk => ({ projects: new WeakMap(), keys: new WeakMap(), descriptions: new WeakMap() });
+
 /** Each project entry that is a mapping, with its pointer. */
-function projectsOf(doc: Obj): Array<{ project: Obj; pp: string; p: number }> {
-  return asArray(doc.projects).flatMap((project, p) => (isObj(project) ? [{ project, pp: `/projects/${p}`, p }] : []));
+function projectsOf(walk: Walk, doc: Obj): ProjectEntry[] {
+  let list = walk.projects.get(doc);
+  if (!list) {
+    list = asArray(doc.projects).flatMap((project, p) => (isObj(project) ? [{ project, pp: `/projects/${p}`, p }] : []));
+    walk.projects.set(doc, list);
+  }
+  return list;
 }
 
 /** Each key entry that is a mapping, with its pointer. */
-function keysOf(project: Obj, pp: string): Array<{ key: Obj; kp: string; k: number }> {
-  return asArray(project.keys).flatMap((key, k) => (isObj(key) ? [{ key, kp: `${pp}/keys/${k}`, k }] : []));
+function keysOf(walk: Walk, project: Obj, pp: string): KeyEntry[] {
+  let list = walk.keys.get(project);
+  if (!list) {
+    list = asArray(project.keys).flatMap((key, k) => (isObj(key) ? [{ key, kp: `${pp}/keys/${k}`, k }] : []));
+    walk.keys.set(project, list);
+  }
+  return list;
 }
 
 /** The project token, for messages: the token when it is a string, else its position in the list. */
@@ -112,6 +133,7 @@ export function checkRules(doc: unknown, locate: Locator, options: RuleOptions):
   if (!isObj(doc)) return { diagnostics, superseded };
   const ctx: RuleContext = {
     doc,
+    walk: newWalk(),
     trust: options.trust,
     superseded,
     sets: isObj(doc.permissionSets) ? doc.permissionSets : {},
@@ -138,7 +160,7 @@ function secretFields(doc: unknown, report: RuleContext['report'], superseded: S
 /** Each project token at most once in the manifest. */
 function uniqueTokens(ctx: RuleContext): void {
   const first = new Map<string, string>();
-  for (const { project, pp } of projectsOf(ctx.doc)) {
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
     const token = str(project.token);
     if (token === undefined) continue;
     const here = `${pp}/token`;
@@ -155,7 +177,7 @@ function uniqueTokens(ctx: RuleContext): void {
 
 /** `credentials.env` / `credentials.file` holding a long hex string: the admin key itself was pasted in. */
 function secretCredentials(ctx: RuleContext): void {
-  for (const { project, pp } of projectsOf(ctx.doc)) {
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
     if (!isObj(project.credentials)) continue;
     for (const [field, value] of Object.entries(project.credentials)) {
       const pointer = `${pp}/credentials/${escapePointer(field)}`;
@@ -174,7 +196,7 @@ const withHint = (problem: UrlProblem) => `${problem.message}; hint: ${problem.h
 
 /** `apiUrl` must be an origin the operator trusts (official, loopback, or allowed outside the manifest). */
 function trustedApiUrl(ctx: RuleContext): void {
-  for (const { project, pp } of projectsOf(ctx.doc)) {
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
     const apiUrl = str(project.apiUrl);
     // A URL that fails the schema's pattern has its error already.
     if (apiUrl === undefined || !API_URL_SHAPE.test(apiUrl)) continue;
@@ -185,7 +207,7 @@ function trustedApiUrl(ctx: RuleContext): void {
 
 /** `credentials.env` must be a variable the operator allows; `credentials.file` must stay inside the manifest's tree. */
 function trustedCredentials(ctx: RuleContext): void {
-  for (const { project, pp } of projectsOf(ctx.doc)) {
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
     // Not exactly one source: the schema's error says so, and which one was meant is unknown.
     if (!isObj(project.credentials) || Object.keys(project.credentials).length !== 1) continue;
     const env = str(project.credentials.env);
@@ -205,9 +227,9 @@ function trustedCredentials(ctx: RuleContext): void {
 
 /** A uuid may be pinned by one entry of a project only. */
 function uniqueUuids(ctx: RuleContext): void {
-  for (const { project, pp } of projectsOf(ctx.doc)) {
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
     const first = new Map<string, string>();
-    for (const { key, kp } of keysOf(project, pp)) {
+    for (const { key, kp } of keysOf(ctx.walk, project, pp)) {
       const uuid = str(key.uuid);
       if (uuid === undefined) continue;
       const here = `${kp}/uuid`;
@@ -223,9 +245,12 @@ function uniqueUuids(ctx: RuleContext): void {
 }
 
 /** Current description -> the indices of the key entries that carry it, in order. */
-function descriptionsOf(project: Obj, pp: string): Map<string, number[]> {
+function descriptionsOf(walk: Walk, project: Obj, pp: string): Map<string, number[]> {
+  const cached = walk.descriptions.get(project);
+  if (cached) return cached;
   const byDescription = new Map<string, number[]>();
-  for (const { key, k } of keysOf(project, pp)) {
+  walk.descriptions.set(project, byDescription);
+  for (const { key, k } of keysOf(walk, project, pp)) {
     const description = str(key.description);
     if (description === undefined) continue;
     const entries = byDescription.get(description);
@@ -243,8 +268,8 @@ function allPinned(project: Obj, entries: readonly number[]): boolean {
 
 /** Descriptions are unique within a project, unless every entry sharing one pins a uuid. */
 function uniqueDescriptions(ctx: RuleContext): void {
-  for (const { project, pp, p } of projectsOf(ctx.doc)) {
-    for (const [description, entries] of descriptionsOf(project, pp)) {
+  for (const { project, pp, p } of projectsOf(ctx.walk, ctx.doc)) {
+    for (const [description, entries] of descriptionsOf(ctx.walk, project, pp)) {
       if (entries.length < 2 || allPinned(project, entries)) continue;
       const [firstK, ...rest] = entries as [number, ...number[]];
       const first = `${pp}/keys/${firstK}/description`;
@@ -264,10 +289,10 @@ function uniqueDescriptions(ctx: RuleContext): void {
 
 /** A former description is no current description, and belongs to one key only. */
 function formerDescriptions(ctx: RuleContext): void {
-  for (const { project, pp } of projectsOf(ctx.doc)) {
-    const current = descriptionsOf(project, pp);
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
+    const current = descriptionsOf(ctx.walk, project, pp);
     const claimedAt = new Map<string, string>();
-    for (const { key, kp, k } of keysOf(project, pp)) {
+    for (const { key, kp, k } of keysOf(ctx.walk, project, pp)) {
       asArray(key.formerDescriptions).forEach((former, f) => {
         if (typeof former !== 'string') return;
         const here = `${kp}/formerDescriptions/${f}`;
@@ -304,6 +329,8 @@ function formerDescriptions(ctx: RuleContext): void {
  * surrogates and unassigned code points. Two descriptions that print alike must be alike.
  */
 const NON_PRINTING = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}\p{Cn}]/u;
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /** Names of the non-printing characters people meet; the rest are named by their category. */
 const CHARACTER_NAMES: Readonly<Record<number, string>> = {
@@ -366,6 +393,8 @@ function visible(text: string): string {
 
 /** The message for a description holding a non-printing character, or undefined when it prints as it is. */
 export function nonPrintingProblem(label: string, text: string): string | undefined {
+  // Most descriptions are printable ASCII: that test is much cheaper than the Unicode property classes.
+  if (PRINTABLE_ASCII.test(text)) return undefined;
   const found = NON_PRINTING.exec(text);
   if (!found) return undefined;
   const ch = String.fromCodePoint(text.codePointAt(found.index) ?? 0);
@@ -379,8 +408,8 @@ const TRIMMED = new RegExp((MANIFEST_SCHEMA.$defs as Record<string, { pattern?: 
 function printableDescriptions(ctx: RuleContext): void {
   const problemOf = (label: string, text: unknown) =>
     typeof text === 'string' && TRIMMED.test(text) ? nonPrintingProblem(label, text) : undefined;
-  for (const { project, pp } of projectsOf(ctx.doc)) {
-    for (const { key, kp } of keysOf(project, pp)) {
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
+    for (const { key, kp } of keysOf(ctx.walk, project, pp)) {
       const problem = problemOf('description', key.description);
       if (problem) ctx.report(`${kp}/description`, problem);
       asArray(key.formerDescriptions).forEach((former, f) => {
@@ -394,8 +423,8 @@ function printableDescriptions(ctx: RuleContext): void {
 /** Permission sets named by a key exist, and every key gets at least one permission in total. */
 function effectivePermissions(ctx: RuleContext): void {
   const setNames = Object.keys(ctx.sets);
-  for (const { project, pp } of projectsOf(ctx.doc)) {
-    for (const { key, kp } of keysOf(project, pp)) {
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
+    for (const { key, kp } of keysOf(ctx.walk, project, pp)) {
       let effective = 0;
       let unknownSet = false;
       for (const permission of asArray(key.permissions)) if (typeof permission === 'string' && isPermission(permission)) effective++;
@@ -434,8 +463,8 @@ function noPermissionMessage(key: Obj): string {
 
 /** A `protected: true` key is never deactivated, so it cannot also say `active: false`. */
 function protectedStaysActive(ctx: RuleContext): void {
-  for (const { project, pp } of projectsOf(ctx.doc)) {
-    for (const { key, kp } of keysOf(project, pp)) {
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
+    for (const { key, kp } of keysOf(ctx.walk, project, pp)) {
       if (key.protected !== true || key.active !== false) continue;
       const name = typeof key.description === 'string' ? `key ${quote(key.description)}` : 'this key';
       ctx.report(`${kp}/active`, `${name} is \`protected: true\` and \`active: false\`; a protected key is never deactivated: keep it active, or remove \`protected\` first (in a reviewed change of its own)`, {
@@ -452,10 +481,10 @@ function protectedStaysActive(ctx: RuleContext): void {
  */
 function uniqueSecretVariables(ctx: RuleContext): void {
   const first = new Map<string, { pointer: string; token: string; description: string }>();
-  for (const { project, pp } of projectsOf(ctx.doc)) {
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
     const token = str(project.token);
     if (token === undefined) continue;
-    for (const { key, kp } of keysOf(project, pp)) {
+    for (const { key, kp } of keysOf(ctx.walk, project, pp)) {
       const description = str(key.description);
       if (description === undefined) continue;
       const variable = secretVariableName(token, description);
