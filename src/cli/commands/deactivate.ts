@@ -19,7 +19,7 @@
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { BULK_STATUS_MAX } from '../../api/endpoints';
-import { ManifestError, UsageError } from '../../errors';
+import { type Diagnostic, ManifestError, UsageError } from '../../errors';
 import type { Permission, ProjectSpec } from '../../model';
 import { canonicalPermissions } from '../../permissions';
 import type { DeactivateChange, ProjectPlan } from '../../reconcile';
@@ -107,7 +107,7 @@ interface Declared {
 }
 
 /** Prints a spec reader's problems and throws them as a ManifestError. */
-async function refuse(diagnostics: readonly import('../../errors').Diagnostic[], io: Io, what: string): Promise<never> {
+async function refuse(diagnostics: readonly Diagnostic[], io: Io, what: string): Promise<never> {
   const errors = diagnostics.filter((d) => d.severity === 'error');
   const { formatDiagnostics } = await import('../../manifest');
   if (errors.length) io.err(formatDiagnostics(errors, 'text').replace(/\n?$/, '\n'));
