@@ -14,7 +14,7 @@ const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const { App, TerraformStack } = require('cdktf');
 const { Permission, ScaleflexApiKey, ScaleflexProject } = require('../dist/cdktf');
-const { readCdktfStack } = require('../dist/manifest/cdktf-stack');
+const { readCdktfStack } = require('../dist/manifest/cdktf/reader');
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);

@@ -29,7 +29,7 @@ import {
   PROJECT_TRIGGER,
   SPEC_TRIGGER,
   type SynthesizedKeySpec,
-} from '../manifest/cdktf-stack';
+} from '../manifest/cdktf/wire';
 import { canonicalPermissions } from '../permissions';
 import type { Permission } from './permission';
 import { ScaleflexProject, shellWord, STACK_FILE } from './project';
@@ -37,8 +37,9 @@ import { ScaleflexProject, shellWord, STACK_FILE } from './project';
 /** What a `ScaleflexApiKey` declares; the same fields, with the same rules, as a key entry of the YAML manifest. */
 export interface ScaleflexApiKeyProps {
   /**
-   * The key's description: its identity within the project. 1 to 255 characters, no leading or trailing
-   * whitespace, unique within the project (keys pinned by `uuid` may share one).
+   * The key's description: its identity within the project. 1 to 255 characters (Unicode code points), no
+   * leading or trailing whitespace, no invisible or other non-printing characters, unique within the project (keys
+   * pinned by `uuid` may share one).
    */
   readonly description: string;
   /**
@@ -57,6 +58,11 @@ export interface ScaleflexApiKeyProps {
   readonly formerDescriptions?: readonly string[];
   /** Pins this declaration to one live key by its uuid (needed when two live keys share a description). */
   readonly uuid?: string;
+  /**
+   * `true`: the key is never deactivated and never loses ACCESS_READ/ACCESS_MANAGE, whatever key the tool runs
+   * with; `--force` does not override it. Cannot be combined with `active: false`. Default `false`.
+   */
+  readonly protected?: boolean;
 }
 
 /** A Scaleflex API key of a `ScaleflexProject`, synthesized as a `null_resource` carrying its spec in `triggers`. */
@@ -127,5 +133,7 @@ function synthesizedSpec(project: ScaleflexProject, props: ScaleflexApiKeyProps)
     active: props.active ?? true,
     formerDescriptions: [...list(props.formerDescriptions)],
     ...(props.uuid !== undefined ? { uuid: props.uuid } : {}),
+    // Only when true, so that the triggers of every other key stay as they were.
+    ...(props.protected === true ? { protected: true as const } : {}),
   };
 }

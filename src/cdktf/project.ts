@@ -27,7 +27,7 @@ import {
   SPEC_TRIGGER,
   type SynthesizedProjectSettings,
   type SynthesizedProjectSpec,
-} from '../manifest/cdktf-stack';
+} from '../manifest/cdktf/wire';
 import type { UnmanagedPolicy } from '../model';
 import type { ScaleflexApiKey } from './api-key';
 import type { Permission } from './permission';

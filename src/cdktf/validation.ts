@@ -2,12 +2,17 @@
  * Synth-time validation of the constructs with the YAML manifest's own validator (one JSON Schema, one set of
  * semantic rules): a project and its keys are turned into the manifest-shaped document they stand for, and
  * every diagnostic is routed back to the construct that declared the offending value, so `cdktf synth`
- * reports `[<construct path>] <message>` for each problem, all at once.
+ * reports `[<construct path>] <message>` for each problem, all at once. Constructs have no file position: the
+ * locator gives construct paths, so a message naming a second place names its construct.
+ *
+ * What the operator trusts (API origins, credential variables) is checked when the stack is read for plan and
+ * apply (`--from-cdktf`); at synth only the shape of `apiUrl` and `credentialsEnv` is.
  */
 import { TerraformStack } from 'cdktf';
 import type { IConstruct } from 'constructs';
 import type { Diagnostic } from '../errors';
 import { validateManifestDocument } from '../manifest';
+import { operatorTrust, originOf } from '../trust';
 import type { ScaleflexApiKey } from './api-key';
 import type { ScaleflexProject } from './project';
 
@@ -72,27 +77,19 @@ export function validateProject(project: ScaleflexProject): ProjectValidation {
     const key = m[2] === undefined ? undefined : keys[Number(m[2])];
     return { construct: key ?? project, mine: true };
   };
-  // Constructs have no line and column. Each gets its own ordinal as its "line", so that a message naming a
-  // second location ("declared twice: at line 3, column 1 and here, ...") can be rewritten to its path.
-  const ordinals: IConstruct[] = [];
-  const ordinalOf = new Map<IConstruct, number>();
   const locate = (pointer: string) => {
-    const { construct } = ownerOf(pointer);
-    let line = ordinalOf.get(construct);
-    if (line === undefined) ordinalOf.set(construct, (line = ordinals.push(construct)));
-    return { file: construct.node.path, line, column: 1 };
+    const path = ownerOf(pointer).construct.node.path;
+    return { file: '', line: 1, column: 1, construct: path };
   };
-  const named = (message: string) =>
-    ordinals
-      .reduce((text, c, i) => text.split(`${c.node.path}:${i + 1}:1`).join(c.node.path), message)
-      .replace(/\bline (\d+), column 1\b/g, (text, n: string) => ordinals[Number(n) - 1]?.node.path ?? text);
+  const origin = typeof project.props.apiUrl === 'string' ? originOf(project.props.apiUrl) : undefined;
+  const trust = operatorTrust({}, { allowApiUrl: origin ? [origin] : [], allowCredentialEnv: ['*'] });
 
-  const { diagnostics } = validateManifestDocument(doc, locate);
+  const { diagnostics } = validateManifestDocument(doc, locate, { trust });
   const result: ProjectValidation = { project: [], keys: new Map(keys.map((k) => [k, []])) };
   for (const d of diagnostics.filter((x: Diagnostic) => x.severity === 'error')) {
     const owner = ownerOf(d.path);
     if (!owner.mine) continue;
-    const message = named(d.message);
+    const message = d.message;
     const list = owner.construct === project ? result.project : result.keys.get(owner.construct as ScaleflexApiKey);
     list?.push(message);
   }

@@ -33,6 +33,8 @@ export interface ManifestKey {
   permissions?: Permission[];
   permissionSets?: string[];
   active?: boolean;
+  /** Never deactivated, never stripped of ACCESS_READ/ACCESS_MANAGE (the reconciler's guard enforces it). */
+  protected?: boolean;
   formerDescriptions?: string[];
   uuid?: string;
 }
@@ -56,6 +58,7 @@ export const MANIFEST_FIELDS = {
     permissions: 'optional',
     permissionSets: 'optional',
     active: 'optional',
+    protected: 'optional',
     formerDescriptions: 'optional',
     uuid: 'optional',
   } satisfies FieldTable<ManifestKey>,

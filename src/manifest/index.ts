@@ -1,6 +1,6 @@
 /**
  * The manifest stage of the pipeline: a YAML manifest (or a synthesized CDKTF stack, through
- * `./cdktf-stack`) becomes a validated, frozen DesiredState, or a list of diagnostics that each point at
+ * `./cdktf/reader`) becomes a validated, frozen DesiredState, or a list of diagnostics that each point at
  * the offending node. Never imports cdktf or undici, so `validate` stays light.
  *
  * Stages: bytes -> text (`read-source`), text -> value + positions (`yaml-source`), value -> schema
@@ -9,8 +9,9 @@
 import * as path from 'node:path';
 import { type Diagnostic, ManifestError, UsageError } from '../errors';
 import type { DesiredState, SourceLocation } from '../model';
+import { operatorTrust, type OperatorTrust } from '../trust';
 import { formatDiagnostics } from './format';
-import { fileError, hasErrors, type Locator, sortDiagnostics } from './diagnostics';
+import { fileError, hasErrors, type Locator, maskDiagnostics, sortDiagnostics } from './diagnostics';
 import { readManifestFile } from './read-source';
 import { buildDesiredState, checkRules } from './rules';
 import { schemaDiagnostics } from './schema-check';
@@ -25,6 +26,19 @@ export type { ManifestCredentials, ManifestDocument, ManifestKey, ManifestProjec
 /** The manifest file used when neither a file nor a CDKTF stack is named. */
 export const DEFAULT_MANIFEST_FILE = 'scaleflex-keys.yaml';
 
+/** What the manifest layer takes from outside the manifest; it never reads `process.env` itself. */
+export interface ManifestOptions {
+  /**
+   * What the operator allows: API origins and credential variables a manifest may name. Default
+   * `operatorTrust({})`: the official API, loopback and `SCALEFLEX_*` variables only.
+   */
+  readonly trust?: OperatorTrust;
+}
+
+function trustOf(options: ManifestOptions | undefined): OperatorTrust {
+  return options?.trust ?? operatorTrust({});
+}
+
 /** The outcome of validating a manifest: the state when there is no error, and every diagnostic. */
 export interface ManifestResult {
   state?: DesiredState;
@@ -37,19 +51,24 @@ function unexpected(file: string, error: unknown): ManifestResult {
   return { diagnostics: [fileError(file, `the manifest could not be read: ${detail}`)] };
 }
 
+/** Every result leaves through here: secrets are masked in every message, whatever the format. */
+function masked<T extends ManifestResult>(result: T): T {
+  return { ...result, diagnostics: maskDiagnostics(result.diagnostics) };
+}
+
 /**
  * Validates a manifest-shaped value with a locator that can also point at mapping keys (unknown fields).
  * Runs the schema and the semantic rules together, so one run reports every problem.
  */
-export function validateLocatedDocument(doc: unknown, locate: Locator): ManifestResult {
-  const rules = checkRules(doc, locate);
+export function validateLocatedDocument(doc: unknown, locate: Locator, options?: ManifestOptions): ManifestResult {
+  const rules = checkRules(doc, locate, { trust: trustOf(options) });
   const superseded = [...rules.superseded];
   const schema = schemaDiagnostics(doc, locate, (pointer) =>
     superseded.some((s) => pointer === s || pointer.startsWith(`${s}/`)),
   );
   const diagnostics = sortDiagnostics([...schema, ...rules.diagnostics]);
-  if (hasErrors(diagnostics) || doc === null || typeof doc !== 'object' || Array.isArray(doc)) return { diagnostics };
-  return { state: buildDesiredState(doc as Record<string, unknown>, locate), diagnostics };
+  if (hasErrors(diagnostics) || doc === null || typeof doc !== 'object' || Array.isArray(doc)) return { diagnostics: maskDiagnostics(diagnostics) };
+  return { state: buildDesiredState(doc as Record<string, unknown>, locate), diagnostics: maskDiagnostics(diagnostics) };
 }
 
 /**
@@ -59,24 +78,25 @@ export function validateLocatedDocument(doc: unknown, locate: Locator): Manifest
 export function validateManifestDocument(
   doc: unknown,
   locate: (pointer: string) => SourceLocation,
+  options?: ManifestOptions,
 ): ManifestResult {
   try {
-    return validateLocatedDocument(doc, (pointer) => locate(pointer));
+    return validateLocatedDocument(doc, (pointer) => locate(pointer), options);
   } catch (error) {
-    return unexpected(locate('').file, error);
+    return masked(unexpected(locate('').file, error));
   }
 }
 
 /** Parses and validates manifest text (schema and semantic rules). Never throws for bad input. */
-export function parseManifestText(text: string, file: string): ManifestResult {
+export function parseManifestText(text: string, file: string, options?: ManifestOptions): ManifestResult {
   try {
     const parsed = parseYamlManifest(text, file);
-    if (parsed.value === undefined) return { diagnostics: sortDiagnostics(parsed.diagnostics) };
-    const result = validateLocatedDocument(parsed.value, parsed.locate);
+    if (parsed.value === undefined) return masked({ diagnostics: sortDiagnostics(parsed.diagnostics) });
+    const result = validateLocatedDocument(parsed.value, parsed.locate, options);
     const diagnostics = sortDiagnostics([...parsed.diagnostics, ...result.diagnostics]);
-    return hasErrors(diagnostics) ? { diagnostics } : { ...result, diagnostics };
+    return masked(hasErrors(diagnostics) ? { diagnostics } : { ...result, diagnostics });
   } catch (error) {
-    return unexpected(file, error);
+    return masked(unexpected(file, error));
   }
 }
 
@@ -89,7 +109,7 @@ export interface DesiredStateReading extends ManifestResult {
  * Reads and validates the desired state from `file` (default `scaleflex-keys.yaml`, relative to `cwd`)
  * or from a synthesized CDKTF stack. Returns warnings too; throws only UsageError (both sources named).
  */
-export function readDesiredState(opts: { file?: string; fromCdktf?: string; cwd: string }): DesiredStateReading {
+export function readDesiredState(opts: { file?: string; fromCdktf?: string; cwd: string }, options?: ManifestOptions): DesiredStateReading {
   if (opts.file !== undefined && opts.fromCdktf !== undefined) {
     throw new UsageError('-f/--file and --from-cdktf are alternatives: name a manifest or a synthesized stack, not both');
   }
@@ -98,27 +118,27 @@ export function readDesiredState(opts: { file?: string; fromCdktf?: string; cwd:
     const target = path.isAbsolute(file) || path.resolve(file) === path.resolve(opts.cwd, file) ? file : path.resolve(opts.cwd, file);
     // Loaded only here: most runs read YAML and never need the CDKTF reader.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { readCdktfStack } = require('./cdktf-stack') as {
-      readCdktfStack(file: string): { state?: DesiredState; diagnostics: Diagnostic[] };
+    const { readCdktfStack } = require('./cdktf/reader') as {
+      readCdktfStack(file: string, options?: ManifestOptions): { state?: DesiredState; diagnostics: Diagnostic[] };
     };
     try {
-      return { file, ...readCdktfStack(target) };
+      return masked({ file, ...readCdktfStack(target, options) });
     } catch (error) {
-      return { file, ...unexpected(file, error) };
+      return masked({ file, ...unexpected(file, error) });
     }
   }
   const file = opts.file ?? DEFAULT_MANIFEST_FILE;
   const read = readManifestFile(path.resolve(opts.cwd, file), file);
-  if (read.text === undefined) return { file, diagnostics: read.diagnostics };
-  return { file, ...parseManifestText(read.text, file) };
+  if (read.text === undefined) return masked({ file, diagnostics: read.diagnostics });
+  return { file, ...parseManifestText(read.text, file, options) };
 }
 
 /**
  * Reads the desired state from `-f FILE` (default scaleflex-keys.yaml in cwd) or `--from-cdktf FILE`
- * (delegates to `readCdktfStack` in ./cdktf-stack, loaded lazily). Throws ManifestError with every diagnostic.
+ * (delegates to `readCdktfStack` in ./cdktf/reader, loaded lazily). Throws ManifestError with every diagnostic.
  */
-export function loadDesiredState(opts: { file?: string; fromCdktf?: string; cwd: string }): DesiredState {
-  const reading = readDesiredState(opts);
+export function loadDesiredState(opts: { file?: string; fromCdktf?: string; cwd: string }, options?: ManifestOptions): DesiredState {
+  const reading = readDesiredState(opts, options);
   if (reading.state === undefined || hasErrors(reading.diagnostics)) {
     const errors = reading.diagnostics.filter((d) => d.severity === 'error');
     const shown = errors.length > 0 ? errors : [fileError(reading.file, 'the desired state could not be read')];

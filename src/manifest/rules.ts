@@ -1,13 +1,18 @@
 /**
- * The manifest rules a JSON Schema cannot express: unique tokens, unique descriptions and former descriptions
- * within a project (entries that all pin a uuid may share a description), known permission set names,
- * at least one effective permission, no secret values; and the final step, building the DesiredState.
- * Written defensively: it runs even when the schema found problems, so that one run reports everything.
+ * The manifest rules a JSON Schema cannot express, each a small named function over the manifest-shaped value:
+ * no secret values, unique tokens, allowed API origins and credential sources (what the operator trusts),
+ * unique pinned uuids, descriptions and former descriptions within a project (entries that all pin a uuid may
+ * share a description), printable descriptions, known permission set names, at least one effective permission,
+ * `protected` keys that stay active, and secret variable names unique across the manifest. Then the final step,
+ * building the DesiredState. Written defensively: the rules run even when the schema found problems, so that one
+ * run reports everything. Diagnostics name second places both in their text and in the structured `related`.
  */
 import type { Diagnostic } from '../errors';
 import type { CredentialsRef, DesiredState, KeySpec, Permission, ProjectSpec, SourceLocation, UnmanagedPolicy } from '../model';
 import { canonicalPermissions, isPermission } from '../permissions';
-import { errorAt, escapePointer, type Locator, where } from './diagnostics';
+import { secretVariableName } from '../secret-names';
+import { credentialEnvProblem, credentialFilePathProblem, manifestApiUrlProblem, type OperatorTrust, type UrlProblem } from '../trust';
+import { errorAt, escapePointer, type Locator, relatedAt, where } from './diagnostics';
 import { MANIFEST_SCHEMA, quote } from './schema-check';
 import { didYouMean } from './suggest';
 
@@ -32,15 +37,17 @@ const HEX_SECRET = /[0-9a-f]{32,}/i;
 
 const SECRETS_NEVER = 'secrets never go in the manifest';
 
-/** The fields a key entry may have, from the schema. */
-const KEY_FIELDS: ReadonlySet<string> = new Set(
-  Object.keys(((MANIFEST_SCHEMA.$defs as Record<string, { properties?: object }>).key?.properties ?? {}) as object),
-);
-
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+const defs = MANIFEST_SCHEMA.$defs as Record<string, { properties?: Record<string, { pattern?: string }> }>;
+/** The fields a key entry may have, from the schema. */
+const KEY_FIELDS: ReadonlySet<string> = new Set(Object.keys(defs.key?.properties ?? {}));
+/** The schema's own `apiUrl` and `credentials.env` patterns: values that fail them have the schema's error already. */
+const API_URL_SHAPE = new RegExp(defs.project?.properties?.apiUrl?.pattern ?? '^$', 'u');
+const ENV_NAME_SHAPE = new RegExp(defs.credentials?.properties?.env?.pattern ?? '^$', 'u');
 
 /** Result of the semantic pass: its diagnostics, and the pointers whose schema errors it supersedes. */
 export interface RuleResult {
@@ -49,129 +56,383 @@ export interface RuleResult {
   superseded: Set<string>;
 }
 
+/** What the rules may take from outside the manifest. */
+export interface RuleOptions {
+  /** What the operator allows (API origins, credential variables); the manifest never decides it. */
+  readonly trust: OperatorTrust;
+}
+
+/** A second place a diagnostic names: its pointer and what is there. */
+interface Related {
+  readonly pointer: string;
+  readonly message: string;
+}
+
+/** What every rule gets: the manifest, where things are, how to report. */
+interface RuleContext {
+  readonly doc: Obj;
+  readonly walk: Walk;
+  readonly trust: OperatorTrust;
+  readonly superseded: Set<string>;
+  /** The top-level permission sets (empty when malformed). */
+  readonly sets: Obj;
+  /** `line L, column C` (or a construct path) of the node at `pointer`, for message text. */
+  pos(pointer: string): string;
+  report(pointer: string, message: string, options?: { at?: 'value' | 'key'; related?: readonly Related[] }): void;
+}
+
+type ProjectEntry = { project: Obj; pp: string; p: number };
+type KeyEntry = { key: Obj; kp: string; k: number };
+/** The lists every rule walks, built once per run (10,000 keys, eleven rules), not once per rule. */
+interface Walk {
+  readonly projects: WeakMap<Obj, ProjectEntry[]>;
+  readonly keys: WeakMap<Obj, KeyEntry[]>;
+  readonly descriptions: WeakMap<Obj, Map<string, number[]>>;
+}
+const newWalk = (): Walk => ({ projects: new WeakMap(), keys: new WeakMap(), descriptions: new WeakMap() });
+
+/** Each project entry that is a mapping, with its pointer. */
+function projectsOf(walk: Walk, doc: Obj): ProjectEntry[] {
+  let list = walk.projects.get(doc);
+  if (!list) {
+    list = asArray(doc.projects).flatMap((project, p) => (isObj(project) ? [{ project, pp: `/projects/${p}`, p }] : []));
+    walk.projects.set(doc, list);
+  }
+  return list;
+}
+
+/** Each key entry that is a mapping, with its pointer. */
+function keysOf(walk: Walk, project: Obj, pp: string): KeyEntry[] {
+  let list = walk.keys.get(project);
+  if (!list) {
+    list = asArray(project.keys).flatMap((key, k) => (isObj(key) ? [{ key, kp: `${pp}/keys/${k}`, k }] : []));
+    walk.keys.set(project, list);
+  }
+  return list;
+}
+
+/** The project token, for messages: the token when it is a string, else its position in the list. */
+function tokenName(project: Obj, p: number): string {
+  return str(project.token) ?? String(p);
+}
+
 /** Runs every semantic rule over a manifest-shaped value. */
-export function checkRules(doc: unknown, locate: Locator): RuleResult {
+export function checkRules(doc: unknown, locate: Locator, options: RuleOptions): RuleResult {
   const diagnostics: Diagnostic[] = [];
   const superseded = new Set<string>();
-  const report = (pointer: string, message: string, at: 'value' | 'key' = 'value') =>
-    diagnostics.push(errorAt(locate(pointer, at), message, pointer));
-  const pos = (pointer: string) => where(locate(pointer));
+  const report: RuleContext['report'] = (pointer, message, opts = {}) =>
+    diagnostics.push(
+      errorAt(
+        locate(pointer, opts.at ?? 'value'),
+        message,
+        pointer,
+        opts.related?.map((r) => relatedAt(locate(r.pointer), r.message)),
+      ),
+    );
+  secretFields(doc, report, superseded);
+  if (!isObj(doc)) return { diagnostics, superseded };
+  const ctx: RuleContext = {
+    doc,
+    walk: newWalk(),
+    trust: options.trust,
+    superseded,
+    sets: isObj(doc.permissionSets) ? doc.permissionSets : {},
+    pos: (pointer) => where(locate(pointer)),
+    report,
+  };
+  for (const rule of PROJECT_RULES) rule(ctx);
+  return { diagnostics, superseded };
+}
 
+/** Fields named like a secret (`key:`, `apiSecret:`) anywhere: the value is a secret that was pasted in. */
+function secretFields(doc: unknown, report: RuleContext['report'], superseded: Set<string>): void {
   findSecretFields(doc, '', 0, (pointer, name) => {
     superseded.add(pointer);
     report(
       pointer,
       `field ${quote(name)} looks like a secret value: ${SECRETS_NEVER}; ` +
         'name where the admin key comes from with `credentials: {env: VARIABLE}` or `credentials: {file: PATH}`',
-      'key',
+      { at: 'key' },
     );
   });
-  if (!isObj(doc)) return { diagnostics, superseded };
+}
 
-  const sets = isObj(doc.permissionSets) ? doc.permissionSets : {};
-  const setNames = Object.keys(sets);
-  const tokens = new Map<string, string>();
-
-  asArray(doc.projects).forEach((project, p) => {
-    const pp = `/projects/${p}`;
-    if (!isObj(project)) return;
-
+/** Each project token at most once in the manifest. */
+function uniqueTokens(ctx: RuleContext): void {
+  const first = new Map<string, string>();
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
     const token = str(project.token);
-    if (token !== undefined) {
-      const first = tokens.get(token);
-      if (first !== undefined) {
-        report(`${pp}/token`, `project token ${quote(token)} is declared twice: at ${pos(first)} and here, at ${pos(`${pp}/token`)}; each project may appear once`);
-      } else tokens.set(token, `${pp}/token`);
+    if (token === undefined) continue;
+    const here = `${pp}/token`;
+    const earlier = first.get(token);
+    if (earlier === undefined) {
+      first.set(token, here);
+      continue;
     }
-
-    if (isObj(project.credentials)) {
-      for (const [field, value] of Object.entries(project.credentials)) {
-        const pointer = `${pp}/credentials/${escapePointer(field)}`;
-        if (typeof value === 'string' && HEX_SECRET.test(value) && !superseded.has(pointer)) {
-          superseded.add(pointer);
-          report(
-            pointer,
-            `credentials.${field} looks like a secret value (a long hex string): ${SECRETS_NEVER}; ` +
-              'give the name of the environment variable (`env`) or the path of the file (`file`) that holds the admin key',
-          );
-        }
-      }
-    }
-
-    const keys = asArray(project.keys);
-    const byDescription = new Map<string, number[]>();
-    const formerFirst = new Map<string, string>();
-    const uuids = new Map<string, string>();
-    keys.forEach((key, k) => {
-      if (!isObj(key)) return;
-      const description = str(key.description);
-      if (description !== undefined) {
-        const entries = byDescription.get(description);
-        if (entries) entries.push(k);
-        else byDescription.set(description, [k]);
-      }
-      const uuid = str(key.uuid);
-      if (uuid !== undefined) {
-        const kp = `${pp}/keys/${k}/uuid`;
-        const first = uuids.get(uuid.toLowerCase());
-        if (first !== undefined) report(kp, `uuid ${uuid} is pinned by two entries: at ${pos(first)} and here, at ${pos(kp)}; a live key can match one entry only`);
-        else uuids.set(uuid.toLowerCase(), kp);
-      }
+    ctx.report(here, `project token ${quote(token)} is declared twice: at ${ctx.pos(earlier)} and here, at ${ctx.pos(here)}; each project may appear once`, {
+      related: [{ pointer: earlier, message: 'first declared here' }],
     });
+  }
+}
 
-    for (const [description, entries] of byDescription) {
-      if (entries.length < 2) continue;
-      // Live projects do have several keys with one description; entries that all pin a uuid tell them apart.
-      if (entries.every((k) => isObj(keys[k]) && typeof (keys[k] as Obj).uuid === 'string')) continue;
+/** `credentials.env` / `credentials.file` holding a long hex string: the admin key itself was pasted in. */
+function secretCredentials(ctx: RuleContext): void {
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
+    if (!isObj(project.credentials)) continue;
+    for (const [field, value] of Object.entries(project.credentials)) {
+      const pointer = `${pp}/credentials/${escapePointer(field)}`;
+      if (typeof value !== 'string' || !HEX_SECRET.test(value) || ctx.superseded.has(pointer)) continue;
+      ctx.superseded.add(pointer);
+      ctx.report(
+        pointer,
+        `credentials.${field} looks like a secret value (a long hex string): ${SECRETS_NEVER}; ` +
+          'give the name of the environment variable (`env`) or the path of the file (`file`) that holds the admin key',
+      );
+    }
+  }
+}
+
+const withHint = (problem: UrlProblem) => `${problem.message}; hint: ${problem.hint}`;
+
+/** `apiUrl` must be an origin the operator trusts (official, loopback, or allowed outside the manifest). */
+function trustedApiUrl(ctx: RuleContext): void {
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
+    const apiUrl = str(project.apiUrl);
+    // A URL that fails the schema's pattern has its error already.
+    if (apiUrl === undefined || !API_URL_SHAPE.test(apiUrl)) continue;
+    const problem = manifestApiUrlProblem(apiUrl, ctx.trust);
+    if (problem) ctx.report(`${pp}/apiUrl`, withHint(problem));
+  }
+}
+
+/** `credentials.env` must be a variable the operator allows; `credentials.file` must stay inside the manifest's tree. */
+function trustedCredentials(ctx: RuleContext): void {
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
+    // Not exactly one source: the schema's error says so, and which one was meant is unknown.
+    if (!isObj(project.credentials) || Object.keys(project.credentials).length !== 1) continue;
+    const env = str(project.credentials.env);
+    const envAt = `${pp}/credentials/env`;
+    if (env !== undefined && ENV_NAME_SHAPE.test(env) && !ctx.superseded.has(envAt)) {
+      const problem = credentialEnvProblem(env, ctx.trust);
+      if (problem) ctx.report(envAt, withHint(problem));
+    }
+    const file = str(project.credentials.file);
+    const fileAt = `${pp}/credentials/file`;
+    if (file !== undefined && file !== '' && !ctx.superseded.has(fileAt)) {
+      const problem = credentialFilePathProblem(file);
+      if (problem) ctx.report(fileAt, withHint(problem));
+    }
+  }
+}
+
+/** A uuid may be pinned by one entry of a project only. */
+function uniqueUuids(ctx: RuleContext): void {
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
+    const first = new Map<string, string>();
+    for (const { key, kp } of keysOf(ctx.walk, project, pp)) {
+      const uuid = str(key.uuid);
+      if (uuid === undefined) continue;
+      const here = `${kp}/uuid`;
+      const earlier = first.get(uuid.toLowerCase());
+      if (earlier === undefined) first.set(uuid.toLowerCase(), here);
+      else {
+        ctx.report(here, `uuid ${uuid} is pinned by two entries: at ${ctx.pos(earlier)} and here, at ${ctx.pos(here)}; a live key can match one entry only`, {
+          related: [{ pointer: earlier, message: 'first pinned here' }],
+        });
+      }
+    }
+  }
+}
+
+/** Current description -> the indices of the key entries that carry it, in order. */
+function descriptionsOf(walk: Walk, project: Obj, pp: string): Map<string, number[]> {
+  const cached = walk.descriptions.get(project);
+  if (cached) return cached;
+  const byDescription = new Map<string, number[]>();
+  walk.descriptions.set(project, byDescription);
+  for (const { key, k } of keysOf(walk, project, pp)) {
+    const description = str(key.description);
+    if (description === undefined) continue;
+    const entries = byDescription.get(description);
+    if (entries) entries.push(k);
+    else byDescription.set(description, [k]);
+  }
+  return byDescription;
+}
+
+/** Whether every entry of `entries` pins a uuid (live projects do have several keys with one description). */
+function allPinned(project: Obj, entries: readonly number[]): boolean {
+  const keys = asArray(project.keys);
+  return entries.every((k) => isObj(keys[k]) && typeof (keys[k] as Obj).uuid === 'string');
+}
+
+/** Descriptions are unique within a project, unless every entry sharing one pins a uuid. */
+function uniqueDescriptions(ctx: RuleContext): void {
+  for (const { project, pp, p } of projectsOf(ctx.walk, ctx.doc)) {
+    for (const [description, entries] of descriptionsOf(ctx.walk, project, pp)) {
+      if (entries.length < 2 || allPinned(project, entries)) continue;
       const [firstK, ...rest] = entries as [number, ...number[]];
+      const first = `${pp}/keys/${firstK}/description`;
       for (const k of rest) {
         const here = `${pp}/keys/${k}/description`;
-        report(
+        ctx.report(
           here,
-          `duplicate description ${quote(description)} in project ${quote(token ?? String(p))}: ` +
-            `declared at ${pos(`${pp}/keys/${firstK}/description`)} and at ${pos(here)}; ` +
+          `duplicate description ${quote(description)} in project ${quote(tokenName(project, p))}: ` +
+            `declared at ${ctx.pos(first)} and at ${ctx.pos(here)}; ` +
             'the description identifies a key, so make them differ (or pin every entry that shares it with `uuid`)',
+          { related: [{ pointer: first, message: 'first declared here' }] },
         );
       }
     }
+  }
+}
 
-    keys.forEach((key, k) => {
-      if (!isObj(key)) return;
-      const kp = `${pp}/keys/${k}`;
+/** A former description is no current description, and belongs to one key only. */
+function formerDescriptions(ctx: RuleContext): void {
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
+    const current = descriptionsOf(ctx.walk, project, pp);
+    const claimedAt = new Map<string, string>();
+    for (const { key, kp, k } of keysOf(ctx.walk, project, pp)) {
       asArray(key.formerDescriptions).forEach((former, f) => {
         if (typeof former !== 'string') return;
-        const fp = `${kp}/formerDescriptions/${f}`;
-        const current = byDescription.get(former);
-        if (current !== undefined) {
-          const owner = current[0] as number;
-          report(
-            fp,
-            owner === k
-              ? `former description ${quote(former)} is this key's current description; remove it from formerDescriptions`
-              : `former description ${quote(former)} is the current description of the key at ${pos(`${pp}/keys/${owner}/description`)}; ` +
-                  'a former description may not equal any current one',
-          );
+        const here = `${kp}/formerDescriptions/${f}`;
+        const owners = current.get(former);
+        if (owners !== undefined) {
+          const owner = owners[0] as number;
+          const ownerAt = `${pp}/keys/${owner}/description`;
+          if (owner === k) ctx.report(here, `former description ${quote(former)} is this key's current description; remove it from formerDescriptions`);
+          else {
+            ctx.report(
+              here,
+              `former description ${quote(former)} is the current description of the key at ${ctx.pos(ownerAt)}; ` +
+                'a former description may not equal any current one',
+              { related: [{ pointer: ownerAt, message: 'the current description' }] },
+            );
+          }
           return;
         }
-        const first = formerFirst.get(former);
-        if (first === undefined) formerFirst.set(former, fp);
+        const first = claimedAt.get(former);
+        if (first === undefined) claimedAt.set(former, here);
         else if (!first.startsWith(`${kp}/`)) {
-          report(
-            fp,
-            `former description ${quote(former)} is claimed by two keys: at ${pos(first)} and at ${pos(fp)}; ` +
-              'a renamed key can only have been one of them',
-          );
+          ctx.report(here, `former description ${quote(former)} is claimed by two keys: at ${ctx.pos(first)} and at ${ctx.pos(here)}; a renamed key can only have been one of them`, {
+            related: [{ pointer: first, message: 'first claimed here' }],
+          });
         }
       });
+    }
+  }
+}
 
+/**
+ * Invisible, bidi-control and other non-printing code points: control (Cc), format (Cf: zero-width characters,
+ * bidi overrides and isolates, the BOM, the soft hyphen), line and paragraph separators, private use, lone
+ * surrogates and unassigned code points. Two descriptions that print alike must be alike.
+ */
+const NON_PRINTING = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}\p{Cn}]/u;
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/** Names of the non-printing characters people meet; the rest are named by their category. */
+const CHARACTER_NAMES: Readonly<Record<number, string>> = {
+  0x00ad: 'SOFT HYPHEN',
+  0x061c: 'ARABIC LETTER MARK',
+  0x180e: 'MONGOLIAN VOWEL SEPARATOR',
+  0x200b: 'ZERO WIDTH SPACE',
+  0x200c: 'ZERO WIDTH NON-JOINER',
+  0x200d: 'ZERO WIDTH JOINER',
+  0x200e: 'LEFT-TO-RIGHT MARK',
+  0x200f: 'RIGHT-TO-LEFT MARK',
+  0x2028: 'LINE SEPARATOR',
+  0x2029: 'PARAGRAPH SEPARATOR',
+  0x202a: 'LEFT-TO-RIGHT EMBEDDING',
+  0x202b: 'RIGHT-TO-LEFT EMBEDDING',
+  0x202c: 'POP DIRECTIONAL FORMATTING',
+  0x202d: 'LEFT-TO-RIGHT OVERRIDE',
+  0x202e: 'RIGHT-TO-LEFT OVERRIDE',
+  0x2060: 'WORD JOINER',
+  0x2061: 'FUNCTION APPLICATION',
+  0x2062: 'INVISIBLE TIMES',
+  0x2063: 'INVISIBLE SEPARATOR',
+  0x2064: 'INVISIBLE PLUS',
+  0x2066: 'LEFT-TO-RIGHT ISOLATE',
+  0x2067: 'RIGHT-TO-LEFT ISOLATE',
+  0x2068: 'FIRST STRONG ISOLATE',
+  0x2069: 'POP DIRECTIONAL ISOLATE',
+  0xfeff: 'ZERO WIDTH NO-BREAK SPACE',
+  0x0009: 'CHARACTER TABULATION',
+  0x000a: 'LINE FEED',
+  0x000d: 'CARRIAGE RETURN',
+};
+
+/** What kind of non-printing character `ch` is, for the message. */
+function characterKind(ch: string): string {
+  if (/[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/u.test(ch)) return 'a bidirectional control character, which can reorder the printed line';
+  if (/\p{Cc}/u.test(ch)) return 'a control character';
+  if (/\p{Cf}/u.test(ch)) return 'an invisible character';
+  if (/[\p{Zl}\p{Zp}]/u.test(ch)) return 'a line or paragraph separator';
+  if (/\p{Co}/u.test(ch)) return 'a private-use character';
+  if (/\p{Cs}/u.test(ch)) return 'a lone surrogate (not a character)';
+  return 'an unassigned code point';
+}
+
+/** `U+200B (ZERO WIDTH SPACE)`, or `U+E000` when the character has no name here. */
+export function codePointName(ch: string): string {
+  const cp = ch.codePointAt(0) ?? 0;
+  const hex = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+  const name = CHARACTER_NAMES[cp];
+  return name === undefined ? hex : `${hex} (${name})`;
+}
+
+/** A description with its non-printing characters written as `\uXXXX`, so the message shows where they are. */
+function visible(text: string): string {
+  const shown = [...text]
+    .map((ch) => (NON_PRINTING.test(ch) ? `\\u${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}` : ch))
+    .join('');
+  return `"${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown}"`;
+}
+
+/** The message for a description holding a non-printing character, or undefined when it prints as it is. */
+export function nonPrintingProblem(label: string, text: string): string | undefined {
+  // Most descriptions are printable ASCII: that test is much cheaper than the Unicode property classes.
+  if (PRINTABLE_ASCII.test(text)) return undefined;
+  const found = NON_PRINTING.exec(text);
+  if (!found) return undefined;
+  const ch = String.fromCodePoint(text.codePointAt(found.index) ?? 0);
+  return `${label} ${visible(text)} contains ${codePointName(ch)}, ${characterKind(ch)}; remove it`;
+}
+
+/** The schema's own description pattern (no leading or trailing whitespace): values failing it have that error. */
+const TRIMMED = new RegExp((MANIFEST_SCHEMA.$defs as Record<string, { pattern?: string }>).description?.pattern ?? '', 'u');
+
+/** Descriptions and former descriptions print as they are: no invisible, bidi-control or non-printing characters. */
+function printableDescriptions(ctx: RuleContext): void {
+  const problemOf = (label: string, text: unknown) =>
+    typeof text === 'string' && TRIMMED.test(text) ? nonPrintingProblem(label, text) : undefined;
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
+    for (const { key, kp } of keysOf(ctx.walk, project, pp)) {
+      const problem = problemOf('description', key.description);
+      if (problem) ctx.report(`${kp}/description`, problem);
+      asArray(key.formerDescriptions).forEach((former, f) => {
+        const formerProblem = problemOf('former description', former);
+        if (formerProblem) ctx.report(`${kp}/formerDescriptions/${f}`, formerProblem);
+      });
+    }
+  }
+}
+
+/** Permission sets named by a key exist, and every key gets at least one permission in total. */
+function effectivePermissions(ctx: RuleContext): void {
+  const setNames = Object.keys(ctx.sets);
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
+    for (const { key, kp } of keysOf(ctx.walk, project, pp)) {
       let effective = 0;
       let unknownSet = false;
       for (const permission of asArray(key.permissions)) if (typeof permission === 'string' && isPermission(permission)) effective++;
       asArray(key.permissionSets).forEach((name, s) => {
         if (typeof name !== 'string') return;
-        if (!Object.prototype.hasOwnProperty.call(sets, name)) {
+        if (!Object.prototype.hasOwnProperty.call(ctx.sets, name)) {
           unknownSet = true;
-          report(
+          ctx.report(
             `${kp}/permissionSets/${s}`,
             `unknown permission set ${quote(name)}` +
               (setNames.length === 0
@@ -180,7 +441,7 @@ export function checkRules(doc: unknown, locate: Locator): RuleResult {
           );
           return;
         }
-        effective += asArray(sets[name]).length;
+        effective += asArray(ctx.sets[name]).length;
       });
       const invalidPermissions = asArray(key.permissions).some((x) => typeof x !== 'string' || !isPermission(x));
       const malformed =
@@ -189,18 +450,77 @@ export function checkRules(doc: unknown, locate: Locator): RuleResult {
       // A misspelt field (`permisions:`) already has its own error; "no permissions" would only repeat it.
       const misspelt = Object.keys(key).some((field) => !KEY_FIELDS.has(field));
       if (effective === 0 && !unknownSet && !invalidPermissions && !malformed && !misspelt) {
-        report(key.permissions !== undefined ? `${kp}/permissions` : kp, noPermissionMessage(key));
+        ctx.report(key.permissions !== undefined ? `${kp}/permissions` : kp, noPermissionMessage(key));
       }
-    });
-  });
-
-  return { diagnostics, superseded };
+    }
+  }
 }
 
 function noPermissionMessage(key: Obj): string {
   const name = typeof key.description === 'string' ? `key ${quote(key.description)}` : 'this key';
   return `${name} has no permissions: give it \`permissions\` or \`permissionSets\` (at least one permission in total)`;
 }
+
+/** A `protected: true` key is never deactivated, so it cannot also say `active: false`. */
+function protectedStaysActive(ctx: RuleContext): void {
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
+    for (const { key, kp } of keysOf(ctx.walk, project, pp)) {
+      if (key.protected !== true || key.active !== false) continue;
+      const name = typeof key.description === 'string' ? `key ${quote(key.description)}` : 'this key';
+      ctx.report(`${kp}/active`, `${name} is \`protected: true\` and \`active: false\`; a protected key is never deactivated: keep it active, or remove \`protected\` first (in a reviewed change of its own)`, {
+        related: [{ pointer: `${kp}/protected`, message: 'protected here' }],
+      });
+    }
+  }
+}
+
+/**
+ * Two declared keys whose secrets would be written to one `.env` variable (`secretVariableName`), anywhere in the
+ * manifest: refused before any key is created, so that no secret is ever overwritten. Pinned entries that share
+ * one description are meant to be the same name and are exempt.
+ */
+function uniqueSecretVariables(ctx: RuleContext): void {
+  const first = new Map<string, { pointer: string; token: string; description: string }>();
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
+    const token = str(project.token);
+    if (token === undefined) continue;
+    for (const { key, kp } of keysOf(ctx.walk, project, pp)) {
+      const description = str(key.description);
+      if (description === undefined) continue;
+      const variable = secretVariableName(token, description);
+      const here = `${kp}/description`;
+      const earlier = first.get(variable);
+      if (earlier === undefined) {
+        first.set(variable, { pointer: here, token, description });
+        continue;
+      }
+      // Same project and description: the duplicate-description rule decides (pinned entries may share one).
+      if (earlier.token === token && earlier.description === description) continue;
+      ctx.report(
+        here,
+        `key ${quote(description)} of project ${quote(token)} would store its secret in the variable ${variable}, ` +
+          `like key ${quote(earlier.description)} of project ${quote(earlier.token)} at ${ctx.pos(earlier.pointer)}; ` +
+          'hint: rename one of them so that their names differ in letters or digits (case, spaces and punctuation do not count)',
+        { related: [{ pointer: earlier.pointer, message: `also ${variable}` }] },
+      );
+    }
+  }
+}
+
+/** The project rules, in the order their diagnostics are reported at one position. */
+const PROJECT_RULES: ReadonlyArray<(ctx: RuleContext) => void> = [
+  uniqueTokens,
+  secretCredentials,
+  trustedApiUrl,
+  trustedCredentials,
+  uniqueUuids,
+  uniqueDescriptions,
+  formerDescriptions,
+  printableDescriptions,
+  effectivePermissions,
+  protectedStaysActive,
+  uniqueSecretVariables,
+];
 
 function findSecretFields(node: unknown, pointer: string, depth: number, found: (pointer: string, name: string) => void): void {
   if (depth > 64 || node === null || typeof node !== 'object') return;
@@ -221,13 +541,14 @@ function findSecretFields(node: unknown, pointer: string, depth: number, found: 
 
 /**
  * Builds the DesiredState from a manifest that passed the schema and the rules: defaults applied
- * (`active: true`, `unmanaged: deactivate`), permission sets expanded into sorted effective permissions.
+ * (`active: true`, `unmanaged: deactivate`), permission sets expanded into sorted effective permissions,
+ * `protected` set only when true.
  */
 export function buildDesiredState(doc: Obj, locate: Locator): DesiredState {
   const sets = (isObj(doc.permissionSets) ? doc.permissionSets : {}) as Record<string, string[]>;
   const source = (pointer: string): SourceLocation => {
-    const { file, line, column } = locate(pointer);
-    return { file, line, column };
+    const { file, line, column, construct } = locate(pointer);
+    return { file, line, column, ...(construct !== undefined ? { construct } : {}) };
   };
   const projects: ProjectSpec[] = (doc.projects as Obj[]).map((project, p) => {
     const keys: KeySpec[] = (project.keys as Obj[]).map((key, k) => {
@@ -239,6 +560,7 @@ export function buildDesiredState(doc: Obj, locate: Locator): DesiredState {
         active: (key.active as boolean | undefined) ?? true,
         formerDescriptions: Object.freeze([...((key.formerDescriptions as string[] | undefined) ?? [])]),
         ...(typeof key.uuid === 'string' ? { uuid: key.uuid } : {}),
+        ...(key.protected === true ? { protected: true } : {}),
         source: source(`/projects/${p}/keys/${k}`),
       };
       return Object.freeze(spec);

@@ -4,9 +4,10 @@
  * to do, with "did you mean" for names. Semantic rules that a schema cannot express live in `rules.ts`.
  */
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { descriptionLength, MAX_DESCRIPTION_LENGTH } from '../contract';
 import type { Diagnostic } from '../errors';
 import { PERMISSIONS } from '../permissions';
-import { errorAt, escapePointer, type Locator, parsePointer, where } from './diagnostics';
+import { errorAt, escapePointer, type Locator, parsePointer, relatedAt, where } from './diagnostics';
 import { validate as generatedValidator } from './schema-validator.generated';
 import { didYouMean } from './suggest';
 
@@ -109,8 +110,8 @@ function lastField(pointer: string): string {
 function translate(e: ErrorObject, locate: Locator): Diagnostic[] {
   const path = e.instancePath;
   const label = fieldLabel(path);
-  const one = (message: string, pointer = path, at: 'value' | 'key' = 'value'): Diagnostic[] => [
-    errorAt(locate(pointer, at), message, pointer),
+  const one = (message: string, pointer = path, at: 'value' | 'key' = 'value', related?: Diagnostic['related']): Diagnostic[] => [
+    errorAt(locate(pointer, at), message, pointer, related),
   ];
   const params = e.params as Record<string, unknown>;
   switch (e.keyword) {
@@ -164,6 +165,8 @@ function translate(e: ErrorObject, locate: Locator): Diagnostic[] {
             `${typeof item === 'string' ? quote(item) : describeValue(item)} is listed twice in ${label} ` +
               `(first at ${where(firstLoc)}); remove the repeat`,
             `${path}/${i}`,
+            'value',
+            [relatedAt(firstLoc, 'first listed here')],
           ),
         );
       });
@@ -177,8 +180,9 @@ function translate(e: ErrorObject, locate: Locator): Diagnostic[] {
     case 'maxLength': {
       const field = lastField(path);
       if (field === 'description' || field === 'formerDescriptions') {
-        const length = typeof e.data === 'string' ? [...e.data].length : 0;
-        return one(`${label} must be 1 to 255 characters long, got ${length}`);
+        // Counted as the API (and the schema's maxLength) counts: code points, so 255 emoji fit.
+        const length = typeof e.data === 'string' ? descriptionLength(e.data) : 0;
+        return one(`${label} must be 1 to ${MAX_DESCRIPTION_LENGTH} characters long, got ${length} (counted in Unicode code points, as the API counts)`);
       }
       return one(`${label} ${e.keyword === 'minLength' ? 'must not be empty' : `must be at most ${String(params.limit)} characters`}`);
     }
@@ -212,7 +216,7 @@ function patternMessage(field: string, label: string, data: unknown): string {
     case 'env':
       return `credentials.env ${shown} must be an environment variable name (letters, digits and _, not starting with a digit)`;
     case 'apiUrl':
-      return `apiUrl must be an http:// or https:// URL with a host, got ${shown}`;
+      return `apiUrl must be an http:// or https:// URL with a host and no user:password@, query string or fragment, got ${shown}`;
     case 'uuid':
       return `uuid must be a UUID like 0b0f1c6e-2f7e-4b8a-9c61-1f2d3e4a5b6c, got ${shown}`;
     case 'permissionSets':

@@ -6,7 +6,7 @@
  */
 export const validate = validate20;
 export default validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","title":"scaleflex-keys manifest","description":"Scaleflex DAM API keys declared as code, per project: description, permissions and active state. Validated by `scaleflex-keys validate`; planned and applied by `scaleflex-keys plan` / `apply`.","type":"object","additionalProperties":false,"required":["version","projects"],"properties":{"version":{"description":"Manifest format version. Must be 1.","const":1},"permissionSets":{"description":"Reusable named lists of permissions. A key refers to them by name in its `permissionSets`; its effective permissions are the union of its own `permissions` and every named set.","type":"object","propertyNames":{"$ref":"#/$defs/permissionSetName"},"additionalProperties":{"$ref":"#/$defs/permissionList","type":"array","minItems":1,"description":"A named permission set: one or more permissions, no repeats."},"examples":[{"read-only":["OBJECTS_LIST","OBJECTS_FETCH"]}]},"projects":{"description":"The Scaleflex projects whose keys this manifest manages. At least one; each project token at most once.","type":"array","minItems":1,"items":{"$ref":"#/$defs/project"}}},"$defs":{"project":{"description":"One Scaleflex project (container) and the API keys it should have.","type":"object","additionalProperties":false,"required":["token","keys"],"properties":{"token":{"description":"The Scaleflex project token (lowercase letters, digits and hyphens), as in https://api.filerobot.com/{token}/v5. Unique within the manifest.","type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$","examples":["demo"]},"apiUrl":{"description":"Base URL of the Scaleflex API for this project. The --api-url flag overrides it; without it, the SCALEFLEX_API_URL variable applies, then the default https://api.filerobot.com.","type":"string","pattern":"^https?://[^\\s/?#]+(?:[/?#]\\S*)?$","default":"https://api.filerobot.com"},"credentials":{"$ref":"#/$defs/credentials","description":"Where the admin key for this project comes from: an environment variable (`env`) or a file (`file`), never the value itself. Default: the variable SCALEFLEX_API_KEY_<TOKEN> (upper case, hyphens as underscores), then SCALEFLEX_API_KEY."},"unmanaged":{"description":"What to do with live keys that no entry declares: `deactivate` them (default) or `ignore` them. Keys are never deleted, and the key the tool runs with is never deactivated.","type":"string","enum":["deactivate","ignore"],"default":"deactivate"},"keys":{"description":"The keys this project should have (may be empty).","type":"array","items":{"$ref":"#/$defs/key"}}}},"credentials":{"description":"Where the admin key comes from: exactly one of `env` or `file`.","type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"env":{"description":"Name of the environment variable that holds the admin key.","type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","examples":["SCALEFLEX_API_KEY_DEMO"]},"file":{"description":"Path of a file that holds the admin key (relative paths are relative to the manifest file).","type":"string","minLength":1}}},"key":{"description":"One API key. Its description is its identity within the project.","type":"object","additionalProperties":false,"required":["description"],"properties":{"description":{"$ref":"#/$defs/description","description":"The key description (1-255 characters, no leading or trailing whitespace), unique within the project: it identifies the key. Entries that all pin a `uuid` may share one."},"permissions":{"$ref":"#/$defs/permissionList","description":"Permissions of the key, by their Scaleflex names (exact spelling), no repeats."},"permissionSets":{"description":"Names of entries of the top-level `permissionSets` whose permissions the key also gets. The effective permissions (this union plus `permissions`) must not be empty.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permissionSetName"}},"active":{"description":"Whether the key is active. Default: true. Write true or false (yes/no are strings in YAML 1.2).","type":"boolean","default":true},"formerDescriptions":{"description":"Earlier descriptions of this key, so that a live key still carrying one is renamed rather than replaced. Unique within the project and different from every current description.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/description"}},"uuid":{"description":"Pins this entry to one live key by its uuid (needed when a project has several live keys with the same description).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"}}},"description":{"type":"string","minLength":1,"maxLength":255,"pattern":"^\\S(?:[\\s\\S]*\\S)?$","description":"A key description: 1-255 characters, no leading or trailing whitespace."},"permissionSetName":{"description":"A permission set name: letters, digits, `-`, `_` and `.`, starting with a letter or digit.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},"permissionList":{"description":"A list of permissions without repeats.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permission"}},"permission":{"type":"string","enum":["OBJECTS_LIST","OBJECTS_FETCH","FILE_UPLOAD","FILE_META_CREATE","FILE_META_CHANGE","FILE_RENAME","FILE_MOVE","FILE_DELETE","FILE_SET_VISIBILITY","FILE_LABEL_CHANGE","FILE_IMAGE_EDITOR","DIR_CREATE","DIR_RENAME","DIR_META_CHANGE","DIR_MOVE","DIR_DELETE","DIR_SET_VISIBILITY","CONFIG_CHANGE","CONFIG_LIST","FILE_PRODUCT_CHANGE","FILE_PROCESS_AUTOTAGGING","COLLECTIONS_LIST","COLLECTIONS_MANAGE","LABELS_LIST","LABEL_MANAGE","OBJECTS_SHARE_MANAGE","OBJECTS_AIRBOX_MANAGE","OBJECTS_APPROVAL_MANAGE","OBJECTS_APPROVAL_VOTE","ACCESS_READ","ACCESS_MANAGE"]}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","title":"scaleflex-keys manifest","description":"Scaleflex DAM API keys declared as code, per project: description, permissions and active state. Validated by `scaleflex-keys validate`; planned and applied by `scaleflex-keys plan` / `apply`.","type":"object","additionalProperties":false,"required":["version","projects"],"properties":{"version":{"description":"Manifest format version. Must be 1.","const":1},"permissionSets":{"description":"Reusable named lists of permissions. A key refers to them by name in its `permissionSets`; its effective permissions are the union of its own `permissions` and every named set.","type":"object","propertyNames":{"$ref":"#/$defs/permissionSetName"},"additionalProperties":{"$ref":"#/$defs/permissionList","type":"array","minItems":1,"description":"A named permission set: one or more permissions, no repeats."},"examples":[{"read-only":["OBJECTS_LIST","OBJECTS_FETCH"]}]},"projects":{"description":"The Scaleflex projects whose keys this manifest manages. At least one; each project token at most once.","type":"array","minItems":1,"items":{"$ref":"#/$defs/project"}}},"$defs":{"project":{"description":"One Scaleflex project (container) and the API keys it should have.","type":"object","additionalProperties":false,"required":["token","keys"],"properties":{"token":{"description":"The Scaleflex project token (lowercase letters, digits and hyphens), as in https://api.filerobot.com/{token}/v5. Unique within the manifest.","type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$","examples":["demo"]},"apiUrl":{"description":"Base URL of the Scaleflex API for this project: http:// or https:// and a host, without user:password@, query string or fragment. The origin must be the official API, loopback (the local emulator), or allowed by the operator outside the manifest (SCALEFLEX_ALLOWED_API_URLS or --allow-api-url). The --api-url flag overrides it; without it, the SCALEFLEX_API_URL variable applies, then the default https://api.filerobot.com.","type":"string","pattern":"^https?://[^\\s/?#@]+(?:/[^\\s?#]*)?$","default":"https://api.filerobot.com"},"credentials":{"$ref":"#/$defs/credentials","description":"Where the admin key for this project comes from: an environment variable (`env`) or a file (`file`), never the value itself. Default: the variable SCALEFLEX_API_KEY_<TOKEN> (upper case, hyphens as underscores), then SCALEFLEX_API_KEY."},"unmanaged":{"description":"What to do with live keys that no entry declares: `deactivate` them (default) or `ignore` them. Keys are never deleted, and the key the tool runs with is never deactivated.","type":"string","enum":["deactivate","ignore"],"default":"deactivate"},"keys":{"description":"The keys this project should have (may be empty).","type":"array","items":{"$ref":"#/$defs/key"}}}},"credentials":{"description":"Where the admin key comes from: exactly one of `env` or `file`.","type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"env":{"description":"Name of the environment variable that holds the admin key. Must match SCALEFLEX_* unless the operator allows more (SCALEFLEX_ALLOWED_CREDENTIAL_ENV or --allow-credential-env).","type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","examples":["SCALEFLEX_API_KEY_DEMO"]},"file":{"description":"Path of a file that holds the admin key, relative to the manifest file and inside its directory tree.","type":"string","minLength":1}}},"key":{"description":"One API key. Its description is its identity within the project.","type":"object","additionalProperties":false,"required":["description"],"properties":{"description":{"$ref":"#/$defs/description","description":"The key description (1-255 characters, no leading or trailing whitespace), unique within the project: it identifies the key. Entries that all pin a `uuid` may share one."},"permissions":{"$ref":"#/$defs/permissionList","description":"Permissions of the key, by their Scaleflex names (exact spelling), no repeats."},"permissionSets":{"description":"Names of entries of the top-level `permissionSets` whose permissions the key also gets. The effective permissions (this union plus `permissions`) must not be empty.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permissionSetName"}},"active":{"description":"Whether the key is active. Default: true. Write true or false (yes/no are strings in YAML 1.2).","type":"boolean","default":true},"protected":{"description":"Whether the key is protected: never deactivated and never stripped of ACCESS_READ or ACCESS_MANAGE, whatever key the tool runs with; --force does not override it. Default: false. Cannot be combined with `active: false`.","type":"boolean","default":false},"formerDescriptions":{"description":"Earlier descriptions of this key, so that a live key still carrying one is renamed rather than replaced. Unique within the project and different from every current description.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/description"}},"uuid":{"description":"Pins this entry to one live key by its uuid (needed when a project has several live keys with the same description).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"}}},"description":{"type":"string","minLength":1,"maxLength":255,"pattern":"^\\S(?:[\\s\\S]*\\S)?$","description":"A key description: 1-255 characters (Unicode code points, as the API counts them), no leading or trailing whitespace, no invisible or other non-printing characters."},"permissionSetName":{"description":"A permission set name: letters, digits, `-`, `_` and `.`, starting with a letter or digit.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},"permissionList":{"description":"A list of permissions without repeats.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permission"}},"permission":{"type":"string","enum":["OBJECTS_LIST","OBJECTS_FETCH","FILE_UPLOAD","FILE_META_CREATE","FILE_META_CHANGE","FILE_RENAME","FILE_MOVE","FILE_DELETE","FILE_SET_VISIBILITY","FILE_LABEL_CHANGE","FILE_IMAGE_EDITOR","DIR_CREATE","DIR_RENAME","DIR_META_CHANGE","DIR_MOVE","DIR_DELETE","DIR_SET_VISIBILITY","CONFIG_CHANGE","CONFIG_LIST","FILE_PRODUCT_CHANGE","FILE_PROCESS_AUTOTAGGING","COLLECTIONS_LIST","COLLECTIONS_MANAGE","LABELS_LIST","LABEL_MANAGE","OBJECTS_SHARE_MANAGE","OBJECTS_AIRBOX_MANAGE","OBJECTS_APPROVAL_MANAGE","OBJECTS_APPROVAL_VOTE","ACCESS_READ","ACCESS_MANAGE"]}}};
 const schema32 = {"description":"A permission set name: letters, digits, `-`, `_` and `.`, starting with a letter or digit.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"};
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", "u");
 const schema33 = {"description":"A list of permissions without repeats.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permission"}};
@@ -84,14 +84,14 @@ return errors === 0;
 }
 validate21.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema35 = {"description":"One Scaleflex project (container) and the API keys it should have.","type":"object","additionalProperties":false,"required":["token","keys"],"properties":{"token":{"description":"The Scaleflex project token (lowercase letters, digits and hyphens), as in https://api.filerobot.com/{token}/v5. Unique within the manifest.","type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$","examples":["demo"]},"apiUrl":{"description":"Base URL of the Scaleflex API for this project. The --api-url flag overrides it; without it, the SCALEFLEX_API_URL variable applies, then the default https://api.filerobot.com.","type":"string","pattern":"^https?://[^\\s/?#]+(?:[/?#]\\S*)?$","default":"https://api.filerobot.com"},"credentials":{"$ref":"#/$defs/credentials","description":"Where the admin key for this project comes from: an environment variable (`env`) or a file (`file`), never the value itself. Default: the variable SCALEFLEX_API_KEY_<TOKEN> (upper case, hyphens as underscores), then SCALEFLEX_API_KEY."},"unmanaged":{"description":"What to do with live keys that no entry declares: `deactivate` them (default) or `ignore` them. Keys are never deleted, and the key the tool runs with is never deactivated.","type":"string","enum":["deactivate","ignore"],"default":"deactivate"},"keys":{"description":"The keys this project should have (may be empty).","type":"array","items":{"$ref":"#/$defs/key"}}}};
-const schema36 = {"description":"Where the admin key comes from: exactly one of `env` or `file`.","type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"env":{"description":"Name of the environment variable that holds the admin key.","type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","examples":["SCALEFLEX_API_KEY_DEMO"]},"file":{"description":"Path of a file that holds the admin key (relative paths are relative to the manifest file).","type":"string","minLength":1}}};
+const schema35 = {"description":"One Scaleflex project (container) and the API keys it should have.","type":"object","additionalProperties":false,"required":["token","keys"],"properties":{"token":{"description":"The Scaleflex project token (lowercase letters, digits and hyphens), as in https://api.filerobot.com/{token}/v5. Unique within the manifest.","type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$","examples":["demo"]},"apiUrl":{"description":"Base URL of the Scaleflex API for this project: http:// or https:// and a host, without user:password@, query string or fragment. The origin must be the official API, loopback (the local emulator), or allowed by the operator outside the manifest (SCALEFLEX_ALLOWED_API_URLS or --allow-api-url). The --api-url flag overrides it; without it, the SCALEFLEX_API_URL variable applies, then the default https://api.filerobot.com.","type":"string","pattern":"^https?://[^\\s/?#@]+(?:/[^\\s?#]*)?$","default":"https://api.filerobot.com"},"credentials":{"$ref":"#/$defs/credentials","description":"Where the admin key for this project comes from: an environment variable (`env`) or a file (`file`), never the value itself. Default: the variable SCALEFLEX_API_KEY_<TOKEN> (upper case, hyphens as underscores), then SCALEFLEX_API_KEY."},"unmanaged":{"description":"What to do with live keys that no entry declares: `deactivate` them (default) or `ignore` them. Keys are never deleted, and the key the tool runs with is never deactivated.","type":"string","enum":["deactivate","ignore"],"default":"deactivate"},"keys":{"description":"The keys this project should have (may be empty).","type":"array","items":{"$ref":"#/$defs/key"}}}};
+const schema36 = {"description":"Where the admin key comes from: exactly one of `env` or `file`.","type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"env":{"description":"Name of the environment variable that holds the admin key. Must match SCALEFLEX_* unless the operator allows more (SCALEFLEX_ALLOWED_CREDENTIAL_ENV or --allow-credential-env).","type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","examples":["SCALEFLEX_API_KEY_DEMO"]},"file":{"description":"Path of a file that holds the admin key, relative to the manifest file and inside its directory tree.","type":"string","minLength":1}}};
 const func2 = require("ajv/dist/runtime/ucs2length").default;
 const pattern5 = new RegExp("^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$", "u");
-const pattern6 = new RegExp("^https?://[^\\s/?#]+(?:[/?#]\\S*)?$", "u");
+const pattern6 = new RegExp("^https?://[^\\s/?#@]+(?:/[^\\s?#]*)?$", "u");
 const pattern7 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const schema37 = {"description":"One API key. Its description is its identity within the project.","type":"object","additionalProperties":false,"required":["description"],"properties":{"description":{"$ref":"#/$defs/description","description":"The key description (1-255 characters, no leading or trailing whitespace), unique within the project: it identifies the key. Entries that all pin a `uuid` may share one."},"permissions":{"$ref":"#/$defs/permissionList","description":"Permissions of the key, by their Scaleflex names (exact spelling), no repeats."},"permissionSets":{"description":"Names of entries of the top-level `permissionSets` whose permissions the key also gets. The effective permissions (this union plus `permissions`) must not be empty.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permissionSetName"}},"active":{"description":"Whether the key is active. Default: true. Write true or false (yes/no are strings in YAML 1.2).","type":"boolean","default":true},"formerDescriptions":{"description":"Earlier descriptions of this key, so that a live key still carrying one is renamed rather than replaced. Unique within the project and different from every current description.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/description"}},"uuid":{"description":"Pins this entry to one live key by its uuid (needed when a project has several live keys with the same description).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"}}};
-const schema38 = {"type":"string","minLength":1,"maxLength":255,"pattern":"^\\S(?:[\\s\\S]*\\S)?$","description":"A key description: 1-255 characters, no leading or trailing whitespace."};
+const schema37 = {"description":"One API key. Its description is its identity within the project.","type":"object","additionalProperties":false,"required":["description"],"properties":{"description":{"$ref":"#/$defs/description","description":"The key description (1-255 characters, no leading or trailing whitespace), unique within the project: it identifies the key. Entries that all pin a `uuid` may share one."},"permissions":{"$ref":"#/$defs/permissionList","description":"Permissions of the key, by their Scaleflex names (exact spelling), no repeats."},"permissionSets":{"description":"Names of entries of the top-level `permissionSets` whose permissions the key also gets. The effective permissions (this union plus `permissions`) must not be empty.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permissionSetName"}},"active":{"description":"Whether the key is active. Default: true. Write true or false (yes/no are strings in YAML 1.2).","type":"boolean","default":true},"protected":{"description":"Whether the key is protected: never deactivated and never stripped of ACCESS_READ or ACCESS_MANAGE, whatever key the tool runs with; --force does not override it. Default: false. Cannot be combined with `active: false`.","type":"boolean","default":false},"formerDescriptions":{"description":"Earlier descriptions of this key, so that a live key still carrying one is renamed rather than replaced. Unique within the project and different from every current description.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/description"}},"uuid":{"description":"Pins this entry to one live key by its uuid (needed when a project has several live keys with the same description).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"}}};
+const schema38 = {"type":"string","minLength":1,"maxLength":255,"pattern":"^\\S(?:[\\s\\S]*\\S)?$","description":"A key description: 1-255 characters (Unicode code points, as the API counts them), no leading or trailing whitespace, no invisible or other non-printing characters."};
 const pattern8 = new RegExp("^\\S(?:[\\s\\S]*\\S)?$", "u");
 const pattern11 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", "u");
 
@@ -117,7 +117,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!((((((key0 === "description") || (key0 === "permissions")) || (key0 === "permissionSets")) || (key0 === "active")) || (key0 === "formerDescriptions")) || (key0 === "uuid"))){
+if(!(((((((key0 === "description") || (key0 === "permissions")) || (key0 === "permissionSets")) || (key0 === "active")) || (key0 === "protected")) || (key0 === "formerDescriptions")) || (key0 === "uuid"))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema37,data};
 if(vErrors === null){
 vErrors = [err1];
@@ -253,15 +253,10 @@ vErrors.push(err10);
 errors++;
 }
 }
-if(data.formerDescriptions !== undefined){
-let data5 = data.formerDescriptions;
-if(Array.isArray(data5)){
-const len1 = data5.length;
-for(let i2=0; i2<len1; i2++){
-let data6 = data5[i2];
-if(typeof data6 === "string"){
-if(func2(data6) > 255){
-const err11 = {instancePath:instancePath+"/formerDescriptions/" + i2,schemaPath:"#/$defs/description/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters",schema:255,parentSchema:schema38,data:data6};
+if(data.protected !== undefined){
+let data5 = data.protected;
+if(typeof data5 !== "boolean"){
+const err11 = {instancePath:instancePath+"/protected",schemaPath:"#/properties/protected/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema37.properties.protected.type,parentSchema:schema37.properties.protected,data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -270,8 +265,16 @@ vErrors.push(err11);
 }
 errors++;
 }
-if(func2(data6) < 1){
-const err12 = {instancePath:instancePath+"/formerDescriptions/" + i2,schemaPath:"#/$defs/description/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema38,data:data6};
+}
+if(data.formerDescriptions !== undefined){
+let data6 = data.formerDescriptions;
+if(Array.isArray(data6)){
+const len1 = data6.length;
+for(let i2=0; i2<len1; i2++){
+let data7 = data6[i2];
+if(typeof data7 === "string"){
+if(func2(data7) > 255){
+const err12 = {instancePath:instancePath+"/formerDescriptions/" + i2,schemaPath:"#/$defs/description/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters",schema:255,parentSchema:schema38,data:data7};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -280,8 +283,8 @@ vErrors.push(err12);
 }
 errors++;
 }
-if(!pattern8.test(data6)){
-const err13 = {instancePath:instancePath+"/formerDescriptions/" + i2,schemaPath:"#/$defs/description/pattern",keyword:"pattern",params:{pattern: "^\\S(?:[\\s\\S]*\\S)?$"},message:"must match pattern \""+"^\\S(?:[\\s\\S]*\\S)?$"+"\"",schema:"^\\S(?:[\\s\\S]*\\S)?$",parentSchema:schema38,data:data6};
+if(func2(data7) < 1){
+const err13 = {instancePath:instancePath+"/formerDescriptions/" + i2,schemaPath:"#/$defs/description/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema38,data:data7};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -290,9 +293,8 @@ vErrors.push(err13);
 }
 errors++;
 }
-}
-else {
-const err14 = {instancePath:instancePath+"/formerDescriptions/" + i2,schemaPath:"#/$defs/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.type,parentSchema:schema38,data:data6};
+if(!pattern8.test(data7)){
+const err14 = {instancePath:instancePath+"/formerDescriptions/" + i2,schemaPath:"#/$defs/description/pattern",keyword:"pattern",params:{pattern: "^\\S(?:[\\s\\S]*\\S)?$"},message:"must match pattern \""+"^\\S(?:[\\s\\S]*\\S)?$"+"\"",schema:"^\\S(?:[\\s\\S]*\\S)?$",parentSchema:schema38,data:data7};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -302,19 +304,30 @@ vErrors.push(err14);
 errors++;
 }
 }
-let i3 = data5.length;
-let j1;
-if(i3 > 1){
-outer1:
-for(;i3--;){
-for(j1 = i3; j1--;){
-if(func0(data5[i3], data5[j1])){
-const err15 = {instancePath:instancePath+"/formerDescriptions",schemaPath:"#/properties/formerDescriptions/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema37.properties.formerDescriptions,data:data5};
+else {
+const err15 = {instancePath:instancePath+"/formerDescriptions/" + i2,schemaPath:"#/$defs/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.type,parentSchema:schema38,data:data7};
 if(vErrors === null){
 vErrors = [err15];
 }
 else {
 vErrors.push(err15);
+}
+errors++;
+}
+}
+let i3 = data6.length;
+let j1;
+if(i3 > 1){
+outer1:
+for(;i3--;){
+for(j1 = i3; j1--;){
+if(func0(data6[i3], data6[j1])){
+const err16 = {instancePath:instancePath+"/formerDescriptions",schemaPath:"#/properties/formerDescriptions/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema37.properties.formerDescriptions,data:data6};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
 }
 errors++;
 break outer1;
@@ -324,21 +337,7 @@ break outer1;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/formerDescriptions",schemaPath:"#/properties/formerDescriptions/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.formerDescriptions.type,parentSchema:schema37.properties.formerDescriptions,data:data5};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-}
-if(data.uuid !== undefined){
-let data7 = data.uuid;
-if(typeof data7 === "string"){
-if(!pattern11.test(data7)){
-const err17 = {instancePath:instancePath+"/uuid",schemaPath:"#/properties/uuid/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"+"\"",schema:"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",parentSchema:schema37.properties.uuid,data:data7};
+const err17 = {instancePath:instancePath+"/formerDescriptions",schemaPath:"#/properties/formerDescriptions/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.formerDescriptions.type,parentSchema:schema37.properties.formerDescriptions,data:data6};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -348,8 +347,11 @@ vErrors.push(err17);
 errors++;
 }
 }
-else {
-const err18 = {instancePath:instancePath+"/uuid",schemaPath:"#/properties/uuid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.uuid.type,parentSchema:schema37.properties.uuid,data:data7};
+if(data.uuid !== undefined){
+let data8 = data.uuid;
+if(typeof data8 === "string"){
+if(!pattern11.test(data8)){
+const err18 = {instancePath:instancePath+"/uuid",schemaPath:"#/properties/uuid/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"+"\"",schema:"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",parentSchema:schema37.properties.uuid,data:data8};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -359,14 +361,25 @@ vErrors.push(err18);
 errors++;
 }
 }
-}
 else {
-const err19 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.type,parentSchema:schema37,data};
+const err19 = {instancePath:instancePath+"/uuid",schemaPath:"#/properties/uuid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.uuid.type,parentSchema:schema37.properties.uuid,data:data8};
 if(vErrors === null){
 vErrors = [err19];
 }
 else {
 vErrors.push(err19);
+}
+errors++;
+}
+}
+}
+else {
+const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.type,parentSchema:schema37,data};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
 }
 errors++;
 }
@@ -468,7 +481,7 @@ if(data.apiUrl !== undefined){
 let data1 = data.apiUrl;
 if(typeof data1 === "string"){
 if(!pattern6.test(data1)){
-const err7 = {instancePath:instancePath+"/apiUrl",schemaPath:"#/properties/apiUrl/pattern",keyword:"pattern",params:{pattern: "^https?://[^\\s/?#]+(?:[/?#]\\S*)?$"},message:"must match pattern \""+"^https?://[^\\s/?#]+(?:[/?#]\\S*)?$"+"\"",schema:"^https?://[^\\s/?#]+(?:[/?#]\\S*)?$",parentSchema:schema35.properties.apiUrl,data:data1};
+const err7 = {instancePath:instancePath+"/apiUrl",schemaPath:"#/properties/apiUrl/pattern",keyword:"pattern",params:{pattern: "^https?://[^\\s/?#@]+(?:/[^\\s?#]*)?$"},message:"must match pattern \""+"^https?://[^\\s/?#@]+(?:/[^\\s?#]*)?$"+"\"",schema:"^https?://[^\\s/?#@]+(?:/[^\\s?#]*)?$",parentSchema:schema35.properties.apiUrl,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }

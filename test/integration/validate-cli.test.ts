@@ -178,3 +178,28 @@ test('the README validate examples print exactly what the README shows', () => {
     expect(`${r.stdout}${r.stderr}`.trim()).toBe(expected);
   }
 });
+
+describe('validate never prints a secret it reads', () => {
+  const secret = '9f8e7d6c5b4a39281706f5e4d3c2b1a0';
+  test.each(['text', 'json', 'github'])('a .env secrets file, --format %s', (format) => {
+    const file = write('new-keys.env', `# demo: CI uploader\nSCALEFLEX_KEY_DEMO_CI_UPLOADER=${secret}\n`);
+    const r = cli(['validate', '-f', file, '--format', format]);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).not.toContain(secret);
+    expect(r.stdout + r.stderr).toContain('[REDACTED]');
+  });
+});
+
+test('validate reports an apiUrl the operator did not allow at its line, and the JSON carries `related` for duplicates', () => {
+  const file = write(
+    'untrusted.yaml',
+    ['version: 1', 'projects:', '  - token: demo', '    apiUrl: https://keys.attacker.example', '    keys: []', ''].join('\n'),
+  );
+  const r = cli(['validate', '-f', file]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain(`${file}:4:13: error: the API origin https://keys.attacker.example is not allowed`);
+  const dup = cli(['validate', '-f', 'examples/invalid/duplicate-description.yaml', '--format', 'json']);
+  expect(JSON.parse(dup.stdout)[0].related).toEqual([
+    { file: 'examples/invalid/duplicate-description.yaml', line: 6, column: 22, message: 'first declared here' },
+  ]);
+});

@@ -8,7 +8,8 @@ import { App, Testing, TerraformStack } from 'cdktf';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Resource } from '@cdktf/provider-null/lib/resource';
 import { Permission, ScaleflexApiKey, type ScaleflexApiKeyProps, ScaleflexProject, type ScaleflexProjectProps } from '../../src/cdktf';
-import { readCdktfStackText } from '../../src/manifest/cdktf-stack';
+import { readCdktfStackText } from '../../src/manifest/cdktf/reader';
+import { keySpecJson } from '../../src/manifest/cdktf/wire';
 
 Testing.setupJest();
 
@@ -305,6 +306,42 @@ describe('validation at synth', () => {
     const message = validationError((stack) => void declare(stack, { token: 'p' }, keys)) ?? '';
     const line = message.split('\n').find((l) => l.startsWith(`  [${path}]`));
     expect(line).toMatch(words);
+  });
+
+  test.each([
+    { name: 'a zero-width space', description: 'CI upl\u200Boader', words: /^ {2}\[stack\/p\/a\] description "CI upl\\u200Boader" contains U\+200B \(ZERO WIDTH SPACE\), an invisible character; remove it/m },
+    { name: 'a right-to-left override', description: 'CI \u202Euploader', words: /^ {2}\[stack\/p\/a\] .*U\+202E \(RIGHT-TO-LEFT OVERRIDE\)/m },
+  ])('descriptions must print as they are, as in YAML: $name', ({ description, words }) => {
+    const message = validationError((stack) => void declare(stack, { token: 'p' }, [['a', { description, permissions: [Permission.OBJECTS_LIST] }]]));
+    expect(message).toMatch(words);
+  });
+
+  test('two keys whose secrets would share a variable are refused, naming both constructs', () => {
+    const keys: KeyDecl[] = [
+      ['a', { description: 'CI uploader', permissions: [Permission.OBJECTS_LIST] }],
+      ['b', { description: 'ci-uploader', permissions: [Permission.OBJECTS_LIST] }],
+    ];
+    const message = validationError((stack) => void declare(stack, { token: 'p' }, keys)) ?? '';
+    expect(message).toMatch(/^ {2}\[stack\/p\/b\] .*SCALEFLEX_KEY_P_CI_UPLOADER.*at stack\/p\/a;/m);
+  });
+
+  test('`protected` goes into the key spec only when true, and cannot be combined with `active: false`', () => {
+    const stack = new TerraformStack(Testing.app(), 'prot');
+    const { keys: [guarded, plain] } = declare(stack, { token: 'p' }, [
+      ['guarded', { description: 'admin', permissions: [Permission.ACCESS_READ], protected: true }],
+      ['plain', { description: 'plain', permissions: [Permission.OBJECTS_LIST], protected: false }],
+    ]);
+    expect(JSON.parse(keySpecJson(guarded!.spec))).toMatchObject({ description: 'admin', protected: true });
+    expect('protected' in JSON.parse(keySpecJson(plain!.spec))).toBe(false);
+    const message = validationError((s) => void declare(s, { token: 'p' }, [['k', { description: 'k', permissions: [Permission.ACCESS_READ], protected: true, active: false }]]));
+    expect(message).toMatch(/\[stack\/p\/k\] key "k" is `protected: true` and `active: false`/);
+  });
+
+  test('a protected key survives the trip through the synthesized stack', () => {
+    const synthesized = Testing.synthScope((scope) => void declare(scope as TerraformStack, { token: 'p' }, [['k', { description: 'k', permissions: [Permission.ACCESS_READ], protected: true }]]));
+    const read = readCdktfStackText(synthesized, 'cdk.tf.json');
+    expect(read.diagnostics).toEqual([]);
+    expect(read.state?.projects[0]?.keys[0]?.protected).toBe(true);
   });
 
   test('keys pinned by uuid may share a description, as in YAML', () => {

@@ -1,24 +1,24 @@
 /**
  * `readCdktfStack`: a synthesized stack back to a DesiredState, validated like a YAML manifest, with problems
  * located at the resource's line in cdk.tf.json and naming its construct path; and the small helpers the
- * destroy-time `deactivate` relies on (`readKeySpecText`, `lookupStackKey`; `readProjectSpecText`,
- * `lookupStackProject` for `--spec-env`).
+ * destroy-time `deactivate` relies on (`readKeySpecText`, `readStackFile`, and the pure `lookupStackKey` /
+ * `destroyVerdict` of the destroy check).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, TerraformStack } from 'cdktf';
 import { Permission, ScaleflexApiKey, ScaleflexProject } from '../../src/cdktf';
-import {
-  escapeTerraformTemplate,
-  lookupStackKey,
-  lookupStackProject,
-  readCdktfStack,
-  readCdktfStackText,
-  readKeySpecText,
-  readProjectSpecText,
-  unescapeTerraformTemplate,
-} from '../../src/manifest/cdktf-stack';
+import { destroyVerdict, lookupStackKey } from '../../src/manifest/cdktf/destroy-check';
+import { readCdktfStack, readCdktfStackText, readKeySpecText, readStackFile } from '../../src/manifest/cdktf/reader';
+import { escapeTerraformTemplate, unescapeTerraformTemplate } from '../../src/manifest/cdktf/wire';
+import { formatDiagnostics } from '../../src/manifest';
+import { operatorTrust } from '../../src/trust';
+
+/** What the operator of these stacks allows: their API origin and their credential variable. */
+const trust = operatorTrust({ SCALEFLEX_ALLOWED_API_URLS: 'https://api.example.test', SCALEFLEX_ALLOWED_CREDENTIAL_ENV: 'DEMO_ADMIN_KEY' });
+/** A diagnostic as `validate` prints it: the construct path comes from the structured `construct`. */
+const shown = (d: import('../../src/errors').Diagnostic | undefined) => (d ? formatDiagnostics([d], 'text').replace(/^.*?: error: /, '') : '');
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
@@ -44,7 +44,7 @@ function twoProjects(stack: TerraformStack): void {
 
 describe('readCdktfStack on a synthesized stack', () => {
   const file = synthFile(twoProjects);
-  const read = readCdktfStack(file);
+  const read = readCdktfStack(file, { trust });
 
   test('reads every project and key, with sets expanded and defaults filled in', () => {
     expect(read.diagnostics).toEqual([]);
@@ -126,7 +126,8 @@ describe('readCdktfStack problems', () => {
     expect(read.state).toBeUndefined();
     expect(read.diagnostics).toHaveLength(1);
     const d = read.diagnostics[0]!;
-    expect(d.message).toMatch(/^\[keys\/demo\/typo\] unknown permission "FILE_UPLOD"; did you mean "FILE_UPLOAD"\?/);
+    expect(d.construct).toBe('keys/demo/typo');
+    expect(shown(d)).toMatch(/^\[keys\/demo\/typo\] unknown permission "FILE_UPLOD"; did you mean "FILE_UPLOAD"\?/);
     expect(d.file).toBe(file);
     expect(fs.readFileSync(file, 'utf8').split('\n')[d.line - 1]).toContain('"path": "keys/demo/typo/Default"');
   });
@@ -143,8 +144,9 @@ describe('readCdktfStack problems', () => {
     const lines = fs.readFileSync(file, 'utf8').split('\n');
     const lineOf = (p: string) => lines.findIndex((l) => l.includes(`"path": "${p}/Default"`)) + 1;
     const [d] = readCdktfStack(file).diagnostics;
-    expect(d?.message).toMatch(/^\[keys\/demo\/b\] duplicate description "same"/);
+    expect(shown(d)).toMatch(/^\[keys\/demo\/b\] duplicate description "same"/);
     expect(d?.message).toContain(`line ${lineOf('keys/demo/a')}`);
+    expect(d?.related).toEqual([{ file, line: lineOf('keys/demo/a'), column: expect.any(Number), construct: 'keys/demo/a', message: 'first declared here' }]);
     expect(d?.line).toBe(lineOf('keys/demo/b'));
   });
 
@@ -179,7 +181,7 @@ describe('readCdktfStack problems', () => {
     edit(stack.resource.null_resource);
     const read = readCdktfStackText(JSON.stringify(stack, null, 2), 'edited.json');
     expect(read.state).toBeUndefined();
-    expect(read.diagnostics[0]?.message).toMatch(words);
+    expect(shown(read.diagnostics[0])).toMatch(words);
   });
 });
 
@@ -200,12 +202,11 @@ describe('what the destroy-time provisioners read', () => {
   const file = synthFile(twoProjects);
   const stack = JSON.parse(fs.readFileSync(file, 'utf8'));
   const resources = stack.resource.null_resource as Record<string, { triggers: Record<string, string> }>;
-  const demoSpec = unescapeTerraformTemplate(resources.demo!.triggers.spec!);
   const uploaderId = Object.keys(resources).find((k) => k.startsWith('demo_uploader_'))!;
   const uploaderSpec = unescapeTerraformTemplate(resources[uploaderId]!.triggers.spec!);
 
   test("readKeySpecText turns a key resource's spec trigger into a one-key desired state of its project", () => {
-    const read = readKeySpecText(uploaderSpec, '$SCALEFLEX_KEYS_APPLIED_KEY', { token: 'demo', credentials: { env: 'DEMO_ADMIN_KEY' } });
+    const read = readKeySpecText(uploaderSpec, '$SCALEFLEX_KEYS_APPLIED_KEY', { token: 'demo', credentials: { env: 'DEMO_ADMIN_KEY' } }, { trust });
     expect(read.diagnostics).toEqual([]);
     const project = read.state!.projects[0]!;
     expect([project.token, project.credentials, project.keys.map(({ source: _s, ...k }) => k)]).toEqual([
@@ -229,7 +230,7 @@ describe('what the destroy-time provisioners read', () => {
     { name: 'reports a resource the stack no longer declares', token: 'demo', id: () => 'demo_gone_12345678', own: false, others: 2 },
     { name: 'looks at the given project only', token: 'shop', id: () => uploaderId, own: false, others: 1 },
   ])('lookupStackKey $name', ({ token, id, own, others }) => {
-    const found = lookupStackKey(file, token, id());
+    const found = lookupStackKey({ file, text: fs.readFileSync(file, 'utf8') }, token, id());
     expect(found.status).toBe('read');
     if (found.status !== 'read') return;
     expect(found.own).toBe(own ? uploaderSpec : undefined);
@@ -238,46 +239,30 @@ describe('what the destroy-time provisioners read', () => {
 
   test.each([
     { name: 'a stack file that no longer exists', file: () => path.join(path.dirname(file), 'nothing.json'), status: 'no-file' },
-    { name: 'a file it cannot parse, rather than calling the key absent', file: () => writeTemp('{'), status: 'unreadable' },
-  ])('lookupStackKey reports $name', ({ file: f, status }) => {
-    expect(lookupStackKey(f(), 'demo', uploaderId).status).toBe(status);
+    { name: 'a stack file that can be read', file: () => file, status: 'read' },
+    { name: 'a directory where the stack file should be, rather than calling the key absent', file: () => path.dirname(file), status: 'unreadable' },
+  ])('readStackFile reports $name', ({ file: f, status }) => {
+    expect(readStackFile(f()).status).toBe(status);
   });
 
-  // A project spec listing every key's spec: what `--spec-env` reads (and what earlier versions synthesized).
-  const legacySpec = JSON.stringify({
-    token: 'demo',
-    credentials: { env: 'DEMO_ADMIN_KEY' },
-    unmanaged: 'deactivate',
-    keys: [
-      JSON.parse(uploaderSpec),
-      { description: 'Old', permissions: ['OBJECTS_LIST'], active: false, formerDescriptions: [] },
-    ],
+  test('lookupStackKey reports a file it cannot parse, rather than calling the key absent', () => {
+    const f = writeTemp('{');
+    expect(lookupStackKey({ file: f, text: fs.readFileSync(f, 'utf8') }, 'demo', uploaderId).status).toBe('unreadable');
   });
 
-  test('readProjectSpecText turns a whole project spec into that project\'s desired state', () => {
-    const read = readProjectSpecText(legacySpec, '$SCALEFLEX_KEYS_APPLIED_SPEC');
-    expect(read.diagnostics).toEqual([]);
-    expect(read.state?.projects.map((p) => [p.token, p.keys.map((k) => k.description)])).toEqual([['demo', ['CI uploader', 'Old']]]);
-  });
-
+  const uploader = { token: 'demo', resourceName: uploaderId, specText: uploaderSpec };
+  const content = () => ({ file, text: fs.readFileSync(file, 'utf8') });
+  const edited = JSON.stringify({ ...JSON.parse(uploaderSpec), permissions: ['OBJECTS_LIST'] });
   test.each([
-    { name: 'not JSON', text: 'nope', words: /not JSON/ },
-    { name: 'an invalid spec', text: JSON.stringify({ token: 'demo', unmanaged: 'sometimes', keys: [] }), words: /unmanaged/ },
-  ])('readProjectSpecText rejects $name', ({ text, words }) => {
-    const read = readProjectSpecText(text, '$X');
-    expect(read.state).toBeUndefined();
-    expect(read.diagnostics.map((d) => d.message).join('\n')).toMatch(words);
-  });
-
-  test.each([
-    { name: 'finds a declared project', token: 'demo', file: () => file, status: 'present' },
-    { name: 'reports a project the stack no longer declares', token: 'gone', file: () => file, status: 'absent' },
-    { name: 'reports a stack file that no longer exists', token: 'demo', file: () => path.join(path.dirname(file), 'nothing.json'), status: 'no-file' },
-    { name: 'refuses a file it cannot parse rather than calling it absent', token: 'demo', file: () => writeTemp('{'), status: 'unreadable' },
-  ])('lookupStackProject $name', ({ token, file: f, status }) => {
-    const found = lookupStackProject(f(), token);
-    expect(found.status).toBe(status);
-    if (found.status === 'present') expect(found.specText).toBe(demoSpec);
+    { name: 'no stack file any more: a removal', stack: () => undefined, key: uploader, kind: 'removal' },
+    { name: 'the stack declares the resource with the same spec: a removal (cdktf destroy)', stack: content, key: uploader, kind: 'removal' },
+    { name: 'the stack declares the resource with another spec: a replacement', stack: content, key: { ...uploader, specText: edited }, kind: 'replacement' },
+    { name: 'another resource of the project declares the same description: a move', stack: content, key: { ...uploader, resourceName: 'demo_moved_1234', specText: edited }, kind: 'move' },
+    { name: 'another resource declares it under a former description: a move', stack: content, key: { ...uploader, resourceName: 'demo_moved_1234', specText: JSON.stringify({ description: 'uploader', permissions: ['OBJECTS_LIST'], active: true, formerDescriptions: [] }) }, kind: 'move' },
+    { name: 'the resource is gone and no other declares the key: a removal', stack: content, key: { ...uploader, resourceName: 'demo_gone_1234', specText: JSON.stringify({ description: 'gone', permissions: ['OBJECTS_LIST'], active: true, formerDescriptions: [] }) }, kind: 'removal' },
+    { name: 'a stack that is not JSON: unreadable, never a removal', stack: () => ({ file: 'x.json', text: '{' }), key: uploader, kind: 'unreadable' },
+  ])('destroyVerdict: $name', ({ stack, key, kind }) => {
+    expect(destroyVerdict(stack(), key).kind).toBe(kind);
   });
 });
 

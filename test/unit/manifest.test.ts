@@ -3,7 +3,14 @@
  * node and the key words of its message; every valid one (anchors, aliases, comments, unicode, quoting)
  * becomes the expected DesiredState.
  */
-import { parseManifestText } from '../../src/manifest';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MAX_DESCRIPTION_LENGTH } from '../../src/contract';
+import { startEmulator } from '../../src/emulator';
+import { formatDiagnostics, MANIFEST_SCHEMA, parseManifestText, readDesiredState } from '../../src/manifest';
+import { secretVariableName } from '../../src/secret-names';
+import { operatorTrust } from '../../src/trust';
 
 const lines = (...ls: string[]) => `${ls.join('\n')}\n`;
 /** A one-project manifest whose keys start on line 5. */
@@ -590,14 +597,14 @@ const valid: ValidCase[] = [
     text: demo(
       "      - description: 'it''s: quoted'",
       '        permissions: ["FILE_UPLOAD"]',
-      '      - description: "tab\\tinside"',
+      '      - description: "caf\\u00e9 \\"escaped\\""',
       "        permissions: ['OBJECTS_LIST']",
       '      - description: yes',
       '        permissions: [OBJECTS_LIST]',
       '      - description: "true"',
       '        permissions: [OBJECTS_LIST]',
     ),
-    check: (s) => expect(s.projects[0]?.keys.map((k) => k.description)).toEqual(["it's: quoted", 'tab\tinside', 'yes', 'true']),
+    check: (s) => expect(s.projects[0]?.keys.map((k) => k.description)).toEqual(["it's: quoted", 'café "escaped"', 'yes', 'true']),
   },
   {
     name: 'entries that are all pinned by uuid may share a description',
@@ -671,4 +678,262 @@ test('the desired state is frozen', () => {
   const { state } = parseManifestText(demo('      - description: a', '        permissions: [OBJECTS_LIST]'), 'm.yaml');
   expect(Object.isFrozen(state)).toBe(true);
   expect(Object.isFrozen(state?.projects[0]?.keys[0]?.permissions)).toBe(true);
+});
+
+describe('deceptive text: descriptions must print as they are', () => {
+  test('a zero-width space is named by its code point, in the words of the issue', () => {
+    const result = parseManifestText(demo('      - description: "CI upl\\u200Boader"', '        permissions: [OBJECTS_LIST]'), 'm.yaml');
+    expect(result.state).toBeUndefined();
+    expect(result.diagnostics.map((d) => [d.line, d.column, d.message])).toEqual([
+      [5, 22, 'description "CI upl\\u200Boader" contains U+200B (ZERO WIDTH SPACE), an invisible character; remove it'],
+    ]);
+  });
+
+  test.each([
+    { name: 'a description of only U+200B', value: '\\u200B', words: ['U+200B (ZERO WIDTH SPACE)'] },
+    { name: 'a right-to-left override', value: 'CI \\u202Euploader', words: ['U+202E (RIGHT-TO-LEFT OVERRIDE)', 'bidirectional', 'reorder'] },
+    { name: 'a left-to-right isolate', value: 'a\\u2066b', words: ['U+2066 (LEFT-TO-RIGHT ISOLATE)'] },
+    { name: 'a word joiner', value: 'a\\u2060b', words: ['U+2060 (WORD JOINER)'] },
+    { name: 'a byte order mark inside', value: 'a\\uFEFFb', words: ['U+FEFF (ZERO WIDTH NO-BREAK SPACE)'] },
+    { name: 'a soft hyphen', value: 'up\\u00ADloader', words: ['U+00AD (SOFT HYPHEN)'] },
+    { name: 'a tab inside', value: 'tab\\tinside', words: ['U+0009 (CHARACTER TABULATION)', 'a control character'] },
+    { name: 'a control character', value: 'a\\u0007b', words: ['U+0007', 'a control character'] },
+    { name: 'a line separator', value: 'a\\u2028b', words: ['U+2028 (LINE SEPARATOR)'] },
+    { name: 'a private-use character', value: 'a\\uE000b', words: ['U+E000', 'private-use'] },
+    { name: 'an unassigned code point', value: 'a\\u0378b', words: ['U+0378', 'unassigned'] },
+  ])('$name is refused', ({ value, words }) => {
+    const result = parseManifestText(demo(`      - description: "${value}"`, '        permissions: [OBJECTS_LIST]'), 'm.yaml');
+    expect(result.state).toBeUndefined();
+    expect(result.diagnostics).toHaveLength(1);
+    for (const word of words) expect(result.diagnostics[0]!.message).toContain(word);
+    expect(result.diagnostics[0]!.message).toMatch(/; remove it$/);
+  });
+
+  test('a former description is held to the same rule, at its own line', () => {
+    const result = parseManifestText(
+      demo('      - description: CI uploader', '        permissions: [OBJECTS_LIST]', '        formerDescriptions: ["CI upl\\u200Boader"]'),
+      'm.yaml',
+    );
+    expect(result.diagnostics.map((d) => [d.line, d.message.split(',')[0]])).toEqual([[7, 'former description "CI upl\\u200Boader" contains U+200B (ZERO WIDTH SPACE)']]);
+  });
+
+  test('visible non-ASCII text stays valid', () => {
+    const result = parseManifestText(demo('      - description: "Загрузчик — café 🚀 עברית"', '        permissions: [OBJECTS_LIST]'), 'm.yaml');
+    expect(result.diagnostics).toEqual([]);
+  });
+});
+
+describe('description length counts code points, as the API does', () => {
+  const emoji = (n: number) => '🚀'.repeat(n);
+  test('255 emoji (510 UTF-16 units) are valid', () => {
+    const result = parseManifestText(demo(`      - description: "${emoji(255)}"`, '        permissions: [OBJECTS_LIST]'), 'm.yaml');
+    expect(result.diagnostics).toEqual([]);
+    expect(result.state?.projects[0]?.keys[0]?.description).toBe(emoji(255));
+  });
+
+  test('256 emoji are refused with the count in code points', () => {
+    const result = parseManifestText(demo(`      - description: "${emoji(256)}"`, '        permissions: [OBJECTS_LIST]'), 'm.yaml');
+    expect(result.diagnostics.map((d) => d.message)).toEqual([
+      'description must be 1 to 255 characters long, got 256 (counted in Unicode code points, as the API counts)',
+    ]);
+  });
+
+  test('the schema and the contract agree on the limit', () => {
+    expect((MANIFEST_SCHEMA.$defs as { description: { maxLength: number } }).description.maxLength).toBe(MAX_DESCRIPTION_LENGTH);
+  });
+});
+
+describe('secret variable names are unique across the manifest', () => {
+  const keys = (...descriptions: string[]) => descriptions.flatMap((d) => [`      - description: ${JSON.stringify(d)}`, '        permissions: [OBJECTS_LIST]']);
+
+  test('the six spellings of the issue collide: one error at each later key, naming the variable and the first key', () => {
+    const result = parseManifestText(demo(...keys('CI uploader', 'CI-uploader', 'ci_uploader', 'CI.uploader', 'CI  uploader', 'ci uploader')), 'm.yaml');
+    expect(result.state).toBeUndefined();
+    expect(result.diagnostics).toHaveLength(5);
+    expect(result.diagnostics.map((d) => d.line)).toEqual([7, 9, 11, 13, 15]);
+    for (const d of result.diagnostics) {
+      expect(d.message).toContain('SCALEFLEX_KEY_DEMO_CI_UPLOADER');
+      expect(d.message).toContain('like key "CI uploader" of project "demo" at line 5, column 22');
+      expect(d.message).toContain('hint: rename one of them');
+      expect(d.related).toEqual([{ file: 'm.yaml', line: 5, column: 22, message: 'also SCALEFLEX_KEY_DEMO_CI_UPLOADER' }]);
+    }
+  });
+
+  test('across projects: demo-ci + "x" and demo + "ci x" collide', () => {
+    const text = lines(
+      'version: 1',
+      'projects:',
+      '  - token: demo-ci',
+      '    keys:',
+      '      - description: x',
+      '        permissions: [OBJECTS_LIST]',
+      '  - token: demo',
+      '    keys:',
+      '      - description: ci x',
+      '        permissions: [OBJECTS_LIST]',
+    );
+    const result = parseManifestText(text, 'm.yaml');
+    expect(result.diagnostics.map((d) => [d.line, d.column])).toEqual([[9, 22]]);
+    expect(result.diagnostics[0]!.message).toContain('SCALEFLEX_KEY_DEMO_CI_X');
+  });
+
+  test('pinned entries sharing one description are the same name on purpose', () => {
+    const result = parseManifestText(
+      demo(
+        '      - description: test',
+        '        permissions: [OBJECTS_LIST]',
+        '        uuid: 0b0f1c6e-1111-4222-8333-944455556666',
+        '      - description: test',
+        '        permissions: [OBJECTS_LIST]',
+        '        uuid: 0b0f1c6e-1111-4222-8333-944455556667',
+      ),
+      'm.yaml',
+    );
+    expect(result.diagnostics).toEqual([]);
+  });
+
+  test('secretVariableName gives the .env names the secrets file writes', () => {
+    expect(secretVariableName('demo', 'CI uploader')).toBe('SCALEFLEX_KEY_DEMO_CI_UPLOADER');
+    expect(secretVariableName('demo-ci', 'x')).toBe('SCALEFLEX_KEY_DEMO_CI_X');
+    expect(secretVariableName('demo', '--')).toBe('SCALEFLEX_KEY_DEMO_KEY');
+    expect(secretVariableName('', 'Ünïcode 🚀 key')).toBe('SCALEFLEX_KEY_N_CODE_KEY');
+  });
+});
+
+describe('what the operator trusts: apiUrl and credentials', () => {
+  const project = (...ls: string[]) => lines('version: 1', 'projects:', '  - token: demo', ...ls, '    keys: []');
+  const allowing = operatorTrust({ SCALEFLEX_ALLOWED_API_URLS: 'https://keys.example.com', SCALEFLEX_ALLOWED_CREDENTIAL_ENV: 'DEMO_KEY' });
+
+  test.each([
+    { name: 'an origin nobody allowed', line: '    apiUrl: https://attacker.example', words: ['https://attacker.example is not allowed', 'hint:', 'SCALEFLEX_ALLOWED_API_URLS'] },
+    { name: 'plain http to a host that is not loopback', line: '    apiUrl: http://keys.example.com', words: ['plain http'] },
+    { name: 'user:password@ in the URL', line: '    apiUrl: https://u:p@api.filerobot.com', words: ['apiUrl must be', 'user:password@'] },
+    { name: 'a query string', line: '    apiUrl: https://api.filerobot.com/?x=1', words: ['apiUrl must be', 'query string'] },
+    { name: 'a fragment', line: '    apiUrl: https://api.filerobot.com/#x', words: ['apiUrl must be', 'fragment'] },
+  ])('apiUrl: $name is refused at its line', ({ line, words }) => {
+    const result = parseManifestText(project(line), 'm.yaml');
+    expect(result.state).toBeUndefined();
+    expect(result.diagnostics.map((d) => [d.line, d.column])).toEqual([[4, 13]]);
+    for (const word of words) expect(result.diagnostics[0]!.message).toContain(word);
+  });
+
+  test.each([
+    { name: 'the official API', line: '    apiUrl: https://api.filerobot.com' },
+    { name: 'loopback over plain http', line: '    apiUrl: http://127.0.0.1:8080' },
+    { name: 'an origin the operator allows', line: '    apiUrl: https://keys.example.com/base' },
+  ])('apiUrl: $name is accepted', ({ line }) => {
+    expect(parseManifestText(project(line), 'm.yaml', { trust: allowing }).diagnostics).toEqual([]);
+  });
+
+  test('credentials.env outside SCALEFLEX_* is refused by default and accepted when the operator allows it', () => {
+    const text = project('    credentials: {env: DEMO_KEY}');
+    const refused = parseManifestText(text, 'm.yaml');
+    expect(refused.diagnostics.map((d) => [d.line, d.column])).toEqual([[4, 24]]);
+    expect(refused.diagnostics[0]!.message).toContain('credentials.env "DEMO_KEY" is not an allowed credential variable');
+    expect(refused.diagnostics[0]!.message).toContain('hint: ');
+    expect(parseManifestText(text, 'm.yaml', { trust: allowing }).diagnostics).toEqual([]);
+    expect(parseManifestText(project('    credentials: {env: SCALEFLEX_API_KEY_DEMO}'), 'm.yaml').diagnostics).toEqual([]);
+  });
+
+  test.each([
+    { name: 'an absolute path', file: '/etc/shadow', words: ['absolute path'] },
+    { name: 'a path leaving the manifest directory', file: '../../home/ci/.ssh/id_rsa', words: ["leaves the manifest's directory"] },
+  ])('credentials.file: $name is refused at its line', ({ file, words }) => {
+    const result = parseManifestText(project(`    credentials: {file: "${file}"}`), 'm.yaml');
+    expect(result.diagnostics.map((d) => [d.line, d.column])).toEqual([[4, 25]]);
+    for (const word of [...words, 'hint: ']) expect(result.diagnostics[0]!.message).toContain(word);
+  });
+
+  test('a relative credentials.file inside the tree is accepted', () => {
+    expect(parseManifestText(project('    credentials: {file: keys/demo.key}'), 'm.yaml').diagnostics).toEqual([]);
+  });
+});
+
+describe('protected keys', () => {
+  test('`protected: true` reaches the KeySpec; false or absent leaves it out', () => {
+    const result = parseManifestText(
+      demo(
+        '      - description: admin',
+        '        permissions: [ACCESS_READ, ACCESS_MANAGE]',
+        '        protected: true',
+        '      - description: other',
+        '        permissions: [OBJECTS_LIST]',
+        '        protected: false',
+        '      - description: third',
+        '        permissions: [OBJECTS_LIST]',
+      ),
+      'm.yaml',
+    );
+    expect(result.diagnostics).toEqual([]);
+    const keys = result.state!.projects[0]!.keys;
+    expect(keys.map((k) => k.protected)).toEqual([true, undefined, undefined]);
+    expect(keys.map((k) => 'protected' in k)).toEqual([true, false, false]);
+  });
+
+  test('`protected: true` with `active: false` is an error at the active line', () => {
+    const result = parseManifestText(
+      demo('      - description: admin', '        permissions: [ACCESS_READ]', '        protected: true', '        active: false'),
+      'm.yaml',
+    );
+    expect(result.state).toBeUndefined();
+    expect(result.diagnostics.map((d) => [d.line, d.column])).toEqual([[8, 17]]);
+    expect(result.diagnostics[0]!.message).toContain('key "admin" is `protected: true` and `active: false`');
+    expect(result.diagnostics[0]!.related?.[0]).toMatchObject({ line: 7, message: 'protected here' });
+  });
+
+  test('`protected` must be true or false', () => {
+    const result = parseManifestText(demo('      - description: admin', '        permissions: [ACCESS_READ]', '        protected: yes'), 'm.yaml');
+    expect(result.diagnostics.map((d) => d.message)).toEqual([expect.stringContaining('protected must be true or false')]);
+  });
+});
+
+describe('no secret is echoed, whatever file validate is pointed at', () => {
+  const HEX32 = /[0-9a-f]{32}/i;
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfk-secrets-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  function everyFormat(file: string): string {
+    const reading = readDesiredState({ file, cwd: dir });
+    expect(reading.diagnostics.length).toBeGreaterThan(0);
+    return (['text', 'json', 'github'] as const).map((f) => formatDiagnostics(reading.diagnostics, f)).join('\n');
+  }
+
+  test('a .env secrets file (the "Unexpected scalar token" repro)', () => {
+    const secret = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+    fs.writeFileSync(path.join(dir, 'new-keys.env'), `# demo: CI uploader\nSCALEFLEX_KEY_DEMO_CI_UPLOADER=${secret}\nSCALEFLEX_KEY_DEMO_X=${secret.split('').reverse().join('')}\n`);
+    const out = everyFormat('new-keys.env');
+    expect(out).not.toMatch(HEX32);
+    expect(out).toContain('[REDACTED]');
+  });
+
+  test('an admin key file and the emulator journal', async () => {
+    const stateDir = path.join(dir, 'state');
+    const emu = await startEmulator({ stateDir, projects: ['demo'] });
+    let admin: string;
+    try {
+      admin = emu.adminKey('demo');
+      await emu.seedKeys('demo', [{ description: 'CI uploader', permissions: ['OBJECTS_LIST'] }]);
+    } finally {
+      await emu.close();
+    }
+    const adminOut = everyFormat(path.join('state', 'demo.admin-key'));
+    expect(adminOut).not.toContain(admin);
+    expect(adminOut).not.toMatch(HEX32);
+    const journal = path.join('state', 'state.journal.jsonl');
+    expect(fs.readFileSync(path.join(dir, journal), 'utf8')).toMatch(HEX32);
+    const journalOut = everyFormat(journal);
+    expect(journalOut).not.toContain(admin);
+    expect(journalOut).not.toMatch(HEX32);
+  });
+
+  test('an unknown permission of 32 hex characters', () => {
+    const secret = 'ffeeddccbbaa99887766554433221100';
+    fs.writeFileSync(path.join(dir, 'perm.yaml'), demo('      - description: a', `        permissions: [${secret}]`));
+    const out = everyFormat('perm.yaml');
+    expect(out).not.toContain(secret);
+    expect(out).toContain('unknown permission "[REDACTED]"');
+  });
 });

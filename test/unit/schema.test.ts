@@ -176,6 +176,16 @@ const brokenExamples: Record<string, [string, string][]> = {
     ['7:35', 'did you mean "FILE_UPLOAD"?'],
   ],
   'yaml-1-1-boolean.yaml': [['8:17', 'YAML 1.2']],
+  'invisible-characters.yaml': [
+    ['6:22', 'contains U+200B (ZERO WIDTH SPACE), an invisible character; remove it'],
+    ['8:22', 'contains U+202E (RIGHT-TO-LEFT OVERRIDE), a bidirectional control character'],
+  ],
+  'secret-variable-collision.yaml': [['8:22', 'would store its secret in the variable SCALEFLEX_KEY_DEMO_CI_UPLOADER, like key "CI uploader"']],
+  'untrusted-sources.yaml': [
+    ['5:13', 'the API origin https://keys.attacker.example is not allowed'],
+    ['7:12', 'credentials.env "AWS_SECRET_ACCESS_KEY" is not an allowed credential variable'],
+    ['12:17', 'is `protected: true` and `active: false`'],
+  ],
 };
 
 test('every file in examples/invalid/ has its expected problems listed here', () => {

@@ -1,19 +1,16 @@
 /**
  * `scaleflex-keys deactivate --project T`: deactivates every live key that project declares — never deletes,
  * never the key the tool runs with — and leaves every other key alone. The declared keys come from
- * `-f`/`--from-cdktf`, from `--spec-env` (a whole project spec), or from `--key-spec-env` (one key). The last is
- * what a CDKTF `ScaleflexApiKey` runs when Terraform destroys its resource:
+ * `-f`/`--from-cdktf`, or from `--key-spec-env` (one key). The latter is what a CDKTF `ScaleflexApiKey` runs
+ * when Terraform destroys its resource:
  *
  *   scaleflex-keys deactivate --key-spec-env SCALEFLEX_KEYS_APPLIED_KEY --project demo \
  *     --skip-if-replaced-in cdk.tf.json --key-resource demo_uploader_1A2B3C4D --auto-approve
  *
  * `--key-spec-env` reads the key's spec from Terraform's state (the variable holds the resource's `spec`
  * trigger; `--credentials-env` and `SCALEFLEX_API_URL` give the project's settings). With
- * `--skip-if-replaced-in` it is a no-op when that stack still declares the resource `--key-resource` with
- * another spec — Terraform is replacing it after an edit, and the project's re-run apply converges the key — or
- * when another key resource of the project declares the same live key (same description, a former description,
- * or the same pinned uuid). `--spec-env` with `--skip-if-replaced-in` does the same for a whole project spec (the
- * destroy-time provisioner of projects synthesized by earlier versions).
+ * `--skip-if-replaced-in` it asks the pure destroy check (`manifest/cdktf/destroy-check`) whether Terraform is
+ * replacing or moving the key rather than removing it, and then does nothing.
  *
  * Matching is the reconciler's own (`planProject` with every declared key set inactive and unmanaged keys
  * ignored); only its deactivations are kept. The guards apply: the mass-deactivation guard refuses without
@@ -30,17 +27,15 @@ import { confirmApply } from '../confirm';
 import { loadProjects } from '../desired';
 import { EXIT } from '../exit-codes';
 import { type Io, useColor } from '../io';
-import { type DeactivateFlags, } from '../arguments/deactivate';
 import { guardOptions } from '../arguments/common';
+import type { DeactivateFlags } from '../arguments/deactivate';
 import { eventLine, projectErrorLines } from '../output';
 import { ApiSession, listAll, MANAGE_FOR_APPLY, trustFor } from '../session';
 
-
-
 /**
- * The spec text of `--spec-env`: JSON, or JSON gzipped and base64-encoded (what the provisioner passes, through
- * Terraform's `base64gzip`, to stay under the OS limit on one environment string). Undecodable text is returned
- * as is, so that the spec reader reports it.
+ * The text of a `--key-spec-env` variable: JSON, or JSON gzipped and base64-encoded (Terraform's `base64gzip`,
+ * which keeps a large spec under the OS limit on one environment string). Undecodable text is returned as is, so
+ * that the spec reader reports it.
  */
 function decodeSpec(value: string): string {
   if (value.trimStart().startsWith('{')) return value;
@@ -51,112 +46,79 @@ function decodeSpec(value: string): string {
   }
 }
 
-/** Where the declaration came from, for the replacement check. */
-type Declared =
-  | { readonly spec: ProjectSpec; readonly baseDir: string; readonly from: 'file' }
-  | { readonly spec: ProjectSpec; readonly baseDir: string; readonly from: 'project-env'; readonly specText: string }
-  | { readonly spec: ProjectSpec; readonly baseDir: string; readonly from: 'key-env'; readonly specText: string };
+/** The declared project, with the key spec text when it came from `--key-spec-env`. */
+interface Declared {
+  readonly spec: ProjectSpec;
+  readonly baseDir: string;
+  readonly specText?: string;
+}
 
-/** The value of a `--spec-env`/`--key-spec-env` variable, decoded. */
-function envSpec(io: Io, flag: string, name: string): string {
-  const raw = io.env[name];
-  if (raw === undefined || raw === '') {
-    throw new UsageError(`${flag} ${name}: the environment variable is not set`, {
+/** Prints a spec reader's problems and throws them as a ManifestError. */
+async function refuse(diagnostics: readonly Diagnostic[], io: Io, what: string): Promise<never> {
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  const { formatDiagnostics } = await import('../../manifest');
+  if (errors.length) io.err(formatDiagnostics(errors, 'text').replace(/\n?$/, '\n'));
+  throw new ManifestError(errors, what);
+}
+
+/** Reads the declared project: from the variable Terraform fills from its state, or from a file. */
+async function readDeclared(flags: DeactivateFlags, io: Io): Promise<Declared> {
+  const source = flags.source;
+  if (source.kind === 'file') {
+    const { projects, baseDir } = loadProjects({ ...source, project: [flags.project] }, io, trustFor(flags, io));
+    return { spec: projects[0]!, baseDir };
+  }
+  const rawSpec = io.env[source.env];
+  if (rawSpec === undefined || rawSpec === '') {
+    throw new UsageError(`--key-spec-env ${source.env}: the environment variable is not set`, {
       hint: "Terraform sets it from the resource's triggers when it runs the destroy-time provisioner",
     });
   }
-  return decodeSpec(raw);
-}
-
-/** The one project a spec reader returned, or a ManifestError listing its problems. */
-async function onlyProject(read: { state?: { projects: readonly ProjectSpec[] }; diagnostics: Diagnostic[] }, io: Io, what: string): Promise<ProjectSpec> {
+  const specText = decodeSpec(rawSpec);
+  const { readKeySpecText } = await import('../../manifest/cdktf/reader');
+  const settings = { token: flags.project, ...(source.credentialsEnv !== undefined ? { credentials: { env: source.credentialsEnv } } : {}) };
+  const { operatorTrust } = await import('../../trust');
+  // --credentials-env is on the operator's command line (the provisioner Terraform runs), not in a manifest.
+  const trust = operatorTrust(io.env, { allowCredentialEnv: source.credentialsEnv !== undefined ? [source.credentialsEnv] : [] });
+  const read = readKeySpecText(specText, `$${source.env}`, settings, { trust });
   const spec = read.state?.projects[0];
-  const errors = read.diagnostics.filter((d) => d.severity === 'error');
-  if (!spec || errors.length > 0) {
-    const { formatDiagnostics } = await import('../../manifest');
-    if (errors.length) io.err(formatDiagnostics(errors, 'text').replace(/\n?$/, '\n'));
-    throw new ManifestError(errors, what);
+  if (!spec || read.diagnostics.some((d) => d.severity === 'error')) {
+    return refuse(read.diagnostics, io, `$${source.env} does not hold a valid key spec`);
   }
-  return spec;
+  return { spec, baseDir: io.cwd, specText };
 }
 
-/** The declared project: from the environment variable Terraform fills from its state, or from a file. */
-async function declaredProject(opts: DeactivateFlags, io: Io): Promise<Declared> {
-  const sources = [opts.specEnv, opts.keySpecEnv, opts.file, opts.fromCdktf].filter((s) => s !== undefined).length;
-  if (sources > 1) throw new UsageError('give one of --spec-env, --key-spec-env, -f/--file and --from-cdktf');
-  if (opts.keySpecEnv === undefined && (opts.keyResource !== undefined || opts.credentialsEnv !== undefined)) {
-    throw new UsageError('--key-resource and --credentials-env go with --key-spec-env');
-  }
-  if (opts.keySpecEnv !== undefined) {
-    const specText = envSpec(io, '--key-spec-env', opts.keySpecEnv);
-    const { readKeySpecText } = await import('../../manifest/cdktf-stack');
-    const settings = { token: opts.project, ...(opts.credentialsEnv !== undefined ? { credentials: { env: opts.credentialsEnv } } : {}) };
-    const read = readKeySpecText(specText, `$${opts.keySpecEnv}`, settings);
-    const spec = await onlyProject(read, io, `$${opts.keySpecEnv} does not hold a valid key spec`);
-    return { spec, baseDir: io.cwd, from: 'key-env', specText };
-  }
-  if (opts.specEnv === undefined) {
-    const { projects, baseDir } = loadProjects({ ...opts, project: [opts.project] }, io, trustFor(opts, io));
-    return { spec: projects[0]!, baseDir, from: 'file' };
-  }
-  const specText = envSpec(io, '--spec-env', opts.specEnv);
-  const { readProjectSpecText } = await import('../../manifest/cdktf-stack');
-  const spec = await onlyProject(readProjectSpecText(specText, `$${opts.specEnv}`), io, `$${opts.specEnv} does not hold a valid project spec`);
-  if (spec.token !== opts.project) {
-    throw new UsageError(`--project ${opts.project}: $${opts.specEnv} declares project ${spec.token}`);
-  }
-  return { spec, baseDir: io.cwd, from: 'project-env', specText };
-}
-
-/** The descriptions and pinned uuid by which the reconciler may match a declared key to a live one. */
-function identities(specText: string): { names: Set<string>; uuid?: string } {
-  try {
-    const k = JSON.parse(specText) as { description?: unknown; formerDescriptions?: unknown; uuid?: unknown };
-    const former = Array.isArray(k.formerDescriptions) ? k.formerDescriptions.filter((d): d is string => typeof d === 'string') : [];
-    return { names: new Set([...(typeof k.description === 'string' ? [k.description] : []), ...former]), ...(typeof k.uuid === 'string' ? { uuid: k.uuid } : {}) };
-  } catch {
-    return { names: new Set() };
-  }
-}
-
-/**
- * Why Terraform is replacing the resource rather than removing it, or undefined for a removal: the stack still
- * declares it with a spec other than the one being destroyed, or (a key) another resource of the project now
- * declares the same live key.
- */
-async function replacementReason(opts: DeactivateFlags, io: Io, declared: Declared): Promise<string | undefined> {
-  if (opts.skipIfReplacedIn === undefined) return undefined;
-  if (declared.from === 'file') throw new UsageError('--skip-if-replaced-in compares with the spec of --spec-env or --key-spec-env; give one');
-  const file = path.resolve(io.cwd, opts.skipIfReplacedIn);
-  const { lookupStackProject, lookupStackKey } = await import('../../manifest/cdktf-stack');
-  if (declared.from === 'project-env') {
-    const found = lookupStackProject(file, opts.project);
-    if (found.status === 'unreadable') throw new ManifestError(found.diagnostics);
-    return found.status === 'present' && found.specText !== declared.specText
-      ? `project ${opts.project}: ${opts.skipIfReplacedIn} still declares it with a newer spec, so Terraform is replacing its resource, not removing it`
-      : undefined;
-  }
-  if (opts.keyResource === undefined) throw new UsageError('--skip-if-replaced-in with --key-spec-env needs --key-resource (the key resource\'s name)');
-  const found = lookupStackKey(file, opts.project, opts.keyResource);
-  if (found.status === 'unreadable') throw new ManifestError(found.diagnostics);
-  if (found.status === 'no-file') return undefined;
-  const description = declared.spec.keys[0]?.description ?? '';
-  if (found.own !== undefined && found.own !== declared.specText) {
-    return `key "${description}" of project ${opts.project}: ${opts.skipIfReplacedIn} still declares ${opts.keyResource} with a newer spec, so Terraform is replacing it, not removing it`;
-  }
-  const mine = identities(declared.specText);
-  const claimed = found.others.some((other) => {
-    const theirs = identities(other);
-    return (mine.uuid !== undefined && mine.uuid === theirs.uuid) || [...mine.names].some((n) => theirs.names.has(n));
+/** Why this destroy is not a removal (a replacement or a move), or undefined when the key is leaving. */
+async function notARemoval(flags: DeactivateFlags, io: Io, declared: Declared): Promise<string | undefined> {
+  const source = flags.source;
+  if (source.kind !== 'key-env' || source.skipIfReplacedIn === undefined || declared.specText === undefined) return undefined;
+  const { stackFile, keyResource } = source.skipIfReplacedIn;
+  const { readStackFile } = await import('../../manifest/cdktf/reader');
+  const { destroyVerdict } = await import('../../manifest/cdktf/destroy-check');
+  const file = path.resolve(io.cwd, stackFile);
+  const read = readStackFile(file);
+  if (read.status === 'unreadable') throw new ManifestError(read.diagnostics);
+  const verdict = destroyVerdict(read.status === 'read' ? { file, text: read.text } : undefined, {
+    token: flags.project,
+    resourceName: keyResource,
+    specText: declared.specText,
   });
-  return claimed
-    ? `key "${description}" of project ${opts.project}: another key resource in ${opts.skipIfReplacedIn} declares the same key, so it moved, not left`
-    : undefined;
+  const key = `key "${declared.spec.keys[0]?.description ?? ''}" of project ${flags.project}`;
+  switch (verdict.kind) {
+    case 'unreadable':
+      throw new ManifestError(verdict.diagnostics);
+    case 'replacement':
+      return `${key}: ${stackFile} still declares ${keyResource} with a newer spec, so Terraform is replacing it, not removing it`;
+    case 'move':
+      return `${key}: another key resource in ${stackFile} declares the same key, so it moved, not left`;
+    case 'removal':
+      return undefined;
+  }
 }
 
 export async function run(opts: DeactivateFlags, io: Io): Promise<number> {
-  const declared = await declaredProject(opts, io);
-  const replaced = await replacementReason(opts, io, declared);
+  const declared = await readDeclared(opts, io);
+  const replaced = await notARemoval(opts, io, declared);
   if (replaced !== undefined) {
     io.out(`${replaced}; nothing to deactivate.\n`);
     return EXIT.OK;
@@ -207,11 +169,11 @@ export async function run(opts: DeactivateFlags, io: Io): Promise<number> {
     const result = await applyProjectPlan(api, plan, {
       bulkMax: BULK_STATUS_MAX,
       parallelism: opts.parallelism,
+      live,
       onEvent: (e) => {
         const line = eventLine(e);
         if (line) io.out(`${line}\n`);
       },
-      live,
       onSecret: () => undefined, // deactivations create nothing
     });
     if (result.failed) {
