@@ -109,3 +109,27 @@ test('seeded random damage: wherever the fast path answers, it agrees with the f
   // The damage must leave plenty of documents the fast path takes, or this test proves nothing.
   expect(answered).toBeGreaterThan(100);
 });
+
+test('reading a manifest leaves the process alone: process.env is never replaced, on either path', () => {
+  const original = Object.getOwnPropertyDescriptor(process, 'env') as PropertyDescriptor;
+  const env = process.env;
+  let replaced = 0;
+  // Count assignments to `process.env` while both paths read a plain and a non-plain manifest.
+  Object.defineProperty(process, 'env', {
+    configurable: true,
+    enumerable: original.enumerable ?? true,
+    get: () => env,
+    set: () => {
+      replaced++;
+    },
+  });
+  try {
+    parseYamlManifest(example, 'm.yaml');
+    parseYamlManifest(example, 'm.yaml', { fastPath: false });
+    parseYamlManifest('a: &x [1]\nb: *x\n', 'm.yaml');
+  } finally {
+    Object.defineProperty(process, 'env', original);
+  }
+  expect(replaced).toBe(0);
+  expect(process.env).toBe(env);
+});
