@@ -2,8 +2,9 @@
 /**
  * Precompiles the manifest JSON Schema into a standalone ajv validator (src/manifest/schema-validator.generated.ts),
  * so that `scaleflex-keys validate` neither loads ajv's compiler nor compiles the schema on every cold start.
- * Run `npm run generate:schema-validator` after editing schemas/scaleflex-keys.schema.json; a unit test fails
- * while the generated file is out of date.
+ * The output is build output, not source: it is not committed (.gitignore) and is regenerated from whatever schema
+ * is there by `npm run build` (so also `prepare`, i.e. `npm install`/`npm ci`), `npm run typecheck` and `npm test`,
+ * each before the first `tsc`. ajv-formats is therefore a dev dependency: the generated code needs only ajv's runtime.
  */
 'use strict';
 const fs = require('node:fs');
@@ -56,8 +57,18 @@ function generate(schema = JSON.parse(fs.readFileSync(SCHEMA, 'utf8'))) {
 }
 
 if (require.main === module) {
-  fs.writeFileSync(OUT, generate());
-  process.stdout.write(`wrote ${path.relative(ROOT, OUT)}\n`);
+  const text = generate();
+  let current;
+  try {
+    current = fs.readFileSync(OUT, 'utf8');
+  } catch {
+    current = undefined;
+  }
+  // Unchanged output is left alone, so that repeated builds do not touch the file tsc and jest read.
+  if (current !== text) {
+    fs.writeFileSync(OUT, text);
+    process.stdout.write(`wrote ${path.relative(ROOT, OUT)}\n`);
+  }
 }
 
 module.exports = { generate, validationSchema, manifestAjv, AJV_OPTIONS, OUT };

@@ -109,3 +109,48 @@ test('seeded random damage: wherever the fast path answers, it agrees with the f
   // The damage must leave plenty of documents the fast path takes, or this test proves nothing.
   expect(answered).toBeGreaterThan(100);
 });
+
+test('reading a manifest leaves the process alone: process.env is never replaced, on either path', () => {
+  const original = Object.getOwnPropertyDescriptor(process, 'env') as PropertyDescriptor;
+  const env = process.env;
+  let replaced = 0;
+  // Count assignments to `process.env` while both paths read a plain and a non-plain manifest.
+  Object.defineProperty(process, 'env', {
+    configurable: true,
+    enumerable: original.enumerable ?? true,
+    get: () => env,
+    set: () => {
+      replaced++;
+    },
+  });
+  try {
+    parseYamlManifest(example, 'm.yaml');
+    parseYamlManifest(example, 'm.yaml', { fastPath: false });
+    parseYamlManifest('a: &x [1]\nb: *x\n', 'm.yaml');
+  } finally {
+    Object.defineProperty(process, 'env', original);
+  }
+  expect(replaced).toBe(0);
+  expect(process.env).toBe(env);
+});
+
+test('the precompiled schema validator is build output: ignored by git and generated before every tsc run', () => {
+  const ignored = fs.readFileSync(path.join(ROOT, '.gitignore'), 'utf8').split('\n').map((line) => line.trim());
+  expect(ignored).toContain('src/manifest/schema-validator.generated.ts');
+  const { scripts, dependencies } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+    dependencies: Record<string, string>;
+  };
+  // `npm test` type-checks before it builds, so it must generate first too; `prepare` (npm install / npm ci) builds.
+  for (const name of ['build', 'typecheck', 'test']) {
+    const script = scripts[name] ?? '';
+    expect(script.indexOf('generate:schema-validator')).toBeGreaterThanOrEqual(0);
+    expect(script.indexOf('generate:schema-validator')).toBeLessThan(script.indexOf('tsc'));
+  }
+  expect(scripts.prepare).toBe('npm run build');
+  // Only the generator needs ajv-formats; the generated code requires nothing but ajv's runtime.
+  expect(Object.keys(dependencies)).not.toContain('ajv-formats');
+  const generated = fs.readFileSync(path.join(ROOT, 'src/manifest/schema-validator.generated.ts'), 'utf8');
+  const required = [...generated.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+  expect(required.filter((name) => !name?.startsWith('ajv/dist/runtime/'))).toEqual([]);
+});
