@@ -164,6 +164,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--rate-limit <n>', 'requests per second per key (0: unlimited)', integer(0), 0)
     .option('--max-page-size <n>', 'largest page GET /keys serves', integer(1, 10000), 100)
     .option('--bulk-max <n>', 'most uuids POST /keys/status accepts', integer(1, 10000), 100)
+    .option('--extra-permission <name>', 'test only: accept this permission besides the 31 (repeatable)', collect)
     .option('--quiet', 'do not log requests')
     .action(action(() => import('./commands/emulator')));
 
