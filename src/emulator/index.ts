@@ -14,11 +14,13 @@ import { EmulatorServer, newKeyRecord, type ServerKnobs } from './server';
 import { FAULT_KINDS, type FaultKind } from './faults';
 import { Journal } from './journal';
 import { acquireStateLock, type StateLock } from './lock';
-import { ApiFailure, parseCreateBody } from './requests';
+import { formatMicros, parseMicros } from './cursor';
+import { ApiFailure, checkExtraPermissions, parseCreateBody } from './requests';
 
 export type { FaultKind } from './faults';
 export { FAULT_KINDS, parseFaultKinds, parseLatency } from './faults';
 export { runningEmulator } from './lock';
+export { checkExtraPermissions } from './requests';
 
 export interface EmulatorOptions {
   /** Where state, the lock and the bootstrap admin-key files live (created if missing). */
@@ -49,6 +51,11 @@ export interface EmulatorOptions {
   log?: (line: string) => void;
   /** Journal size (bytes) that triggers compaction into a snapshot; default 16 MiB. */
   compactBytes?: number;
+  /**
+   * Test-only, not part of the HTTP contract: permission names accepted (and reported on keys) besides the 31,
+   * to test a client facing a Scaleflex that added a permission. Names are A-Z, 0-9 and _.
+   */
+  extraPermissions?: string[];
 }
 
 /** One key `seedKeys` creates. */
@@ -57,6 +64,12 @@ export interface SeedKey {
   permissions: string[];
   /** Default true. */
   active?: boolean;
+  /**
+   * Test-only: an ISO 8601 date-time in the past (e.g. `2024-01-01T00:00:00Z`) to make an old key, for rotation,
+   * expiry or age tests. The key takes its place in the listing order ((created_at, uuid)), so cursors stay
+   * correct. Default: now.
+   */
+  createdAt?: string;
 }
 
 export interface EmulatorStats {
@@ -123,6 +136,19 @@ async function checkStateDirPermissions(stateDir: string): Promise<void> {
   }
 }
 
+/** `createdAt` of a seeded key in the API's form (microseconds, UTC); throws unless it is a date-time in the past. */
+function pastCreatedAt(text: string, nowMs: number): string {
+  const m = /^(\d{4})-(\d\d)-(\d\d)T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.exec(text);
+  // Date.parse rolls 2021-02-30 over into March: a day past the month's end is refused here instead.
+  const realDay = m !== null && Number(m[3]) >= 1 && Number(m[3]) <= new Date(Date.UTC(Number(m[1]), Number(m[2]), 0)).getUTCDate();
+  const ms = m && realDay ? Date.parse(text) : Number.NaN;
+  if (!Number.isFinite(ms)) throw new Error(`createdAt "${text}" is not an ISO 8601 date-time such as 2024-01-01T00:00:00Z`);
+  if (ms >= nowMs) throw new Error(`createdAt "${text}" is not in the past; only old keys can be seeded (new ones get the current time)`);
+  // Microseconds given in UTC form are kept; otherwise the millisecond instant is used.
+  const us = /Z$/.test(text) && Number.isFinite(parseMicros(text)) ? parseMicros(text) : ms * 1000;
+  return formatMicros(us);
+}
+
 /** The bootstrap admin key file of a project: `<state-dir>/<token>.admin-key`. */
 function adminKeyPath(stateDir: string, token: string): string {
   return path.join(stateDir, `${token}.admin-key`);
@@ -141,6 +167,7 @@ export class Emulator implements EmulatorHandle {
     private readonly lock: StateLock,
     private readonly journal: Journal,
     private readonly server: EmulatorServer,
+    private readonly extraPermissions: readonly string[],
   ) {}
 
   /** Takes the lock, replays the state, makes sure the projects exist, listens. */
@@ -150,6 +177,7 @@ export class Emulator implements EmulatorHandle {
     for (const kind of opts.faults ?? []) {
       if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new Error(`unknown fault kind "${kind}"`);
     }
+    checkExtraPermissions(opts.extraPermissions ?? []);
     await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
     await checkStateDirPermissions(stateDir);
     const lock = acquireStateLock(stateDir);
@@ -176,10 +204,11 @@ export class Emulator implements EmulatorHandle {
         rateLimit: opts.rateLimit ?? 0,
         maxPageSize: opts.maxPageSize ?? MAX_PAGE_SIZE,
         bulkMax: opts.bulkMax ?? BULK_STATUS_MAX,
+        extraPermissions: [...new Set(opts.extraPermissions ?? [])],
       }, opts.log);
       const url = await server.listen(opts.host ?? '127.0.0.1', opts.port ?? 0);
       lock.setUrl(url);
-      return new Emulator(url, stateDir, lock, journal, server);
+      return new Emulator(url, stateDir, lock, journal, server, [...new Set(opts.extraPermissions ?? [])]);
     } catch (error) {
       await server?.close().catch(() => undefined);
       await journal?.close().catch(() => undefined);
@@ -211,14 +240,16 @@ export class Emulator implements EmulatorHandle {
     const j = this.journal;
     if (!j.store.project(token)) throw new Error(`the emulator has no project "${token}"`);
     // The same rules as POST /keys, so seeded state is always state the API could have produced.
+    const now = Date.now();
     const inputs = keys.map((k, i) => {
       try {
-        return parseCreateBody({ description: k.description, permissions: k.permissions, active: k.active ?? true });
+        const input = parseCreateBody({ description: k.description, permissions: k.permissions, active: k.active ?? true }, this.extraPermissions);
+        return { input, createdAt: k.createdAt === undefined ? undefined : pastCreatedAt(k.createdAt, now) };
       } catch (error) {
-        throw new Error(`seedKeys: key ${i}: ${error instanceof ApiFailure ? error.msg : String(error)}`);
+        throw new Error(`seedKeys: key ${i}: ${error instanceof ApiFailure ? error.msg : (error as Error).message}`);
       }
     });
-    const records = inputs.map((input) => newKeyRecord(j, input));
+    const records = inputs.map(({ input, createdAt }) => newKeyRecord(j, input, createdAt));
     await Promise.all(records.map((key) => j.commit({ op: 'create', project: token, key })));
     return records.map((r) => ({ uuid: r.uuid, secret: r.secret }));
   }

@@ -78,6 +78,16 @@ export function matchRoute(method: string, pathname: string): Route {
   return other;
 }
 
+const EXTRA_PERMISSION_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+/** Checks the names given to the `extraPermissions` knob; throws a plain Error naming the bad one. */
+export function checkExtraPermissions(names: readonly string[]): void {
+  for (const name of names) {
+    if (!EXTRA_PERMISSION_RE.test(name)) throw new Error(`extra permission "${name}" is not a permission name (A-Z, 0-9 and _, starting with a letter)`);
+    if (isPermission(name)) throw new Error(`extra permission "${name}" is already one of the ${PERMISSIONS.length} permissions`);
+  }
+}
+
 function invalid(msg: string, hint?: string): ApiFailure {
   return new ApiFailure(400, 'INVALID_REQUEST', msg, hint);
 }
@@ -146,12 +156,12 @@ function description(value: unknown): string {
   return value;
 }
 
-function permissions(value: unknown): string[] {
+function permissions(value: unknown, extra: readonly string[]): string[] {
   if (!Array.isArray(value)) throw invalid('permissions must be an array of permission names');
   value.forEach((p, i) => {
     if (typeof p !== 'string') throw invalid(`permissions[${i}] must be a string`);
-    if (!isPermission(p)) {
-      throw invalid(`permissions[${i}]: unknown permission "${p}"`, `valid permissions: ${PERMISSIONS.join(', ')}`);
+    if (!isPermission(p) && !extra.includes(p)) {
+      throw invalid(`permissions[${i}]: unknown permission "${p}"`, `valid permissions: ${[...PERMISSIONS, ...extra].join(', ')}`);
     }
   });
   return [...new Set(value as string[])].sort();
@@ -162,24 +172,33 @@ function active(value: unknown): boolean {
   return value;
 }
 
-/** Body of `POST /keys`. */
-export function parseCreateBody(body: Record<string, unknown>): { description: string; permissions: string[]; active: boolean } {
+/**
+ * Body of `POST /keys`. `extraPermissions` (a test-only knob) are accepted besides the 31, as a Scaleflex that
+ * added a permission would.
+ */
+export function parseCreateBody(
+  body: Record<string, unknown>,
+  extraPermissions: readonly string[] = [],
+): { description: string; permissions: string[]; active: boolean } {
   refuseUnknownFields(body, ['description', 'permissions', 'active']);
   if (!('description' in body)) throw invalid('description is required');
   if (!('permissions' in body)) throw invalid('permissions is required (an empty array gives a key no permissions)');
   return {
     description: description(body.description),
-    permissions: permissions(body.permissions),
+    permissions: permissions(body.permissions, extraPermissions),
     active: 'active' in body ? active(body.active) : true,
   };
 }
 
 /** Body of `PATCH /keys/{uuid}`: at least one of the three fields. */
-export function parseUpdateBody(body: Record<string, unknown>): { description?: string; permissions?: string[]; active?: boolean } {
+export function parseUpdateBody(
+  body: Record<string, unknown>,
+  extraPermissions: readonly string[] = [],
+): { description?: string; permissions?: string[]; active?: boolean } {
   refuseUnknownFields(body, ['description', 'permissions', 'active']);
   const out: { description?: string; permissions?: string[]; active?: boolean } = {};
   if ('description' in body) out.description = description(body.description);
-  if ('permissions' in body) out.permissions = permissions(body.permissions);
+  if ('permissions' in body) out.permissions = permissions(body.permissions, extraPermissions);
   if ('active' in body) out.active = active(body.active);
   if (Object.keys(out).length === 0) throw invalid('the body changes nothing; give at least one of description, permissions, active');
   return out;

@@ -39,6 +39,8 @@ export interface ServerKnobs {
   rateLimit: number;
   maxPageSize: number;
   bulkMax: number;
+  /** Permissions accepted besides the 31 (test-only). */
+  extraPermissions: readonly string[];
 }
 
 export interface ServerStats {
@@ -71,9 +73,13 @@ export function newSecret(): string {
   return randomBytes(16).toString('hex');
 }
 
-/** A new key's record, with a creation time strictly after every earlier one. */
-export function newKeyRecord(journal: Journal, input: { description: string; permissions: readonly string[]; active: boolean }): KeyRecord {
-  const createdAt = journal.store.nextCreatedAt();
+/** A new key's record, with a creation time strictly after every earlier one unless one is given. */
+export function newKeyRecord(
+  journal: Journal,
+  input: { description: string; permissions: readonly string[]; active: boolean },
+  /** A creation time in the past (test seeding only); default: now, after every earlier one. */
+  createdAt: string = journal.store.nextCreatedAt(),
+): KeyRecord {
   const secret = newSecret();
   return {
     uuid: randomUUID(),
@@ -416,7 +422,7 @@ export class EmulatorServer {
       case 'GET /keys/{uuid}/secret':
         return { status: 200, body: { status: 'success', secret: mustKey(route.uuid!).secret } };
       case 'POST /keys': {
-        const input = parseCreateBody(parseJsonObject(data));
+        const input = parseCreateBody(parseJsonObject(data), this.knobs.extraPermissions);
         const record = newKeyRecord(this.journal, input);
         await commit({ op: 'create', project: project.token, key: record, by: caller.uuid });
         const key = project.get(record.uuid)!;
@@ -424,7 +430,7 @@ export class EmulatorServer {
       }
       case 'PATCH /keys/{uuid}': {
         const key = mustKey(route.uuid!);
-        const input = parseUpdateBody(parseJsonObject(data));
+        const input = parseUpdateBody(parseJsonObject(data), this.knobs.extraPermissions);
         await commit({ op: 'update', project: project.token, uuid: key.uuid, ...input, by: caller.uuid });
         return { status: 200, body: { status: 'success', key: keyToWire(key) } };
       }

@@ -17,6 +17,7 @@ export interface EmulatorFlags {
   readonly maxPageSize: number;
   readonly bulkMax: number;
   readonly quiet?: boolean;
+  readonly extraPermission?: string[];
 }
 
 export function define(program: Command): Command {
@@ -35,6 +36,7 @@ export function define(program: Command): Command {
     .option('--rate-limit <n>', 'requests per second per key (0: unlimited)', integer(0), 0)
     .option('--max-page-size <n>', 'largest page GET /keys serves', integer(1, 10000), 100)
     .option('--bulk-max <n>', 'most uuids POST /keys/status accepts', integer(1, 10000), 100)
+    .option('--extra-permission <name>', 'also accept and report this permission beyond the 31 (repeatable; to test a client against a newer Scaleflex)', collect)
     .option('--quiet', 'do not log requests');
 }
 

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { ScaleflexKeysError, UsageError } from '../../errors';
-import { checkProjectToken, type FaultKind, parseFaultKinds, parseLatency, startEmulator } from '../../emulator';
+import { checkExtraPermissions, checkProjectToken, type FaultKind, parseFaultKinds, parseLatency, startEmulator } from '../../emulator';
 import { secrets } from '../../redact';
 import type { Io } from '../io';
 
@@ -22,6 +22,7 @@ interface EmulatorCliOptions {
   rateLimit: number;
   maxPageSize: number;
   bulkMax: number;
+  extraPermission?: string[];
   quiet?: boolean;
 }
 
@@ -60,6 +61,7 @@ export async function run(opts: EmulatorCliOptions, io: Io): Promise<number> {
     }
     if (opts.faults !== undefined) faults = parseFaultKinds(opts.faults);
     for (const token of opts.project ?? []) checkProjectToken(token);
+    checkExtraPermissions(opts.extraPermission ?? []);
   });
   const stateDir = path.resolve(io.cwd, opts.stateDir);
 
@@ -78,6 +80,7 @@ export async function run(opts: EmulatorCliOptions, io: Io): Promise<number> {
       rateLimit: opts.rateLimit,
       maxPageSize: opts.maxPageSize,
       bulkMax: opts.bulkMax,
+      ...(opts.extraPermission ? { extraPermissions: opts.extraPermission } : {}),
       ...(opts.quiet ? {} : { log: (line: string) => io.out(`${line}\n`) }),
     });
   } catch (error) {
