@@ -141,6 +141,8 @@ interface CallState {
   readonly retryStatuses: readonly number[];
   readonly retryErrors: readonly string[];
   readonly startedAt: number;
+  /** For idempotent GETs: the origin's latencies, which set a short per-attempt timeout (see LatencyTracker). */
+  readonly latency: LatencyTracker | undefined;
   /** Whether the origin is loopback (the local emulator may be restarting: a refused connection is worth a retry). */
   readonly loopback: boolean;
   /** The status of the latest answer's headers (for the message when its body is too large). */
@@ -212,6 +214,37 @@ export class ServerClock {
   }
 }
 
+/**
+ * Latencies of answered reads on one origin (time from the request being written to the end of its body), for
+ * the short, adaptive timeout of idempotent reads ("The Tail at Scale": a read that takes many times longer
+ * than its peers is more likely stalled than slow, and asking again is cheaper than waiting). A ring of the
+ * latest samples; no estimate until enough were seen, so a run starts with the fixed timeouts.
+ */
+export class LatencyTracker {
+  private readonly samples: number[] = [];
+  private next = 0;
+  static readonly SIZE = 256;
+  static readonly MIN_SAMPLES = 4;
+  /** The adaptive timeout is this multiple of the 95th percentile… */
+  static readonly FACTOR = 4;
+  /** …but never below this (loopback timer noise, a GC pause). */
+  static readonly FLOOR_MS = 250;
+
+  record(ms: number): void {
+    if (this.samples.length < LatencyTracker.SIZE) this.samples.push(ms);
+    else this.samples[this.next] = ms;
+    this.next = (this.next + 1) % LatencyTracker.SIZE;
+  }
+
+  /** The timeout for attempt `attempt` (1-based) of a read, doubling per retry; undefined while unknown. */
+  timeoutMs(attempt: number): number | undefined {
+    if (this.samples.length < LatencyTracker.MIN_SAMPLES) return undefined;
+    const sorted = [...this.samples].sort((a, b) => a - b);
+    const p95 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))]!;
+    return Math.max(LatencyTracker.FLOOR_MS, p95 * LatencyTracker.FACTOR) * 2 ** Math.max(0, attempt - 1);
+  }
+}
+
 class AttemptDeadlineError extends Error {
   override name = 'AttemptDeadlineError';
   readonly code = 'SFK_ATTEMPT_DEADLINE';
@@ -224,6 +257,7 @@ function firstHeader(v: string | string[] | undefined): string | undefined {
 /** Watches one attempt: per-attempt deadline, rate-limit learning, the trace line. */
 class AttemptHandler implements Dispatcher.DispatchHandler {
   private readonly started = Date.now();
+  private sentAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private status: number | undefined;
   private done = false;
@@ -237,8 +271,11 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
-    // The attempt's own limit, cut short by the call's overall deadline (--timeout) so no attempt outlives it.
-    const limit = Math.max(1, Math.min(this.call.requestMs, this.call.startedAt + this.call.policy.deadlineMs - this.started));
+    // The attempt's own limit, cut short by the call's overall deadline (--timeout) so no attempt outlives it,
+    // and for a read by the adaptive timeout: a stalled read is asked again instead of waited out.
+    this.sentAt = Date.now();
+    const adaptive = this.call.latency?.timeoutMs(this.call.attempt) ?? Infinity;
+    const limit = Math.max(1, Math.min(this.call.requestMs, adaptive, this.call.startedAt + this.call.policy.deadlineMs - this.sentAt));
     this.timer = setTimeout(() => controller.abort(new AttemptDeadlineError(`the attempt took longer than ${limit} ms`)), limit);
     this.inner.onRequestStart?.(controller, context);
   }
@@ -267,6 +304,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    if (this.call.latency && this.status !== undefined && this.status < 300 && this.sentAt) this.call.latency.record(Date.now() - this.sentAt);
     this.finish(String(this.status));
     this.inner.onResponseEnd?.(controller, trailers);
   }
@@ -372,6 +410,14 @@ export class Transport {
     this.dispatcher = this.agent.compose(paceAndTrace(opts.trace), interceptors.retry());
   }
 
+  private readonly latencies = new Map<string, LatencyTracker>();
+
+  private latencyOf(origin: string): LatencyTracker {
+    let l = this.latencies.get(origin);
+    if (!l) this.latencies.set(origin, (l = new LatencyTracker()));
+    return l;
+  }
+
   /** The server clock of an origin (for deciding which keys a failed create may have made). */
   clock(origin: string): ServerClock {
     let c = this.clocks.get(origin);
@@ -402,6 +448,7 @@ export class Transport {
       retryStatuses: spec.retry === 'idempotent' ? RETRYABLE_STATUSES : [429, 503],
       retryErrors: spec.retry === 'idempotent' ? RETRYABLE_ERROR_CODES : NOT_SENT_ERROR_CODES,
       startedAt: Date.now(),
+      latency: spec.method === 'GET' && spec.retry === 'idempotent' ? this.latencyOf(spec.origin) : undefined,
       loopback: isLoopbackHost(new URL(spec.origin).hostname),
       lastStatus: 0,
       attempt: 0,

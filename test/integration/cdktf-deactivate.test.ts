@@ -158,7 +158,7 @@ describe('scaleflex-keys deactivate', () => {
       const missing = await key(['--credentials-env', 'GAMMA_ADMIN'], keySpec('g1'), { SCALEFLEX_API_KEY_GAMMA: '' });
       expect(missing.code).not.toBe(0);
       expect(missing.stderr).toContain('GAMMA_ADMIN');
-      const r = await key(['--credentials-env', 'GAMMA_ADMIN'], keySpec('g1'), { SCALEFLEX_API_KEY_GAMMA: '', GAMMA_ADMIN: api.handle.adminKey('gamma') });
+      const r = await key(['--credentials-env', 'GAMMA_ADMIN'], keySpec('g1'), { SCALEFLEX_API_KEY_GAMMA: '', GAMMA_ADMIN: api.handle.adminKey('gamma'), SCALEFLEX_ALLOWED_CREDENTIAL_ENV: 'GAMMA_ADMIN' });
       expect(r.code).toBe(0);
       expect((await live('gamma')).g1?.active).toBe(false);
     });

@@ -1,0 +1,136 @@
+/**
+ * Fault and latency benchmark (plain Node, requires the compiled ../dist): the built CLI (`node dist/cli/bin.js
+ * plan`) as a child process against an in-process emulator, measured against limits taken in the same run.
+ *   1. tail under faults: plan of one project of 10,000 keys, 20 ms added to every answer, fault rate 0.2 with
+ *      every fault kind (stalls held 65 s, past every fixed timeout); median over 5 seeds. Limit: the same plan
+ *      without faults (median of 3). Target <= 3x.
+ *   2. plan latency: 500 projects x 50 keys at the default parallelism (8), 20 ms per answer. Limit:
+ *      ceil(500 / 8) x 1 page x 20 ms, plus the CLI's own time for the same plan at 0 ms latency (process start,
+ *      parsing 25,000 keys, planning), measured in the same run. Target <= 1.2x.
+ * Usage: npm run bench:faults [-- --seeds N]
+ */
+'use strict';
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { startEmulator } = require('../dist/emulator');
+const { median } = require('./stats');
+
+const BIN = path.join(__dirname, '..', 'dist', 'cli', 'bin.js');
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const SEEDS = arg('--seeds', 5);
+const LATENCY_MS = 20;
+const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
+
+function runCli(args, env, cwd) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    // Only what the CLI needs: the key travels in the environment of this benchmark's own child, as CI passes it.
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH, NO_COLOR: '1', ...env } });
+    let stderr = '';
+    child.stdout.resume();
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, ms: Number(process.hrtime.bigint() - started) / 1e6, stderr }));
+  });
+}
+
+function manifest(projects) {
+  const lines = ['version: 1', 'projects:'];
+  for (const [token, count] of projects) {
+    lines.push(`  - token: ${token}`, '    keys:');
+    for (let k = 0; k < count; k++) lines.push(`      - description: "key ${k}"`, '        permissions: [OBJECTS_LIST, FILE_UPLOAD]');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const keyEnv = (handle, tokens) =>
+  Object.fromEntries([['SCALEFLEX_API_URL', handle.url], ...tokens.map((t) => [`SCALEFLEX_API_KEY_${t.toUpperCase().replace(/-/g, '_')}`, handle.adminKey(t)])]);
+
+async function seed(handle, token, count) {
+  const keys = Array.from({ length: count }, (_, k) => ({ description: `key ${k}`, permissions: ['OBJECTS_LIST', 'FILE_UPLOAD'] }));
+  for (let i = 0; i < keys.length; i += 1000) await handle.seedKeys(token, keys.slice(i, i + 1000));
+}
+
+async function plan(handle, file, tokens, dir) {
+  const r = await runCli(['plan', '-f', file, '--detailed-exitcode'], keyEnv(handle, tokens), dir);
+  // 0 = no changes: the plan read every key. Anything else is a failure, never a fast "success".
+  if (r.code !== 0) throw new Error(`plan exited ${r.code}: ${r.stderr.slice(0, 2000)}`);
+  return r.ms;
+}
+
+function report(name, measured, limitMs, target, detail) {
+  const ratio = measured / limitMs;
+  console.log(`${name}: ${secs(measured)} ${detail}; limit ${secs(limitMs)}; ${ratio.toFixed(2)}x (target <= ${target}x) ${ratio <= target ? 'OK' : 'MISSED'}`);
+}
+
+async function benchTail(dir) {
+  const handle = await startEmulator({ stateDir: path.join(dir, 'tail'), port: 0, projects: ['big'], latencyMs: LATENCY_MS });
+  try {
+    await seed(handle, 'big', 10_000);
+    fs.writeFileSync(path.join(dir, 'big.yaml'), manifest([['big', 10_000]]));
+    const clean = [];
+    for (let i = 0; i < 3; i++) clean.push(await plan(handle, 'big.yaml', ['big'], dir));
+    const faulty = [];
+    const faults = {};
+    for (let s = 1; s <= SEEDS; s++) {
+      handle.configure({ faultRate: 0.2, seed: s });
+      handle.resetStats();
+      faulty.push(await plan(handle, 'big.yaml', ['big'], dir));
+      for (const [k, v] of Object.entries(handle.stats().faults)) faults[k] = (faults[k] ?? 0) + v;
+      handle.configure({ faultRate: 0 });
+    }
+    report(
+      'plan 10,000 keys, fault rate 0.2 (all kinds, stalls 65 s), 20 ms',
+      median(faulty),
+      median(clean),
+      3,
+      `median of ${SEEDS} seeds [${faulty.map(secs).join(', ')}]; faults injected ${JSON.stringify(faults)}; fault-free [${clean.map(secs).join(', ')}]`,
+    );
+  } finally {
+    await handle.close();
+  }
+}
+
+async function benchManyProjects(dir) {
+  const tokens = Array.from({ length: 500 }, (_, i) => `p${String(i).padStart(3, '0')}`);
+  const handle = await startEmulator({ stateDir: path.join(dir, 'many'), port: 0, projects: tokens });
+  try {
+    for (const t of tokens) await seed(handle, t, 50);
+    fs.writeFileSync(path.join(dir, 'many.yaml'), manifest(tokens.map((t) => [t, 50])));
+    const local = [];
+    for (let i = 0; i < 3; i++) local.push(await plan(handle, 'many.yaml', tokens, dir));
+    handle.configure({ latencyMs: LATENCY_MS });
+    const timed = [];
+    for (let i = 0; i < 3; i++) timed.push(await plan(handle, 'many.yaml', tokens, dir));
+    const rounds = Math.ceil(tokens.length / 8) * 1;
+    report(
+      'plan 500 projects x 50 keys, parallelism 8, 20 ms',
+      median(timed),
+      median(local) + rounds * LATENCY_MS,
+      1.2,
+      `median of 3 [${timed.map(secs).join(', ')}]; limit = CLI time at 0 ms ${secs(median(local))} + ${rounds} rounds x ${LATENCY_MS} ms`,
+    );
+  } finally {
+    await handle.close();
+  }
+}
+
+async function main() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfk-bench-faults-'));
+  try {
+    await benchTail(dir);
+    await benchManyProjects(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
