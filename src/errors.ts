@@ -197,3 +197,9 @@ export class StateCorruptError extends ScaleflexKeysError {
   override name = 'StateCorruptError';
   override readonly code = 'STATE_CORRUPT';
 }
+
+/** A policy rule of severity `error` found keys that break it (`validate`, `plan`); exit code 4. */
+export class PolicyViolationError extends ScaleflexKeysError {
+  override name = 'PolicyViolationError';
+  override readonly code = 'POLICY_VIOLATION';
+}

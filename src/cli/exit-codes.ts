@@ -14,12 +14,15 @@ export const EXIT = {
   USAGE: 1,
   /** A guard refused (self-lockout, mass deactivation). */
   GUARD: 3,
+  /** A policy rule of severity `error` is broken (validate, plan); warnings never change the exit code. */
+  POLICY: 4,
 } as const;
 
 /** Error code -> exit code; codes not listed exit with EXIT.ERROR. */
 const EXIT_BY_CODE: Readonly<Record<string, number>> = {
   USAGE: EXIT.USAGE,
   GUARD_REFUSED: EXIT.GUARD,
+  POLICY_VIOLATION: EXIT.POLICY,
 };
 
 /** The exit code for an error: known codes from the table, everything else 1. */

@@ -10,6 +10,7 @@ import { canonicalPermissions, isPermission } from '../permissions';
 import { errorAt, escapePointer, type Locator, where } from './diagnostics';
 import { MANIFEST_SCHEMA, quote } from './schema-check';
 import { didYouMean } from './suggest';
+import { parsePolicy } from '../policy/rules';
 
 /** Field names that can only mean a secret value was pasted into the manifest (compared without case, `-`, `_`). */
 const SECRET_FIELD_NAMES = new Set([
@@ -67,6 +68,11 @@ export function checkRules(doc: unknown, locate: Locator): RuleResult {
     );
   });
   if (!isObj(doc)) return { diagnostics, superseded };
+  if (doc.policy !== undefined) {
+    // The policy parser checks every field of a rule, with messages that name the rule; the schema's would repeat them.
+    superseded.add('/policy');
+    diagnostics.push(...parsePolicy(doc.policy, '/policy', locate, 'manifest').diagnostics);
+  }
 
   const sets = isObj(doc.permissionSets) ? doc.permissionSets : {};
   const setNames = Object.keys(sets);
@@ -239,6 +245,9 @@ export function buildDesiredState(doc: Obj, locate: Locator): DesiredState {
         active: (key.active as boolean | undefined) ?? true,
         formerDescriptions: Object.freeze([...((key.formerDescriptions as string[] | undefined) ?? [])]),
         ...(typeof key.uuid === 'string' ? { uuid: key.uuid } : {}),
+        ...(typeof key.owner === 'string' ? { owner: key.owner } : {}),
+        ...(typeof key.purpose === 'string' ? { purpose: key.purpose } : {}),
+        ...(typeof key.justification === 'string' ? { justification: key.justification } : {}),
         source: source(`/projects/${p}/keys/${k}`),
       };
       return Object.freeze(spec);

@@ -6,7 +6,7 @@
  */
 export const validate = validate20;
 export default validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","title":"scaleflex-keys manifest","description":"Scaleflex DAM API keys declared as code, per project: description, permissions and active state. Validated by `scaleflex-keys validate`; planned and applied by `scaleflex-keys plan` / `apply`.","type":"object","additionalProperties":false,"required":["version","projects"],"properties":{"version":{"description":"Manifest format version. Must be 1.","const":1},"permissionSets":{"description":"Reusable named lists of permissions. A key refers to them by name in its `permissionSets`; its effective permissions are the union of its own `permissions` and every named set.","type":"object","propertyNames":{"$ref":"#/$defs/permissionSetName"},"additionalProperties":{"$ref":"#/$defs/permissionList","type":"array","minItems":1,"description":"A named permission set: one or more permissions, no repeats."},"examples":[{"read-only":["OBJECTS_LIST","OBJECTS_FETCH"]}]},"projects":{"description":"The Scaleflex projects whose keys this manifest manages. At least one; each project token at most once.","type":"array","minItems":1,"items":{"$ref":"#/$defs/project"}}},"$defs":{"project":{"description":"One Scaleflex project (container) and the API keys it should have.","type":"object","additionalProperties":false,"required":["token","keys"],"properties":{"token":{"description":"The Scaleflex project token (lowercase letters, digits and hyphens), as in https://api.filerobot.com/{token}/v5. Unique within the manifest.","type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$","examples":["demo"]},"apiUrl":{"description":"Base URL of the Scaleflex API for this project. The --api-url flag overrides it; without it, the SCALEFLEX_API_URL variable applies, then the default https://api.filerobot.com.","type":"string","pattern":"^https?://[^\\s/?#]+(?:[/?#]\\S*)?$","default":"https://api.filerobot.com"},"credentials":{"$ref":"#/$defs/credentials","description":"Where the admin key for this project comes from: an environment variable (`env`) or a file (`file`), never the value itself. Default: the variable SCALEFLEX_API_KEY_<TOKEN> (upper case, hyphens as underscores), then SCALEFLEX_API_KEY."},"unmanaged":{"description":"What to do with live keys that no entry declares: `deactivate` them (default) or `ignore` them. Keys are never deleted, and the key the tool runs with is never deactivated.","type":"string","enum":["deactivate","ignore"],"default":"deactivate"},"keys":{"description":"The keys this project should have (may be empty).","type":"array","items":{"$ref":"#/$defs/key"}}}},"credentials":{"description":"Where the admin key comes from: exactly one of `env` or `file`.","type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"env":{"description":"Name of the environment variable that holds the admin key.","type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","examples":["SCALEFLEX_API_KEY_DEMO"]},"file":{"description":"Path of a file that holds the admin key (relative paths are relative to the manifest file).","type":"string","minLength":1}}},"key":{"description":"One API key. Its description is its identity within the project.","type":"object","additionalProperties":false,"required":["description"],"properties":{"description":{"$ref":"#/$defs/description","description":"The key description (1-255 characters, no leading or trailing whitespace), unique within the project: it identifies the key. Entries that all pin a `uuid` may share one."},"permissions":{"$ref":"#/$defs/permissionList","description":"Permissions of the key, by their Scaleflex names (exact spelling), no repeats."},"permissionSets":{"description":"Names of entries of the top-level `permissionSets` whose permissions the key also gets. The effective permissions (this union plus `permissions`) must not be empty.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permissionSetName"}},"active":{"description":"Whether the key is active. Default: true. Write true or false (yes/no are strings in YAML 1.2).","type":"boolean","default":true},"formerDescriptions":{"description":"Earlier descriptions of this key, so that a live key still carrying one is renamed rather than replaced. Unique within the project and different from every current description.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/description"}},"uuid":{"description":"Pins this entry to one live key by its uuid (needed when a project has several live keys with the same description).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"}}},"description":{"type":"string","minLength":1,"maxLength":255,"pattern":"^\\S(?:[\\s\\S]*\\S)?$","description":"A key description: 1-255 characters, no leading or trailing whitespace."},"permissionSetName":{"description":"A permission set name: letters, digits, `-`, `_` and `.`, starting with a letter or digit.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},"permissionList":{"description":"A list of permissions without repeats.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permission"}},"permission":{"type":"string","enum":["OBJECTS_LIST","OBJECTS_FETCH","FILE_UPLOAD","FILE_META_CREATE","FILE_META_CHANGE","FILE_RENAME","FILE_MOVE","FILE_DELETE","FILE_SET_VISIBILITY","FILE_LABEL_CHANGE","FILE_IMAGE_EDITOR","DIR_CREATE","DIR_RENAME","DIR_META_CHANGE","DIR_MOVE","DIR_DELETE","DIR_SET_VISIBILITY","CONFIG_CHANGE","CONFIG_LIST","FILE_PRODUCT_CHANGE","FILE_PROCESS_AUTOTAGGING","COLLECTIONS_LIST","COLLECTIONS_MANAGE","LABELS_LIST","LABEL_MANAGE","OBJECTS_SHARE_MANAGE","OBJECTS_AIRBOX_MANAGE","OBJECTS_APPROVAL_MANAGE","OBJECTS_APPROVAL_VOTE","ACCESS_READ","ACCESS_MANAGE"]}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","title":"scaleflex-keys manifest","description":"Scaleflex DAM API keys declared as code, per project: description, permissions and active state. Validated by `scaleflex-keys validate`; planned and applied by `scaleflex-keys plan` / `apply`.","type":"object","additionalProperties":false,"required":["version","projects"],"properties":{"version":{"description":"Manifest format version. Must be 1.","const":1},"permissionSets":{"description":"Reusable named lists of permissions. A key refers to them by name in its `permissionSets`; its effective permissions are the union of its own `permissions` and every named set.","type":"object","propertyNames":{"$ref":"#/$defs/permissionSetName"},"additionalProperties":{"$ref":"#/$defs/permissionList","type":"array","minItems":1,"description":"A named permission set: one or more permissions, no repeats."},"examples":[{"read-only":["OBJECTS_LIST","OBJECTS_FETCH"]}]},"policy":{"description":"Review rules every key must follow, checked by `validate`, `plan` and `audit` (errors refuse with exit code 4, warnings print). Never sent to the Scaleflex API. With `--policy FILE` these rules are added to the file's: they can never remove or weaken one.","type":"array","items":{"$ref":"#/$defs/policyRule"}},"projects":{"description":"The Scaleflex projects whose keys this manifest manages. At least one; each project token at most once.","type":"array","minItems":1,"items":{"$ref":"#/$defs/project"}}},"$defs":{"project":{"description":"One Scaleflex project (container) and the API keys it should have.","type":"object","additionalProperties":false,"required":["token","keys"],"properties":{"token":{"description":"The Scaleflex project token (lowercase letters, digits and hyphens), as in https://api.filerobot.com/{token}/v5. Unique within the manifest.","type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$","examples":["demo"]},"apiUrl":{"description":"Base URL of the Scaleflex API for this project. The --api-url flag overrides it; without it, the SCALEFLEX_API_URL variable applies, then the default https://api.filerobot.com.","type":"string","pattern":"^https?://[^\\s/?#]+(?:[/?#]\\S*)?$","default":"https://api.filerobot.com"},"credentials":{"$ref":"#/$defs/credentials","description":"Where the admin key for this project comes from: an environment variable (`env`) or a file (`file`), never the value itself. Default: the variable SCALEFLEX_API_KEY_<TOKEN> (upper case, hyphens as underscores), then SCALEFLEX_API_KEY."},"unmanaged":{"description":"What to do with live keys that no entry declares: `deactivate` them (default) or `ignore` them. Keys are never deleted, and the key the tool runs with is never deactivated.","type":"string","enum":["deactivate","ignore"],"default":"deactivate"},"keys":{"description":"The keys this project should have (may be empty).","type":"array","items":{"$ref":"#/$defs/key"}}}},"credentials":{"description":"Where the admin key comes from: exactly one of `env` or `file`.","type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"env":{"description":"Name of the environment variable that holds the admin key.","type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","examples":["SCALEFLEX_API_KEY_DEMO"]},"file":{"description":"Path of a file that holds the admin key (relative paths are relative to the manifest file).","type":"string","minLength":1}}},"key":{"description":"One API key. Its description is its identity within the project.","type":"object","additionalProperties":false,"required":["description"],"properties":{"description":{"$ref":"#/$defs/description","description":"The key description (1-255 characters, no leading or trailing whitespace), unique within the project: it identifies the key. Entries that all pin a `uuid` may share one."},"permissions":{"$ref":"#/$defs/permissionList","description":"Permissions of the key, by their Scaleflex names (exact spelling), no repeats."},"permissionSets":{"description":"Names of entries of the top-level `permissionSets` whose permissions the key also gets. The effective permissions (this union plus `permissions`) must not be empty.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permissionSetName"}},"active":{"description":"Whether the key is active. Default: true. Write true or false (yes/no are strings in YAML 1.2).","type":"boolean","default":true},"formerDescriptions":{"description":"Earlier descriptions of this key, so that a live key still carrying one is renamed rather than replaced. Unique within the project and different from every current description.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/description"}},"owner":{"description":"Who answers for this key: a person or team (e.g. `@platform-team`). Review metadata for `audit` and the `requireOwner` policy rule; never sent to the Scaleflex API, and `import` leaves it out.","type":"string","minLength":1},"purpose":{"description":"What the key is for. Review metadata shown by `audit`; never sent to the Scaleflex API, and `import` leaves it out.","type":"string","minLength":1},"justification":{"description":"Why the key needs its riskier permissions, for the `requireJustification` policy rule and reviewers; never sent to the Scaleflex API, and `import` leaves it out.","type":"string","minLength":1},"uuid":{"description":"Pins this entry to one live key by its uuid (needed when a project has several live keys with the same description).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"}}},"policyRule":{"description":"One policy rule: exactly one of `forbid`, `requireJustification`, `requireOwner`, `maxPermissions`, `descriptionPattern`, `maxAge`, with an optional `severity`.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"forbid":{"description":"No key may hold any of these permissions (except the keys `except` names).","type":"array","minItems":1,"items":{"$ref":"#/$defs/permission"}},"except":{"description":"With `forbid`: descriptions (glob patterns, `*` and `?`) of keys the rule does not apply to.","type":"array","items":{"type":"string","minLength":1}},"requireJustification":{"description":"Keys holding a risky permission (`risky`) or any of the listed permissions must have a `justification`.","anyOf":[{"const":"risky"},{"type":"array","minItems":1,"items":{"$ref":"#/$defs/permission"}}]},"requireOwner":{"description":"`true`: every key must have an `owner`.","type":"boolean"},"maxPermissions":{"description":"No key may hold more than this many permissions.","type":"integer","minimum":1},"descriptionPattern":{"description":"Every key description must match this regular expression (JavaScript syntax, Unicode mode).","type":"string","minLength":1},"maxAge":{"description":"Live active keys created longer ago than this (`180d`, `26w`, `2y`) are reported (rotate them). Needs the live keys: checked by `plan` and `audit`.","type":"string","pattern":"^[1-9][0-9]{0,5}[dwy]$"},"severity":{"description":"`error` (default) refuses with exit code 4; `warning` prints and lets the run go on.","type":"string","enum":["error","warning"],"default":"error"}}},"description":{"type":"string","minLength":1,"maxLength":255,"pattern":"^\\S(?:[\\s\\S]*\\S)?$","description":"A key description: 1-255 characters, no leading or trailing whitespace."},"permissionSetName":{"description":"A permission set name: letters, digits, `-`, `_` and `.`, starting with a letter or digit.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},"permissionList":{"description":"A list of permissions without repeats.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permission"}},"permission":{"type":"string","enum":["OBJECTS_LIST","OBJECTS_FETCH","FILE_UPLOAD","FILE_META_CREATE","FILE_META_CHANGE","FILE_RENAME","FILE_MOVE","FILE_DELETE","FILE_SET_VISIBILITY","FILE_LABEL_CHANGE","FILE_IMAGE_EDITOR","DIR_CREATE","DIR_RENAME","DIR_META_CHANGE","DIR_MOVE","DIR_DELETE","DIR_SET_VISIBILITY","CONFIG_CHANGE","CONFIG_LIST","FILE_PRODUCT_CHANGE","FILE_PROCESS_AUTOTAGGING","COLLECTIONS_LIST","COLLECTIONS_MANAGE","LABELS_LIST","LABEL_MANAGE","OBJECTS_SHARE_MANAGE","OBJECTS_AIRBOX_MANAGE","OBJECTS_APPROVAL_MANAGE","OBJECTS_APPROVAL_VOTE","ACCESS_READ","ACCESS_MANAGE"]}}};
 const schema32 = {"description":"A permission set name: letters, digits, `-`, `_` and `.`, starting with a letter or digit.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"};
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", "u");
 const schema33 = {"description":"A list of permissions without repeats.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permission"}};
@@ -84,21 +84,14 @@ return errors === 0;
 }
 validate21.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema35 = {"description":"One Scaleflex project (container) and the API keys it should have.","type":"object","additionalProperties":false,"required":["token","keys"],"properties":{"token":{"description":"The Scaleflex project token (lowercase letters, digits and hyphens), as in https://api.filerobot.com/{token}/v5. Unique within the manifest.","type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$","examples":["demo"]},"apiUrl":{"description":"Base URL of the Scaleflex API for this project. The --api-url flag overrides it; without it, the SCALEFLEX_API_URL variable applies, then the default https://api.filerobot.com.","type":"string","pattern":"^https?://[^\\s/?#]+(?:[/?#]\\S*)?$","default":"https://api.filerobot.com"},"credentials":{"$ref":"#/$defs/credentials","description":"Where the admin key for this project comes from: an environment variable (`env`) or a file (`file`), never the value itself. Default: the variable SCALEFLEX_API_KEY_<TOKEN> (upper case, hyphens as underscores), then SCALEFLEX_API_KEY."},"unmanaged":{"description":"What to do with live keys that no entry declares: `deactivate` them (default) or `ignore` them. Keys are never deleted, and the key the tool runs with is never deactivated.","type":"string","enum":["deactivate","ignore"],"default":"deactivate"},"keys":{"description":"The keys this project should have (may be empty).","type":"array","items":{"$ref":"#/$defs/key"}}}};
-const schema36 = {"description":"Where the admin key comes from: exactly one of `env` or `file`.","type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"env":{"description":"Name of the environment variable that holds the admin key.","type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","examples":["SCALEFLEX_API_KEY_DEMO"]},"file":{"description":"Path of a file that holds the admin key (relative paths are relative to the manifest file).","type":"string","minLength":1}}};
+const schema35 = {"description":"One policy rule: exactly one of `forbid`, `requireJustification`, `requireOwner`, `maxPermissions`, `descriptionPattern`, `maxAge`, with an optional `severity`.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"forbid":{"description":"No key may hold any of these permissions (except the keys `except` names).","type":"array","minItems":1,"items":{"$ref":"#/$defs/permission"}},"except":{"description":"With `forbid`: descriptions (glob patterns, `*` and `?`) of keys the rule does not apply to.","type":"array","items":{"type":"string","minLength":1}},"requireJustification":{"description":"Keys holding a risky permission (`risky`) or any of the listed permissions must have a `justification`.","anyOf":[{"const":"risky"},{"type":"array","minItems":1,"items":{"$ref":"#/$defs/permission"}}]},"requireOwner":{"description":"`true`: every key must have an `owner`.","type":"boolean"},"maxPermissions":{"description":"No key may hold more than this many permissions.","type":"integer","minimum":1},"descriptionPattern":{"description":"Every key description must match this regular expression (JavaScript syntax, Unicode mode).","type":"string","minLength":1},"maxAge":{"description":"Live active keys created longer ago than this (`180d`, `26w`, `2y`) are reported (rotate them). Needs the live keys: checked by `plan` and `audit`.","type":"string","pattern":"^[1-9][0-9]{0,5}[dwy]$"},"severity":{"description":"`error` (default) refuses with exit code 4; `warning` prints and lets the run go on.","type":"string","enum":["error","warning"],"default":"error"}}};
 const func2 = require("ajv/dist/runtime/ucs2length").default;
-const pattern5 = new RegExp("^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$", "u");
-const pattern6 = new RegExp("^https?://[^\\s/?#]+(?:[/?#]\\S*)?$", "u");
-const pattern7 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const schema37 = {"description":"One API key. Its description is its identity within the project.","type":"object","additionalProperties":false,"required":["description"],"properties":{"description":{"$ref":"#/$defs/description","description":"The key description (1-255 characters, no leading or trailing whitespace), unique within the project: it identifies the key. Entries that all pin a `uuid` may share one."},"permissions":{"$ref":"#/$defs/permissionList","description":"Permissions of the key, by their Scaleflex names (exact spelling), no repeats."},"permissionSets":{"description":"Names of entries of the top-level `permissionSets` whose permissions the key also gets. The effective permissions (this union plus `permissions`) must not be empty.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permissionSetName"}},"active":{"description":"Whether the key is active. Default: true. Write true or false (yes/no are strings in YAML 1.2).","type":"boolean","default":true},"formerDescriptions":{"description":"Earlier descriptions of this key, so that a live key still carrying one is renamed rather than replaced. Unique within the project and different from every current description.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/description"}},"uuid":{"description":"Pins this entry to one live key by its uuid (needed when a project has several live keys with the same description).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"}}};
-const schema38 = {"type":"string","minLength":1,"maxLength":255,"pattern":"^\\S(?:[\\s\\S]*\\S)?$","description":"A key description: 1-255 characters, no leading or trailing whitespace."};
-const pattern8 = new RegExp("^\\S(?:[\\s\\S]*\\S)?$", "u");
-const pattern11 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", "u");
+const pattern5 = new RegExp("^[1-9][0-9]{0,5}[dwy]$", "u");
 
-function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate24.evaluated;
+const evaluated0 = validate23.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -106,8 +99,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.description === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "description"},message:"must have required property '"+"description"+"'",schema:schema37.required,parentSchema:schema37,data};
+if(Object.keys(data).length < 1){
+const err0 = {instancePath,schemaPath:"#/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema35,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -117,8 +110,357 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!((((((key0 === "description") || (key0 === "permissions")) || (key0 === "permissionSets")) || (key0 === "active")) || (key0 === "formerDescriptions")) || (key0 === "uuid"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema37,data};
+if(!((((((((key0 === "forbid") || (key0 === "except")) || (key0 === "requireJustification")) || (key0 === "requireOwner")) || (key0 === "maxPermissions")) || (key0 === "descriptionPattern")) || (key0 === "maxAge")) || (key0 === "severity"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema35,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.forbid !== undefined){
+let data0 = data.forbid;
+if(Array.isArray(data0)){
+if(data0.length < 1){
+const err2 = {instancePath:instancePath+"/forbid",schemaPath:"#/properties/forbid/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema35.properties.forbid,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+const len0 = data0.length;
+for(let i0=0; i0<len0; i0++){
+let data1 = data0[i0];
+if(typeof data1 !== "string"){
+const err3 = {instancePath:instancePath+"/forbid/" + i0,schemaPath:"#/$defs/permission/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.type,parentSchema:schema34,data:data1};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(!(((((((((((((((((((((((((((((((data1 === "OBJECTS_LIST") || (data1 === "OBJECTS_FETCH")) || (data1 === "FILE_UPLOAD")) || (data1 === "FILE_META_CREATE")) || (data1 === "FILE_META_CHANGE")) || (data1 === "FILE_RENAME")) || (data1 === "FILE_MOVE")) || (data1 === "FILE_DELETE")) || (data1 === "FILE_SET_VISIBILITY")) || (data1 === "FILE_LABEL_CHANGE")) || (data1 === "FILE_IMAGE_EDITOR")) || (data1 === "DIR_CREATE")) || (data1 === "DIR_RENAME")) || (data1 === "DIR_META_CHANGE")) || (data1 === "DIR_MOVE")) || (data1 === "DIR_DELETE")) || (data1 === "DIR_SET_VISIBILITY")) || (data1 === "CONFIG_CHANGE")) || (data1 === "CONFIG_LIST")) || (data1 === "FILE_PRODUCT_CHANGE")) || (data1 === "FILE_PROCESS_AUTOTAGGING")) || (data1 === "COLLECTIONS_LIST")) || (data1 === "COLLECTIONS_MANAGE")) || (data1 === "LABELS_LIST")) || (data1 === "LABEL_MANAGE")) || (data1 === "OBJECTS_SHARE_MANAGE")) || (data1 === "OBJECTS_AIRBOX_MANAGE")) || (data1 === "OBJECTS_APPROVAL_MANAGE")) || (data1 === "OBJECTS_APPROVAL_VOTE")) || (data1 === "ACCESS_READ")) || (data1 === "ACCESS_MANAGE"))){
+const err4 = {instancePath:instancePath+"/forbid/" + i0,schemaPath:"#/$defs/permission/enum",keyword:"enum",params:{allowedValues: schema34.enum},message:"must be equal to one of the allowed values",schema:schema34.enum,parentSchema:schema34,data:data1};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/forbid",schemaPath:"#/properties/forbid/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema35.properties.forbid.type,parentSchema:schema35.properties.forbid,data:data0};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.except !== undefined){
+let data2 = data.except;
+if(Array.isArray(data2)){
+const len1 = data2.length;
+for(let i1=0; i1<len1; i1++){
+let data3 = data2[i1];
+if(typeof data3 === "string"){
+if(func2(data3) < 1){
+const err6 = {instancePath:instancePath+"/except/" + i1,schemaPath:"#/properties/except/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema35.properties.except.items,data:data3};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/except/" + i1,schemaPath:"#/properties/except/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.except.items.type,parentSchema:schema35.properties.except.items,data:data3};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+}
+else {
+const err8 = {instancePath:instancePath+"/except",schemaPath:"#/properties/except/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema35.properties.except.type,parentSchema:schema35.properties.except,data:data2};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data.requireJustification !== undefined){
+let data4 = data.requireJustification;
+const _errs12 = errors;
+let valid6 = false;
+const _errs13 = errors;
+if("risky" !== data4){
+const err9 = {instancePath:instancePath+"/requireJustification",schemaPath:"#/properties/requireJustification/anyOf/0/const",keyword:"const",params:{allowedValue: "risky"},message:"must be equal to constant",schema:"risky",parentSchema:schema35.properties.requireJustification.anyOf[0],data:data4};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+var _valid0 = _errs13 === errors;
+valid6 = valid6 || _valid0;
+const _errs14 = errors;
+if(Array.isArray(data4)){
+if(data4.length < 1){
+const err10 = {instancePath:instancePath+"/requireJustification",schemaPath:"#/properties/requireJustification/anyOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema35.properties.requireJustification.anyOf[1],data:data4};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+const len2 = data4.length;
+for(let i2=0; i2<len2; i2++){
+let data5 = data4[i2];
+if(typeof data5 !== "string"){
+const err11 = {instancePath:instancePath+"/requireJustification/" + i2,schemaPath:"#/$defs/permission/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.type,parentSchema:schema34,data:data5};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(!(((((((((((((((((((((((((((((((data5 === "OBJECTS_LIST") || (data5 === "OBJECTS_FETCH")) || (data5 === "FILE_UPLOAD")) || (data5 === "FILE_META_CREATE")) || (data5 === "FILE_META_CHANGE")) || (data5 === "FILE_RENAME")) || (data5 === "FILE_MOVE")) || (data5 === "FILE_DELETE")) || (data5 === "FILE_SET_VISIBILITY")) || (data5 === "FILE_LABEL_CHANGE")) || (data5 === "FILE_IMAGE_EDITOR")) || (data5 === "DIR_CREATE")) || (data5 === "DIR_RENAME")) || (data5 === "DIR_META_CHANGE")) || (data5 === "DIR_MOVE")) || (data5 === "DIR_DELETE")) || (data5 === "DIR_SET_VISIBILITY")) || (data5 === "CONFIG_CHANGE")) || (data5 === "CONFIG_LIST")) || (data5 === "FILE_PRODUCT_CHANGE")) || (data5 === "FILE_PROCESS_AUTOTAGGING")) || (data5 === "COLLECTIONS_LIST")) || (data5 === "COLLECTIONS_MANAGE")) || (data5 === "LABELS_LIST")) || (data5 === "LABEL_MANAGE")) || (data5 === "OBJECTS_SHARE_MANAGE")) || (data5 === "OBJECTS_AIRBOX_MANAGE")) || (data5 === "OBJECTS_APPROVAL_MANAGE")) || (data5 === "OBJECTS_APPROVAL_VOTE")) || (data5 === "ACCESS_READ")) || (data5 === "ACCESS_MANAGE"))){
+const err12 = {instancePath:instancePath+"/requireJustification/" + i2,schemaPath:"#/$defs/permission/enum",keyword:"enum",params:{allowedValues: schema34.enum},message:"must be equal to one of the allowed values",schema:schema34.enum,parentSchema:schema34,data:data5};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/requireJustification",schemaPath:"#/properties/requireJustification/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema35.properties.requireJustification.anyOf[1].type,parentSchema:schema35.properties.requireJustification.anyOf[1],data:data4};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+var _valid0 = _errs14 === errors;
+valid6 = valid6 || _valid0;
+if(!valid6){
+const err14 = {instancePath:instancePath+"/requireJustification",schemaPath:"#/properties/requireJustification/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema35.properties.requireJustification.anyOf,parentSchema:schema35.properties.requireJustification,data:data4};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+else {
+errors = _errs12;
+if(vErrors !== null){
+if(_errs12){
+vErrors.length = _errs12;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.requireOwner !== undefined){
+let data6 = data.requireOwner;
+if(typeof data6 !== "boolean"){
+const err15 = {instancePath:instancePath+"/requireOwner",schemaPath:"#/properties/requireOwner/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema35.properties.requireOwner.type,parentSchema:schema35.properties.requireOwner,data:data6};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.maxPermissions !== undefined){
+let data7 = data.maxPermissions;
+if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
+const err16 = {instancePath:instancePath+"/maxPermissions",schemaPath:"#/properties/maxPermissions/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema35.properties.maxPermissions.type,parentSchema:schema35.properties.maxPermissions,data:data7};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if((typeof data7 == "number") && (isFinite(data7))){
+if(data7 < 1 || isNaN(data7)){
+const err17 = {instancePath:instancePath+"/maxPermissions",schemaPath:"#/properties/maxPermissions/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema35.properties.maxPermissions,data:data7};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+}
+if(data.descriptionPattern !== undefined){
+let data8 = data.descriptionPattern;
+if(typeof data8 === "string"){
+if(func2(data8) < 1){
+const err18 = {instancePath:instancePath+"/descriptionPattern",schemaPath:"#/properties/descriptionPattern/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema35.properties.descriptionPattern,data:data8};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/descriptionPattern",schemaPath:"#/properties/descriptionPattern/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.descriptionPattern.type,parentSchema:schema35.properties.descriptionPattern,data:data8};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+if(data.maxAge !== undefined){
+let data9 = data.maxAge;
+if(typeof data9 === "string"){
+if(!pattern5.test(data9)){
+const err20 = {instancePath:instancePath+"/maxAge",schemaPath:"#/properties/maxAge/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]{0,5}[dwy]$"},message:"must match pattern \""+"^[1-9][0-9]{0,5}[dwy]$"+"\"",schema:"^[1-9][0-9]{0,5}[dwy]$",parentSchema:schema35.properties.maxAge,data:data9};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+else {
+const err21 = {instancePath:instancePath+"/maxAge",schemaPath:"#/properties/maxAge/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.maxAge.type,parentSchema:schema35.properties.maxAge,data:data9};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+if(data.severity !== undefined){
+let data10 = data.severity;
+if(typeof data10 !== "string"){
+const err22 = {instancePath:instancePath+"/severity",schemaPath:"#/properties/severity/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.severity.type,parentSchema:schema35.properties.severity,data:data10};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+if(!((data10 === "error") || (data10 === "warning"))){
+const err23 = {instancePath:instancePath+"/severity",schemaPath:"#/properties/severity/enum",keyword:"enum",params:{allowedValues: schema35.properties.severity.enum},message:"must be equal to one of the allowed values",schema:schema35.properties.severity.enum,parentSchema:schema35.properties.severity,data:data10};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+}
+else {
+const err24 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.type,parentSchema:schema35,data};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+validate23.errors = vErrors;
+return errors === 0;
+}
+validate23.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema38 = {"description":"One Scaleflex project (container) and the API keys it should have.","type":"object","additionalProperties":false,"required":["token","keys"],"properties":{"token":{"description":"The Scaleflex project token (lowercase letters, digits and hyphens), as in https://api.filerobot.com/{token}/v5. Unique within the manifest.","type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$","examples":["demo"]},"apiUrl":{"description":"Base URL of the Scaleflex API for this project. The --api-url flag overrides it; without it, the SCALEFLEX_API_URL variable applies, then the default https://api.filerobot.com.","type":"string","pattern":"^https?://[^\\s/?#]+(?:[/?#]\\S*)?$","default":"https://api.filerobot.com"},"credentials":{"$ref":"#/$defs/credentials","description":"Where the admin key for this project comes from: an environment variable (`env`) or a file (`file`), never the value itself. Default: the variable SCALEFLEX_API_KEY_<TOKEN> (upper case, hyphens as underscores), then SCALEFLEX_API_KEY."},"unmanaged":{"description":"What to do with live keys that no entry declares: `deactivate` them (default) or `ignore` them. Keys are never deleted, and the key the tool runs with is never deactivated.","type":"string","enum":["deactivate","ignore"],"default":"deactivate"},"keys":{"description":"The keys this project should have (may be empty).","type":"array","items":{"$ref":"#/$defs/key"}}}};
+const schema39 = {"description":"Where the admin key comes from: exactly one of `env` or `file`.","type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"env":{"description":"Name of the environment variable that holds the admin key.","type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","examples":["SCALEFLEX_API_KEY_DEMO"]},"file":{"description":"Path of a file that holds the admin key (relative paths are relative to the manifest file).","type":"string","minLength":1}}};
+const pattern6 = new RegExp("^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$", "u");
+const pattern7 = new RegExp("^https?://[^\\s/?#]+(?:[/?#]\\S*)?$", "u");
+const pattern8 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
+const schema40 = {"description":"One API key. Its description is its identity within the project.","type":"object","additionalProperties":false,"required":["description"],"properties":{"description":{"$ref":"#/$defs/description","description":"The key description (1-255 characters, no leading or trailing whitespace), unique within the project: it identifies the key. Entries that all pin a `uuid` may share one."},"permissions":{"$ref":"#/$defs/permissionList","description":"Permissions of the key, by their Scaleflex names (exact spelling), no repeats."},"permissionSets":{"description":"Names of entries of the top-level `permissionSets` whose permissions the key also gets. The effective permissions (this union plus `permissions`) must not be empty.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/permissionSetName"}},"active":{"description":"Whether the key is active. Default: true. Write true or false (yes/no are strings in YAML 1.2).","type":"boolean","default":true},"formerDescriptions":{"description":"Earlier descriptions of this key, so that a live key still carrying one is renamed rather than replaced. Unique within the project and different from every current description.","type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/description"}},"owner":{"description":"Who answers for this key: a person or team (e.g. `@platform-team`). Review metadata for `audit` and the `requireOwner` policy rule; never sent to the Scaleflex API, and `import` leaves it out.","type":"string","minLength":1},"purpose":{"description":"What the key is for. Review metadata shown by `audit`; never sent to the Scaleflex API, and `import` leaves it out.","type":"string","minLength":1},"justification":{"description":"Why the key needs its riskier permissions, for the `requireJustification` policy rule and reviewers; never sent to the Scaleflex API, and `import` leaves it out.","type":"string","minLength":1},"uuid":{"description":"Pins this entry to one live key by its uuid (needed when a project has several live keys with the same description).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"}}};
+const schema41 = {"type":"string","minLength":1,"maxLength":255,"pattern":"^\\S(?:[\\s\\S]*\\S)?$","description":"A key description: 1-255 characters, no leading or trailing whitespace."};
+const func7 = Object.prototype.hasOwnProperty;
+const pattern9 = new RegExp("^\\S(?:[\\s\\S]*\\S)?$", "u");
+const pattern12 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", "u");
+
+function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate26.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.description === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "description"},message:"must have required property '"+"description"+"'",schema:schema40.required,parentSchema:schema40,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func7.call(schema40.properties, key0))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema40,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -132,7 +474,7 @@ if(data.description !== undefined){
 let data0 = data.description;
 if(typeof data0 === "string"){
 if(func2(data0) > 255){
-const err2 = {instancePath:instancePath+"/description",schemaPath:"#/$defs/description/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters",schema:255,parentSchema:schema38,data:data0};
+const err2 = {instancePath:instancePath+"/description",schemaPath:"#/$defs/description/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters",schema:255,parentSchema:schema41,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -142,7 +484,7 @@ vErrors.push(err2);
 errors++;
 }
 if(func2(data0) < 1){
-const err3 = {instancePath:instancePath+"/description",schemaPath:"#/$defs/description/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema38,data:data0};
+const err3 = {instancePath:instancePath+"/description",schemaPath:"#/$defs/description/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema41,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -151,8 +493,8 @@ vErrors.push(err3);
 }
 errors++;
 }
-if(!pattern8.test(data0)){
-const err4 = {instancePath:instancePath+"/description",schemaPath:"#/$defs/description/pattern",keyword:"pattern",params:{pattern: "^\\S(?:[\\s\\S]*\\S)?$"},message:"must match pattern \""+"^\\S(?:[\\s\\S]*\\S)?$"+"\"",schema:"^\\S(?:[\\s\\S]*\\S)?$",parentSchema:schema38,data:data0};
+if(!pattern9.test(data0)){
+const err4 = {instancePath:instancePath+"/description",schemaPath:"#/$defs/description/pattern",keyword:"pattern",params:{pattern: "^\\S(?:[\\s\\S]*\\S)?$"},message:"must match pattern \""+"^\\S(?:[\\s\\S]*\\S)?$"+"\"",schema:"^\\S(?:[\\s\\S]*\\S)?$",parentSchema:schema41,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -163,7 +505,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/description",schemaPath:"#/$defs/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.type,parentSchema:schema38,data:data0};
+const err5 = {instancePath:instancePath+"/description",schemaPath:"#/$defs/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.type,parentSchema:schema41,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -215,7 +557,7 @@ outer0:
 for(;i1--;){
 for(j0 = i1; j0--;){
 if(func0(data2[i1], data2[j0])){
-const err8 = {instancePath:instancePath+"/permissionSets",schemaPath:"#/properties/permissionSets/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema37.properties.permissionSets,data:data2};
+const err8 = {instancePath:instancePath+"/permissionSets",schemaPath:"#/properties/permissionSets/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema40.properties.permissionSets,data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -230,7 +572,7 @@ break outer0;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/permissionSets",schemaPath:"#/properties/permissionSets/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.permissionSets.type,parentSchema:schema37.properties.permissionSets,data:data2};
+const err9 = {instancePath:instancePath+"/permissionSets",schemaPath:"#/properties/permissionSets/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema40.properties.permissionSets.type,parentSchema:schema40.properties.permissionSets,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -243,7 +585,7 @@ errors++;
 if(data.active !== undefined){
 let data4 = data.active;
 if(typeof data4 !== "boolean"){
-const err10 = {instancePath:instancePath+"/active",schemaPath:"#/properties/active/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema37.properties.active.type,parentSchema:schema37.properties.active,data:data4};
+const err10 = {instancePath:instancePath+"/active",schemaPath:"#/properties/active/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema40.properties.active.type,parentSchema:schema40.properties.active,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -261,7 +603,7 @@ for(let i2=0; i2<len1; i2++){
 let data6 = data5[i2];
 if(typeof data6 === "string"){
 if(func2(data6) > 255){
-const err11 = {instancePath:instancePath+"/formerDescriptions/" + i2,schemaPath:"#/$defs/description/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters",schema:255,parentSchema:schema38,data:data6};
+const err11 = {instancePath:instancePath+"/formerDescriptions/" + i2,schemaPath:"#/$defs/description/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters",schema:255,parentSchema:schema41,data:data6};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -271,7 +613,7 @@ vErrors.push(err11);
 errors++;
 }
 if(func2(data6) < 1){
-const err12 = {instancePath:instancePath+"/formerDescriptions/" + i2,schemaPath:"#/$defs/description/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema38,data:data6};
+const err12 = {instancePath:instancePath+"/formerDescriptions/" + i2,schemaPath:"#/$defs/description/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema41,data:data6};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -280,8 +622,8 @@ vErrors.push(err12);
 }
 errors++;
 }
-if(!pattern8.test(data6)){
-const err13 = {instancePath:instancePath+"/formerDescriptions/" + i2,schemaPath:"#/$defs/description/pattern",keyword:"pattern",params:{pattern: "^\\S(?:[\\s\\S]*\\S)?$"},message:"must match pattern \""+"^\\S(?:[\\s\\S]*\\S)?$"+"\"",schema:"^\\S(?:[\\s\\S]*\\S)?$",parentSchema:schema38,data:data6};
+if(!pattern9.test(data6)){
+const err13 = {instancePath:instancePath+"/formerDescriptions/" + i2,schemaPath:"#/$defs/description/pattern",keyword:"pattern",params:{pattern: "^\\S(?:[\\s\\S]*\\S)?$"},message:"must match pattern \""+"^\\S(?:[\\s\\S]*\\S)?$"+"\"",schema:"^\\S(?:[\\s\\S]*\\S)?$",parentSchema:schema41,data:data6};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -292,7 +634,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/formerDescriptions/" + i2,schemaPath:"#/$defs/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.type,parentSchema:schema38,data:data6};
+const err14 = {instancePath:instancePath+"/formerDescriptions/" + i2,schemaPath:"#/$defs/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.type,parentSchema:schema41,data:data6};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -309,7 +651,7 @@ outer1:
 for(;i3--;){
 for(j1 = i3; j1--;){
 if(func0(data5[i3], data5[j1])){
-const err15 = {instancePath:instancePath+"/formerDescriptions",schemaPath:"#/properties/formerDescriptions/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema37.properties.formerDescriptions,data:data5};
+const err15 = {instancePath:instancePath+"/formerDescriptions",schemaPath:"#/properties/formerDescriptions/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema40.properties.formerDescriptions,data:data5};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -324,7 +666,7 @@ break outer1;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/formerDescriptions",schemaPath:"#/properties/formerDescriptions/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.formerDescriptions.type,parentSchema:schema37.properties.formerDescriptions,data:data5};
+const err16 = {instancePath:instancePath+"/formerDescriptions",schemaPath:"#/properties/formerDescriptions/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema40.properties.formerDescriptions.type,parentSchema:schema40.properties.formerDescriptions,data:data5};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -334,11 +676,11 @@ vErrors.push(err16);
 errors++;
 }
 }
-if(data.uuid !== undefined){
-let data7 = data.uuid;
+if(data.owner !== undefined){
+let data7 = data.owner;
 if(typeof data7 === "string"){
-if(!pattern11.test(data7)){
-const err17 = {instancePath:instancePath+"/uuid",schemaPath:"#/properties/uuid/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"+"\"",schema:"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",parentSchema:schema37.properties.uuid,data:data7};
+if(func2(data7) < 1){
+const err17 = {instancePath:instancePath+"/owner",schemaPath:"#/properties/owner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema40.properties.owner,data:data7};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -349,7 +691,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/uuid",schemaPath:"#/properties/uuid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.uuid.type,parentSchema:schema37.properties.uuid,data:data7};
+const err18 = {instancePath:instancePath+"/owner",schemaPath:"#/properties/owner/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.owner.type,parentSchema:schema40.properties.owner,data:data7};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -359,9 +701,11 @@ vErrors.push(err18);
 errors++;
 }
 }
-}
-else {
-const err19 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.type,parentSchema:schema37,data};
+if(data.purpose !== undefined){
+let data8 = data.purpose;
+if(typeof data8 === "string"){
+if(func2(data8) < 1){
+const err19 = {instancePath:instancePath+"/purpose",schemaPath:"#/properties/purpose/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema40.properties.purpose,data:data8};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -370,16 +714,89 @@ vErrors.push(err19);
 }
 errors++;
 }
-validate24.errors = vErrors;
+}
+else {
+const err20 = {instancePath:instancePath+"/purpose",schemaPath:"#/properties/purpose/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.purpose.type,parentSchema:schema40.properties.purpose,data:data8};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+if(data.justification !== undefined){
+let data9 = data.justification;
+if(typeof data9 === "string"){
+if(func2(data9) < 1){
+const err21 = {instancePath:instancePath+"/justification",schemaPath:"#/properties/justification/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema40.properties.justification,data:data9};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/justification",schemaPath:"#/properties/justification/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.justification.type,parentSchema:schema40.properties.justification,data:data9};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+if(data.uuid !== undefined){
+let data10 = data.uuid;
+if(typeof data10 === "string"){
+if(!pattern12.test(data10)){
+const err23 = {instancePath:instancePath+"/uuid",schemaPath:"#/properties/uuid/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"+"\"",schema:"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",parentSchema:schema40.properties.uuid,data:data10};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/uuid",schemaPath:"#/properties/uuid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.uuid.type,parentSchema:schema40.properties.uuid,data:data10};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+}
+else {
+const err25 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.type,parentSchema:schema40,data};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+validate26.errors = vErrors;
 return errors === 0;
 }
-validate24.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate26.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate23.evaluated;
+const evaluated0 = validate25.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -388,7 +805,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.token === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "token"},message:"must have required property '"+"token"+"'",schema:schema35.required,parentSchema:schema35,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "token"},message:"must have required property '"+"token"+"'",schema:schema38.required,parentSchema:schema38,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -398,7 +815,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.keys === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "keys"},message:"must have required property '"+"keys"+"'",schema:schema35.required,parentSchema:schema35,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "keys"},message:"must have required property '"+"keys"+"'",schema:schema38.required,parentSchema:schema38,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -409,7 +826,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((key0 === "token") || (key0 === "apiUrl")) || (key0 === "credentials")) || (key0 === "unmanaged")) || (key0 === "keys"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema35,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema38,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -423,7 +840,7 @@ if(data.token !== undefined){
 let data0 = data.token;
 if(typeof data0 === "string"){
 if(func2(data0) > 63){
-const err3 = {instancePath:instancePath+"/token",schemaPath:"#/properties/token/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema35.properties.token,data:data0};
+const err3 = {instancePath:instancePath+"/token",schemaPath:"#/properties/token/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema38.properties.token,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -433,7 +850,7 @@ vErrors.push(err3);
 errors++;
 }
 if(func2(data0) < 1){
-const err4 = {instancePath:instancePath+"/token",schemaPath:"#/properties/token/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema35.properties.token,data:data0};
+const err4 = {instancePath:instancePath+"/token",schemaPath:"#/properties/token/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema38.properties.token,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -442,8 +859,8 @@ vErrors.push(err4);
 }
 errors++;
 }
-if(!pattern5.test(data0)){
-const err5 = {instancePath:instancePath+"/token",schemaPath:"#/properties/token/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$",parentSchema:schema35.properties.token,data:data0};
+if(!pattern6.test(data0)){
+const err5 = {instancePath:instancePath+"/token",schemaPath:"#/properties/token/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$",parentSchema:schema38.properties.token,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -454,7 +871,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/token",schemaPath:"#/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.token.type,parentSchema:schema35.properties.token,data:data0};
+const err6 = {instancePath:instancePath+"/token",schemaPath:"#/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.properties.token.type,parentSchema:schema38.properties.token,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -467,8 +884,8 @@ errors++;
 if(data.apiUrl !== undefined){
 let data1 = data.apiUrl;
 if(typeof data1 === "string"){
-if(!pattern6.test(data1)){
-const err7 = {instancePath:instancePath+"/apiUrl",schemaPath:"#/properties/apiUrl/pattern",keyword:"pattern",params:{pattern: "^https?://[^\\s/?#]+(?:[/?#]\\S*)?$"},message:"must match pattern \""+"^https?://[^\\s/?#]+(?:[/?#]\\S*)?$"+"\"",schema:"^https?://[^\\s/?#]+(?:[/?#]\\S*)?$",parentSchema:schema35.properties.apiUrl,data:data1};
+if(!pattern7.test(data1)){
+const err7 = {instancePath:instancePath+"/apiUrl",schemaPath:"#/properties/apiUrl/pattern",keyword:"pattern",params:{pattern: "^https?://[^\\s/?#]+(?:[/?#]\\S*)?$"},message:"must match pattern \""+"^https?://[^\\s/?#]+(?:[/?#]\\S*)?$"+"\"",schema:"^https?://[^\\s/?#]+(?:[/?#]\\S*)?$",parentSchema:schema38.properties.apiUrl,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -479,7 +896,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/apiUrl",schemaPath:"#/properties/apiUrl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.apiUrl.type,parentSchema:schema35.properties.apiUrl,data:data1};
+const err8 = {instancePath:instancePath+"/apiUrl",schemaPath:"#/properties/apiUrl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.properties.apiUrl.type,parentSchema:schema38.properties.apiUrl,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -493,7 +910,7 @@ if(data.credentials !== undefined){
 let data2 = data.credentials;
 if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 if(Object.keys(data2).length > 1){
-const err9 = {instancePath:instancePath+"/credentials",schemaPath:"#/$defs/credentials/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema36,data:data2};
+const err9 = {instancePath:instancePath+"/credentials",schemaPath:"#/$defs/credentials/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema39,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -503,7 +920,7 @@ vErrors.push(err9);
 errors++;
 }
 if(Object.keys(data2).length < 1){
-const err10 = {instancePath:instancePath+"/credentials",schemaPath:"#/$defs/credentials/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema36,data:data2};
+const err10 = {instancePath:instancePath+"/credentials",schemaPath:"#/$defs/credentials/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema39,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -514,7 +931,7 @@ errors++;
 }
 for(const key1 in data2){
 if(!((key1 === "env") || (key1 === "file"))){
-const err11 = {instancePath:instancePath+"/credentials",schemaPath:"#/$defs/credentials/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema36,data:data2};
+const err11 = {instancePath:instancePath+"/credentials",schemaPath:"#/$defs/credentials/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema39,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -527,8 +944,8 @@ errors++;
 if(data2.env !== undefined){
 let data3 = data2.env;
 if(typeof data3 === "string"){
-if(!pattern7.test(data3)){
-const err12 = {instancePath:instancePath+"/credentials/env",schemaPath:"#/$defs/credentials/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema36.properties.env,data:data3};
+if(!pattern8.test(data3)){
+const err12 = {instancePath:instancePath+"/credentials/env",schemaPath:"#/$defs/credentials/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema39.properties.env,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -539,7 +956,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/credentials/env",schemaPath:"#/$defs/credentials/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema36.properties.env.type,parentSchema:schema36.properties.env,data:data3};
+const err13 = {instancePath:instancePath+"/credentials/env",schemaPath:"#/$defs/credentials/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema39.properties.env.type,parentSchema:schema39.properties.env,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -553,7 +970,7 @@ if(data2.file !== undefined){
 let data4 = data2.file;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err14 = {instancePath:instancePath+"/credentials/file",schemaPath:"#/$defs/credentials/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema36.properties.file,data:data4};
+const err14 = {instancePath:instancePath+"/credentials/file",schemaPath:"#/$defs/credentials/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema39.properties.file,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -564,7 +981,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/credentials/file",schemaPath:"#/$defs/credentials/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema36.properties.file.type,parentSchema:schema36.properties.file,data:data4};
+const err15 = {instancePath:instancePath+"/credentials/file",schemaPath:"#/$defs/credentials/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema39.properties.file.type,parentSchema:schema39.properties.file,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -576,7 +993,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/credentials",schemaPath:"#/$defs/credentials/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema36.type,parentSchema:schema36,data:data2};
+const err16 = {instancePath:instancePath+"/credentials",schemaPath:"#/$defs/credentials/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema39.type,parentSchema:schema39,data:data2};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -589,7 +1006,7 @@ errors++;
 if(data.unmanaged !== undefined){
 let data5 = data.unmanaged;
 if(typeof data5 !== "string"){
-const err17 = {instancePath:instancePath+"/unmanaged",schemaPath:"#/properties/unmanaged/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.unmanaged.type,parentSchema:schema35.properties.unmanaged,data:data5};
+const err17 = {instancePath:instancePath+"/unmanaged",schemaPath:"#/properties/unmanaged/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.properties.unmanaged.type,parentSchema:schema38.properties.unmanaged,data:data5};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -599,7 +1016,7 @@ vErrors.push(err17);
 errors++;
 }
 if(!((data5 === "deactivate") || (data5 === "ignore"))){
-const err18 = {instancePath:instancePath+"/unmanaged",schemaPath:"#/properties/unmanaged/enum",keyword:"enum",params:{allowedValues: schema35.properties.unmanaged.enum},message:"must be equal to one of the allowed values",schema:schema35.properties.unmanaged.enum,parentSchema:schema35.properties.unmanaged,data:data5};
+const err18 = {instancePath:instancePath+"/unmanaged",schemaPath:"#/properties/unmanaged/enum",keyword:"enum",params:{allowedValues: schema38.properties.unmanaged.enum},message:"must be equal to one of the allowed values",schema:schema38.properties.unmanaged.enum,parentSchema:schema38.properties.unmanaged,data:data5};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -614,14 +1031,14 @@ let data6 = data.keys;
 if(Array.isArray(data6)){
 const len0 = data6.length;
 for(let i0=0; i0<len0; i0++){
-if(!(validate24(data6[i0], {instancePath:instancePath+"/keys/" + i0,parentData:data6,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate24.errors : vErrors.concat(validate24.errors);
+if(!(validate26(data6[i0], {instancePath:instancePath+"/keys/" + i0,parentData:data6,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/keys",schemaPath:"#/properties/keys/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema35.properties.keys.type,parentSchema:schema35.properties.keys,data:data6};
+const err19 = {instancePath:instancePath+"/keys",schemaPath:"#/properties/keys/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema38.properties.keys.type,parentSchema:schema38.properties.keys,data:data6};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -633,7 +1050,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.type,parentSchema:schema35,data};
+const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema38.type,parentSchema:schema38,data};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -642,10 +1059,10 @@ vErrors.push(err20);
 }
 errors++;
 }
-validate23.errors = vErrors;
+validate25.errors = vErrors;
 return errors === 0;
 }
-validate23.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -680,7 +1097,7 @@ vErrors.push(err1);
 errors++;
 }
 for(const key0 in data){
-if(!(((key0 === "version") || (key0 === "permissionSets")) || (key0 === "projects"))){
+if(!((((key0 === "version") || (key0 === "permissionSets")) || (key0 === "policy")) || (key0 === "projects"))){
 const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema31,data};
 if(vErrors === null){
 vErrors = [err2];
@@ -784,11 +1201,19 @@ vErrors.push(err9);
 errors++;
 }
 }
-if(data.projects !== undefined){
-let data3 = data.projects;
+if(data.policy !== undefined){
+let data3 = data.policy;
 if(Array.isArray(data3)){
-if(data3.length < 1){
-const err10 = {instancePath:instancePath+"/projects",schemaPath:"#/properties/projects/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema31.properties.projects,data:data3};
+const len0 = data3.length;
+for(let i0=0; i0<len0; i0++){
+if(!(validate23(data3[i0], {instancePath:instancePath+"/policy/" + i0,parentData:data3,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate23.errors : vErrors.concat(validate23.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/policy",schemaPath:"#/properties/policy/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.policy.type,parentSchema:schema31.properties.policy,data:data3};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -797,16 +1222,12 @@ vErrors.push(err10);
 }
 errors++;
 }
-const len0 = data3.length;
-for(let i0=0; i0<len0; i0++){
-if(!(validate23(data3[i0], {instancePath:instancePath+"/projects/" + i0,parentData:data3,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate23.errors : vErrors.concat(validate23.errors);
-errors = vErrors.length;
 }
-}
-}
-else {
-const err11 = {instancePath:instancePath+"/projects",schemaPath:"#/properties/projects/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.projects.type,parentSchema:schema31.properties.projects,data:data3};
+if(data.projects !== undefined){
+let data5 = data.projects;
+if(Array.isArray(data5)){
+if(data5.length < 1){
+const err11 = {instancePath:instancePath+"/projects",schemaPath:"#/properties/projects/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema31.properties.projects,data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -815,15 +1236,33 @@ vErrors.push(err11);
 }
 errors++;
 }
+const len1 = data5.length;
+for(let i1=0; i1<len1; i1++){
+if(!(validate25(data5[i1], {instancePath:instancePath+"/projects/" + i1,parentData:data5,parentDataProperty:i1,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate25.errors : vErrors.concat(validate25.errors);
+errors = vErrors.length;
+}
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+const err12 = {instancePath:instancePath+"/projects",schemaPath:"#/properties/projects/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.projects.type,parentSchema:schema31.properties.projects,data:data5};
 if(vErrors === null){
 vErrors = [err12];
 }
 else {
 vErrors.push(err12);
+}
+errors++;
+}
+}
+}
+else {
+const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
 }
 errors++;
 }
