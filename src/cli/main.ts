@@ -136,6 +136,20 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .option('--out <file>', 'write the manifest here instead of stdout'),
   ).action(action(() => import('./commands/import')));
 
+  addApiOptions(
+    program
+      .command('audit')
+      .description('report the live keys: permissions matrix, risk, age, owner, drift from the manifest, policy findings (changes nothing)')
+      .option('-f, --file <path>', 'manifest file: adds owners, managed/unmanaged, drift and its policy')
+      .option('--from-cdktf <path>', 'read the desired state from a synthesized CDKTF stack (cdk.tf.json)')
+      .option('--policy <file>', 'policy rules kept outside the manifest (YAML `policy:` list); the manifest can only add to them')
+      .option('--project <token>', 'only this project (repeatable; needed without -f)', collect)
+      .addOption(new Option('--format <format>', 'report format').choices(['markdown', 'html', 'csv', 'json', 'sarif']).default('markdown'))
+      .option('--out <file>', 'write the report here instead of stdout')
+      .option('--findings', 'with --format csv: one more row per policy finding')
+      .option('--older-than <days>', 'count active keys older than this many days in the summary', integer(1), 365),
+  ).action(action(() => import('./commands/audit')));
+
   const secretsCmd = program.command('secrets').description('work with the secrets of live keys');
   addApiOptions(
     secretsCmd
