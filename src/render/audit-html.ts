@@ -25,28 +25,41 @@ td.y{text-align:center;background:#ddf4ff}td.y.r{background:#ffebe9}tbody th{tex
 .critical{color:#a40e26;font-weight:600}.high{color:#bc4c00;font-weight:600}.write{color:#7d4e00}.read{color:#116329}
 .muted{color:#57606a}dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}
 form{display:flex;flex-wrap:wrap;gap:.75rem;align-items:end;margin:1rem 0}label{display:flex;flex-direction:column;font-size:12px}
+#matrix{table-layout:fixed;width:max-content}#matrix col.w{width:15rem}#matrix col.m{width:6.5rem}#matrix col.p{width:1.7rem}
+#matrix td,#matrix th{overflow-wrap:anywhere}
 button.sort{all:unset;cursor:pointer}button.sort:focus{outline:2px solid #0969da}
 `;
 
-// Runs in the page. Plain ES2017, no dependencies; filtering toggles `hidden` on rows in one pass.
+// Runs in the page. Plain ES2017, no dependencies. A table of 10,000 rows x 40 cells takes seconds to lay out
+// whenever rows appear or vanish, so the script keeps every row in an array and puts only the first PAGE
+// matching rows in the table ("show more" adds the next page): a filter then costs one pass over the array
+// and the layout of at most a page of rows, whatever the account's size. Without JavaScript every row shows.
 const SCRIPT = `
 (function(){
+var PAGE=50;
 var table=document.getElementById('matrix');if(!table)return;
 var body=table.tBodies[0];var rows=Array.prototype.slice.call(body.rows);
+// Read once: dataset lookups in every filter pass would cost more than the comparisons.
+var data=new Map(rows.map(function(r){var d=r.dataset;return[r,{project:d.project,risk:d.risk,owner:d.owner.toLowerCase(),perms:' '+d.perms+' ',key:d.key.toLowerCase()}];}));
 var form=document.getElementById('filters');form.hidden=false;
 var f={project:form.elements.project,risk:form.elements.risk,owner:form.elements.owner,permission:form.elements.permission,text:form.elements.text};
-var count=document.getElementById('shown');
+var count=document.getElementById('shown');var more=document.getElementById('more');var limit=PAGE;
 function apply(){
   var t0=performance.now();
   var pr=f.project.value,rk=f.risk.value,ow=f.owner.value.trim().toLowerCase(),pm=f.permission.value,tx=f.text.value.trim().toLowerCase();
-  var shown=0;
-  for(var i=0;i<rows.length;i++){var r=rows[i],d=r.dataset;
-    var ok=(!pr||d.project===pr)&&(!rk||d.risk===rk)&&(!ow||d.owner.toLowerCase().indexOf(ow)>=0)&&(!pm||(' '+d.perms+' ').indexOf(' '+pm+' ')>=0)&&(!tx||d.key.toLowerCase().indexOf(tx)>=0);
-    if(r.hidden===ok)r.hidden=!ok;if(ok)shown++;}
-  count.textContent=shown+' of '+rows.length+' keys shown';
+  var matched=0;var frag=document.createDocumentFragment();
+  for(var i=0;i<rows.length;i++){var r=rows[i],d=data.get(r);
+    var ok=(!pr||d.project===pr)&&(!rk||d.risk===rk)&&(!ow||d.owner.indexOf(ow)>=0)&&(!pm||d.perms.indexOf(' '+pm+' ')>=0)&&(!tx||d.key.indexOf(tx)>=0);
+    if(ok){matched++;if(matched<=limit)frag.appendChild(r);}}
+  body.textContent='';body.appendChild(frag);
+  var shown=Math.min(matched,limit);
+  count.textContent=matched+' of '+rows.length+' keys match'+(shown<matched?' (first '+shown+' shown)':'');
+  more.hidden=shown>=matched;
   window.auditLastFilterMs=performance.now()-t0;
 }
-for(var k in f){f[k].addEventListener('input',apply);f[k].addEventListener('change',apply);}
+function refilter(){limit=PAGE;apply();}
+for(var k in f){f[k].addEventListener('input',refilter);f[k].addEventListener('change',refilter);}
+more.addEventListener('click',function(){limit+=PAGE;apply();});
 var heads=table.tHead.rows[1].cells;var dir={};
 Array.prototype.forEach.call(heads,function(th,col){
   var b=document.createElement('button');b.className='sort';b.type='button';
@@ -55,9 +68,9 @@ Array.prototype.forEach.call(heads,function(th,col){
     var asc=dir[col]=!dir[col];var num=th.dataset.sort==='number';
     var keyed=rows.map(function(r,i){var c=r.cells[col];var v=c.dataset.v!==undefined?c.dataset.v:c.textContent;return{r:r,v:num?Number(v):v,i:i};});
     keyed.sort(function(a,b){var x=a.v<b.v?-1:a.v>b.v?1:a.i-b.i;return asc?x:-x;});
-    var frag=document.createDocumentFragment();keyed.forEach(function(k){frag.appendChild(k.r);});body.appendChild(frag);
     rows=keyed.map(function(k){return k.r;});
     Array.prototype.forEach.call(heads,function(h){h.setAttribute('aria-sort','none');});th.setAttribute('aria-sort',asc?'ascending':'descending');
+    apply();
   });
 });
 apply();
@@ -93,7 +106,9 @@ export function renderAuditHtml(report: AuditReport): string {
   }
   const groupRow = PERMISSION_AREAS.map((a) => `<th scope="colgroup" colspan="${a.permissions.length}">${a.area}</th>`).join('');
   const permHeads = MATRIX_PERMISSIONS.map((p) => `<th scope="col" class="p" title="${e(PERMISSION_DESCRIPTIONS[p])}">${p}</th>`).join('');
-  const colgroups = PERMISSION_AREAS.map((a) => `<colgroup span="${a.permissions.length}"></colgroup>`).join('');
+  // Fixed widths let the browser lay the table out from its columns instead of measuring every cell.
+  const colgroups = PERMISSION_AREAS.map((a) => `<colgroup>${'<col class="p">'.repeat(a.permissions.length)}</colgroup>`).join('');
+  const fixedCols = ['m', 'w', 'm', 'm', 'm', 'm', 'm', 'w', 'm'].map((c) => `<col class="${c}">`).join('');
   const findings = report.projects.flatMap((p) => p.findings);
   const findingRows = findings.map(
     (f) =>
@@ -137,7 +152,7 @@ export function renderAuditHtml(report: AuditReport): string {
 </form>
 <table id="matrix">
 <caption>Every live key with its risk tier, state, age, owner, management, drift from the manifest, policy findings, and the permissions it holds (✓), grouped by area</caption>
-<colgroup span="9"></colgroup>${colgroups}
+<colgroup>${fixedCols}</colgroup>${colgroups}
 <thead>
 <tr><td colspan="9"></td>${groupRow}</tr>
 <tr><th scope="col">Project</th><th scope="col">Key</th><th scope="col" data-sort="number">Risk</th><th scope="col">Active</th><th scope="col" data-sort="number">Age (days)</th><th scope="col">Owner</th><th scope="col">Managed</th><th scope="col">Drift</th><th scope="col" data-sort="number">Findings</th>${permHeads}</tr>
@@ -146,6 +161,7 @@ export function renderAuditHtml(report: AuditReport): string {
 ${keyRows.join('\n')}
 </tbody>
 </table>
+<p><button id="more" type="button" hidden>Show more keys</button></p>
 </section>
 <section aria-labelledby="findings-h"><h2 id="findings-h">Policy findings</h2>
 ${findingRows.length
