@@ -198,10 +198,10 @@ export class StateCorruptError extends ScaleflexKeysError {
   override readonly code = 'STATE_CORRUPT';
 }
 
-/** A policy rule of severity `error` refused the manifest (see `policy:` and `--policy`). */
-export class PolicyRefusedError extends ScaleflexKeysError {
-  override name = 'PolicyRefusedError';
-  override readonly code = 'POLICY_REFUSED';
+/** A policy rule of severity `error` found keys that break it (`validate`, `plan`); exit code 4. */
+export class PolicyViolationError extends ScaleflexKeysError {
+  override name = 'PolicyViolationError';
+  override readonly code = 'POLICY_VIOLATION';
 }
 
 /** A saved plan no longer applies: a key it changes moved, or the manifest it was made from changed. */

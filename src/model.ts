@@ -42,6 +42,12 @@ export interface KeySpec {
    * runs with; `--force` does not override it.
    */
   readonly protected?: boolean;
+  /** Who answers for the key (a person or team). Metadata for reviewers and policy; never sent to the API. */
+  readonly owner?: string;
+  /** What the key is for. Metadata; never sent to the API. */
+  readonly purpose?: string;
+  /** Why the key needs its riskier permissions (see `requireJustification`). Metadata; never sent to the API. */
+  readonly justification?: string;
   /** Where the entry was declared (YAML position or construct path), when known. */
   readonly source?: SourceLocation;
 }

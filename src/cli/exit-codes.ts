@@ -36,7 +36,7 @@ export const EXIT_CODES_HELP = `Exit codes:\n${EXIT_CODE_TABLE.map(([code, meani
 export const EXIT_BY_CODE: Readonly<Record<string, number>> = {
   USAGE: EXIT.USAGE,
   GUARD_REFUSED: EXIT.GUARD,
-  POLICY_REFUSED: EXIT.POLICY,
+  POLICY_VIOLATION: EXIT.POLICY,
 };
 
 /** The exit code for an error: known codes from the table, everything else 1. */

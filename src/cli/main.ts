@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { ScaleflexKeysError, UsageError } from '../errors';
 import * as applyArgs from './arguments/apply';
+import * as auditArgs from './arguments/audit';
 import * as deactivateArgs from './arguments/deactivate';
 import * as emulatorArgs from './arguments/emulator';
 import * as importArgs from './arguments/import';
@@ -47,6 +48,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   wire(showArgs.define(program), showArgs.parseFlags, () => import('./commands/show'));
   wire(deactivateArgs.define(program), deactivateArgs.parseFlags, () => import('./commands/deactivate'));
   wire(importArgs.define(program), importArgs.parseFlags, () => import('./commands/import'));
+  wire(auditArgs.define(program), auditArgs.parseFlags, () => import('./commands/audit'));
   const secrets = program.command('secrets').description('work with the secrets of live keys');
   wire(secretsPullArgs.define(secrets), secretsPullArgs.parseFlags, () => import('./commands/secrets-pull'));
   wire(emulatorArgs.define(program), emulatorArgs.parseFlags, () => import('./commands/emulator'));

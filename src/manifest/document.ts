@@ -9,6 +9,8 @@ import type { Permission, UnmanagedPolicy } from '../model';
 export interface ManifestDocument {
   version: 1;
   permissionSets?: Record<string, Permission[]>;
+  /** Review rules (see `src/policy/`); evaluated by validate, plan and audit, never sent to the API. */
+  policy?: Record<string, unknown>[];
   projects: ManifestProject[];
 }
 
@@ -37,6 +39,9 @@ export interface ManifestKey {
   protected?: boolean;
   formerDescriptions?: string[];
   uuid?: string;
+  owner?: string;
+  purpose?: string;
+  justification?: string;
 }
 
 /** For each field of T: whether the type makes it required; the compiler rejects a table that disagrees. */
@@ -44,7 +49,7 @@ export type FieldTable<T> = { readonly [K in keyof T]-?: object extends Pick<T, 
 
 /** The fields of each manifest object, as the TypeScript types declare them. */
 export const MANIFEST_FIELDS = {
-  manifest: { version: 'required', permissionSets: 'optional', projects: 'required' } satisfies FieldTable<ManifestDocument>,
+  manifest: { version: 'required', permissionSets: 'optional', policy: 'optional', projects: 'required' } satisfies FieldTable<ManifestDocument>,
   project: {
     token: 'required',
     apiUrl: 'optional',
@@ -61,6 +66,9 @@ export const MANIFEST_FIELDS = {
     protected: 'optional',
     formerDescriptions: 'optional',
     uuid: 'optional',
+    owner: 'optional',
+    purpose: 'optional',
+    justification: 'optional',
   } satisfies FieldTable<ManifestKey>,
 } as const;
 

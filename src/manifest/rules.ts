@@ -15,6 +15,7 @@ import { credentialEnvProblem, credentialFilePathProblem, manifestApiUrlProblem,
 import { errorAt, escapePointer, type Locator, relatedAt, where } from './diagnostics';
 import { MANIFEST_SCHEMA, quote } from './schema-check';
 import { didYouMean } from './suggest';
+import { parsePolicy } from '../policy/rules';
 
 /** Field names that can only mean a secret value was pasted into the manifest (compared without case, `-`, `_`). */
 const SECRET_FIELD_NAMES = new Set([
@@ -131,6 +132,11 @@ export function checkRules(doc: unknown, locate: Locator, options: RuleOptions):
     );
   secretFields(doc, report, superseded);
   if (!isObj(doc)) return { diagnostics, superseded };
+  if (doc.policy !== undefined) {
+    // The policy parser checks every field of a rule, with messages that name the rule; the schema's would repeat them.
+    superseded.add('/policy');
+    diagnostics.push(...parsePolicy(doc.policy, '/policy', locate, 'manifest').diagnostics);
+  }
   const ctx: RuleContext = {
     doc,
     walk: newWalk(),
@@ -561,6 +567,9 @@ export function buildDesiredState(doc: Obj, locate: Locator): DesiredState {
         formerDescriptions: Object.freeze([...((key.formerDescriptions as string[] | undefined) ?? [])]),
         ...(typeof key.uuid === 'string' ? { uuid: key.uuid } : {}),
         ...(key.protected === true ? { protected: true } : {}),
+        ...(typeof key.owner === 'string' ? { owner: key.owner } : {}),
+        ...(typeof key.purpose === 'string' ? { purpose: key.purpose } : {}),
+        ...(typeof key.justification === 'string' ? { justification: key.justification } : {}),
         source: source(`/projects/${p}/keys/${k}`),
       };
       return Object.freeze(spec);

@@ -27,7 +27,7 @@ const expected: Record<string, { code: string; exit: number }> = {
   SecretsFileError: { code: 'SECRETS_FILE', exit: 1 },
   StateLockedError: { code: 'STATE_LOCKED', exit: 1 },
   StateCorruptError: { code: 'STATE_CORRUPT', exit: 1 },
-  PolicyRefusedError: { code: 'POLICY_REFUSED', exit: 4 },
+  PolicyViolationError: { code: 'POLICY_VIOLATION', exit: 4 },
   PreconditionFailedError: { code: 'PRECONDITION_FAILED', exit: 1 },
 };
 

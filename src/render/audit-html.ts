@@ -1,0 +1,177 @@
+/**
+ * The audit as one self-contained HTML page (`audit --format html`): inline CSS and script, no network (a
+ * Content-Security-Policy that allows nothing else), no external font. Without JavaScript it is a plain,
+ * accessible document: a summary, the keys × permissions matrix (caption, grouped column headers with `scope`,
+ * a row header per key) and the policy findings. With JavaScript, filters (project, risk, owner, permission,
+ * text) and sortable columns appear. The script reads the table itself, so no data is embedded twice and no
+ * user text ever reaches a script context. Pure and deterministic.
+ */
+import type { AuditReport } from '../audit/model';
+import { MATRIX_PERMISSIONS, PERMISSION_AREAS, RISK_TIERS } from '../audit/model';
+import { PERMISSION_DESCRIPTIONS } from '../permissions';
+import { isRisky } from './risk';
+
+/** Escapes text for HTML element content and double-quoted attributes. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+const CSS = `
+body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5rem;color:#1b1f24;background:#fff}
+h1{font-size:1.4rem}table{border-collapse:collapse;margin:1rem 0}caption{text-align:left;font-weight:600;padding:.3rem 0}
+th,td{border:1px solid #d0d7de;padding:.15rem .35rem;vertical-align:top}thead th{background:#f6f8fa;position:sticky;top:0}
+th.p{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:400;font-size:12px;white-space:nowrap}
+td.y{text-align:center;background:#ddf4ff}td.y.r{background:#ffebe9}tbody th{text-align:left;font-weight:400}
+.critical{color:#a40e26;font-weight:600}.high{color:#bc4c00;font-weight:600}.write{color:#7d4e00}.read{color:#116329}
+.muted{color:#57606a}dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}
+form{display:flex;flex-wrap:wrap;gap:.75rem;align-items:end;margin:1rem 0}label{display:flex;flex-direction:column;font-size:12px}
+#matrix{table-layout:fixed;width:max-content}#matrix col.w{width:15rem}#matrix col.m{width:6.5rem}#matrix col.p{width:1.7rem}
+#matrix td,#matrix th{overflow-wrap:anywhere}
+button.sort{all:unset;cursor:pointer}button.sort:focus{outline:2px solid #0969da}
+`;
+
+// Runs in the page. Plain ES2017, no dependencies. A table of 10,000 rows x 40 cells takes seconds to lay out
+// whenever rows appear or vanish, so the script keeps every row in an array and puts only the first PAGE
+// matching rows in the table ("show more" adds the next page): a filter then costs one pass over the array
+// and the layout of at most a page of rows, whatever the account's size. Without JavaScript every row shows.
+const SCRIPT = `
+(function(){
+var PAGE=50;
+var table=document.getElementById('matrix');if(!table)return;
+var body=table.tBodies[0];var rows=Array.prototype.slice.call(body.rows);
+// Read once: dataset lookups in every filter pass would cost more than the comparisons.
+var data=new Map(rows.map(function(r){var d=r.dataset;return[r,{project:d.project,risk:d.risk,owner:d.owner.toLowerCase(),perms:' '+d.perms+' ',key:d.key.toLowerCase()}];}));
+var form=document.getElementById('filters');form.hidden=false;
+var f={project:form.elements.project,risk:form.elements.risk,owner:form.elements.owner,permission:form.elements.permission,text:form.elements.text};
+var count=document.getElementById('shown');var more=document.getElementById('more');var limit=PAGE;
+function apply(){
+  var t0=performance.now();
+  var pr=f.project.value,rk=f.risk.value,ow=f.owner.value.trim().toLowerCase(),pm=f.permission.value,tx=f.text.value.trim().toLowerCase();
+  var matched=0;var frag=document.createDocumentFragment();
+  for(var i=0;i<rows.length;i++){var r=rows[i],d=data.get(r);
+    var ok=(!pr||d.project===pr)&&(!rk||d.risk===rk)&&(!ow||d.owner.indexOf(ow)>=0)&&(!pm||d.perms.indexOf(' '+pm+' ')>=0)&&(!tx||d.key.indexOf(tx)>=0);
+    if(ok){matched++;if(matched<=limit)frag.appendChild(r);}}
+  body.textContent='';body.appendChild(frag);
+  var shown=Math.min(matched,limit);
+  count.textContent=matched+' of '+rows.length+' keys match'+(shown<matched?' (first '+shown+' shown)':'');
+  more.hidden=shown>=matched;
+  window.auditLastFilterMs=performance.now()-t0;
+}
+function refilter(){limit=PAGE;apply();}
+for(var k in f){f[k].addEventListener('input',refilter);f[k].addEventListener('change',refilter);}
+more.addEventListener('click',function(){limit+=PAGE;apply();});
+var heads=table.tHead.rows[1].cells;var dir={};
+Array.prototype.forEach.call(heads,function(th,col){
+  var b=document.createElement('button');b.className='sort';b.type='button';
+  while(th.firstChild)b.appendChild(th.firstChild);th.appendChild(b);th.setAttribute('aria-sort','none');
+  b.addEventListener('click',function(){
+    var asc=dir[col]=!dir[col];var num=th.dataset.sort==='number';
+    var keyed=rows.map(function(r,i){var c=r.cells[col];var v=c.dataset.v!==undefined?c.dataset.v:c.textContent;return{r:r,v:num?Number(v):v,i:i};});
+    keyed.sort(function(a,b){var x=a.v<b.v?-1:a.v>b.v?1:a.i-b.i;return asc?x:-x;});
+    rows=keyed.map(function(k){return k.r;});
+    Array.prototype.forEach.call(heads,function(h){h.setAttribute('aria-sort','none');});th.setAttribute('aria-sort',asc?'ascending':'descending');
+    apply();
+  });
+});
+apply();
+})();
+`;
+
+function options(values: readonly string[], all: string): string {
+  return [`<option value="">${escapeHtml(all)}</option>`, ...values.map((v) => `<option value="${escapeHtml(v)}">${escapeHtml(v)}</option>`)].join('');
+}
+
+/** Renders the audit as one HTML document. */
+export function renderAuditHtml(report: AuditReport): string {
+  const s = report.summary;
+  const e = escapeHtml;
+  const keyRows: string[] = [];
+  for (const p of report.projects) {
+    for (const k of p.keys) {
+      const perms = [...k.permissions, ...k.unknownPermissions];
+      const cells = MATRIX_PERMISSIONS.map((perm) => {
+        if (!k.permissions.includes(perm)) return '<td></td>';
+        // Only the risky grants themselves are tinted, so the eye finds them in a wide row.
+        return `<td class="y${isRisky(perm) ? ' r' : ''}" title="${e(perm)}">✓</td>`;
+      }).join('');
+      keyRows.push(
+        `<tr data-project="${e(p.token)}" data-risk="${k.risk}" data-owner="${e(k.owner ?? '')}" data-perms="${e(perms.join(' '))}" data-key="${e(`${k.description} ${k.uuid}`)}">` +
+          `<td>${e(p.token)}</td><th scope="row">${e(k.description)}<br><small class="muted">${e(k.uuid)}</small></th>` +
+          `<td class="${k.risk}" data-v="${RISK_TIERS.indexOf(k.risk)}">${k.risk}</td><td>${k.active ? 'active' : 'inactive'}</td>` +
+          `<td data-v="${k.ageDays}">${k.ageDays}</td><td>${k.owner !== undefined ? e(k.owner) : '<span class="muted">none</span>'}</td>` +
+          `<td>${report.withManifest ? (k.managed ? 'managed' : '<strong>unmanaged</strong>') : '<span class="muted">no manifest</span>'}</td>` +
+          `<td>${k.drift.length ? k.drift.map(e).join('<br>') : ''}</td><td data-v="${k.findings}">${k.findings || ''}</td>${cells}</tr>`,
+      );
+    }
+  }
+  const groupRow = PERMISSION_AREAS.map((a) => `<th scope="colgroup" colspan="${a.permissions.length}">${a.area}</th>`).join('');
+  const permHeads = MATRIX_PERMISSIONS.map((p) => `<th scope="col" class="p" title="${e(PERMISSION_DESCRIPTIONS[p])}">${p}</th>`).join('');
+  // Fixed widths let the browser lay the table out from its columns instead of measuring every cell.
+  const colgroups = PERMISSION_AREAS.map((a) => `<colgroup>${'<col class="p">'.repeat(a.permissions.length)}</colgroup>`).join('');
+  const fixedCols = ['m', 'w', 'm', 'm', 'm', 'm', 'm', 'w', 'm'].map((c) => `<col class="${c}">`).join('');
+  const findings = report.projects.flatMap((p) => p.findings);
+  const findingRows = findings.map(
+    (f) =>
+      `<tr><td>${f.severity}</td><td>${e(f.project)}</td><th scope="row">${e(f.description)}</th><td>${e(f.ruleLabel)}</td>` +
+      `<td>${f.source ? e(`${f.source.file}:${f.source.line}:${f.source.column}`) : ''}</td><td>${e(f.message)}</td></tr>`,
+  );
+  const summary: [string, number][] = [
+    ['Projects', s.projects],
+    ['Keys (active)', s.keys],
+    ['Active keys holding ACCESS_MANAGE', s.accessManage],
+    ...(report.withManifest ? ([['Active keys no manifest entry manages', s.unmanagedActive], ['Keys drifted from the manifest', s.drifted]] as [string, number][]) : []),
+    [`Active keys older than ${report.olderThanDays} days`, s.old],
+    ['Inactive keys', s.inactive],
+    ['Policy errors', s.errors],
+    ['Policy warnings', s.warnings],
+  ];
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Scaleflex key audit</title>
+<style>${CSS}</style>
+</head>
+<body>
+<main>
+<h1>Scaleflex key audit</h1>
+<p class="muted">Generated ${e(report.generatedAt)} by scaleflex-keys audit.</p>
+<section aria-labelledby="summary-h"><h2 id="summary-h">Summary</h2>
+<dl>${summary.map(([k, v]) => `<dt>${e(k)}</dt><dd>${k === 'Keys (active)' ? `${s.keys} (${s.activeKeys})` : v}</dd>`).join('')}</dl>
+</section>
+<section aria-labelledby="keys-h"><h2 id="keys-h">Keys and permissions</h2>
+<form id="filters" hidden onsubmit="return false">
+<label>Project<select name="project">${options(report.projects.map((p) => p.token), 'all projects')}</select></label>
+<label>Risk<select name="risk">${options(RISK_TIERS, 'any risk')}</select></label>
+<label>Owner<input name="owner" type="search" placeholder="owner contains"></label>
+<label>Permission<select name="permission">${options(MATRIX_PERMISSIONS, 'any permission')}</select></label>
+<label>Key<input name="text" type="search" placeholder="description or uuid"></label>
+<output id="shown" aria-live="polite"></output>
+</form>
+<table id="matrix">
+<caption>Every live key with its risk tier, state, age, owner, management, drift from the manifest, policy findings, and the permissions it holds (✓), grouped by area</caption>
+<colgroup>${fixedCols}</colgroup>${colgroups}
+<thead>
+<tr><td colspan="9"></td>${groupRow}</tr>
+<tr><th scope="col">Project</th><th scope="col">Key</th><th scope="col" data-sort="number">Risk</th><th scope="col">Active</th><th scope="col" data-sort="number">Age (days)</th><th scope="col">Owner</th><th scope="col">Managed</th><th scope="col">Drift</th><th scope="col" data-sort="number">Findings</th>${permHeads}</tr>
+</thead>
+<tbody>
+${keyRows.join('\n')}
+</tbody>
+</table>
+<p><button id="more" type="button" hidden>Show more keys</button></p>
+</section>
+<section aria-labelledby="findings-h"><h2 id="findings-h">Policy findings</h2>
+${findingRows.length
+    ? `<table id="findings"><caption>Policy findings, each at the manifest line of its key</caption><thead><tr><th scope="col">Severity</th><th scope="col">Project</th><th scope="col">Key</th><th scope="col">Rule</th><th scope="col">Where</th><th scope="col">Message</th></tr></thead><tbody>\n${findingRows.join('\n')}\n</tbody></table>`
+    : '<p>No policy findings.</p>'}
+</section>
+</main>
+<script>${SCRIPT}</script>
+</body>
+</html>
+`;
+}
+
