@@ -39,13 +39,14 @@ export interface LoadedProjects {
 /** Loads and validates the desired state (throws ManifestError with every problem) and selects projects. */
 export function loadProjects(flags: SourceFlags, io: Io, trust: OperatorTrust): LoadedProjects {
   const file = sourceFile(flags);
-  const options = {
-    ...(flags.file !== undefined ? { file: flags.file } : {}),
-    ...(flags.fromCdktf !== undefined ? { fromCdktf: flags.fromCdktf } : {}),
-    cwd: io.cwd,
-    trust,
-  };
-  const state = loadDesiredState(options);
+  const state = loadDesiredState(
+    {
+      ...(flags.file !== undefined ? { file: flags.file } : {}),
+      ...(flags.fromCdktf !== undefined ? { fromCdktf: flags.fromCdktf } : {}),
+      cwd: io.cwd,
+    },
+    { trust },
+  );
   const absolute = path.resolve(io.cwd, file);
   return {
     state,

@@ -12,6 +12,7 @@ import { SecretsFileError } from '../errors';
 import { secrets } from '../redact';
 import * as lockfile from 'proper-lockfile';
 import { writeFileAtomic } from '../atomic-file';
+import { secretVariableName } from '../secret-names';
 import type { Io } from './io';
 
 /** How a secrets file is laid out. */
@@ -35,18 +36,8 @@ export function secretsFormatFor(file: string, explicit?: string): SecretsFormat
   return base === '.env' || base.endsWith('.env') || base.startsWith('.env.') ? 'env' : 'json';
 }
 
-/**
- * The `.env` variable name of a key: `SCALEFLEX_KEY_<PROJECT>_<DESCRIPTION>`, upper-cased, every run of
- * characters outside `[A-Z0-9]` turned into one `_`.
- */
-export function envVarName(project: string, description: string): string {
-  const part = (s: string) =>
-    s
-      .toUpperCase()
-      .replace(/[^A-Z0-9]+/g, '_')
-      .replace(/^_+|_+$/g, '');
-  return ['SCALEFLEX_KEY', part(project), part(description) || 'KEY'].filter(Boolean).join('_');
-}
+/** The `.env` variable name of a key (one definition, `src/secret-names.ts`, shared with the manifest rule). */
+export const envVarName = secretVariableName;
 
 /** Sorts entries so that output never depends on the order keys were created in. */
 function sorted(entries: readonly KeySecret[]): KeySecret[] {

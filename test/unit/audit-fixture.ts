@@ -41,11 +41,11 @@ projects:
 const key = (uuid: string, description: string, permissions: string[], createdAt: string, active = true, unknown?: string[]): LiveKey => ({
   uuid,
   description,
-  permissions: permissions as LiveKey['permissions'],
+  // Permissions this version does not know come from the API like any other.
+  permissions: [...permissions, ...(unknown ?? [])],
   active,
   createdAt,
   secretPreview: `****${uuid.slice(-4)}`,
-  ...(unknown ? { unknownPermissions: unknown } : {}),
 });
 
 export const LIVE: ReadonlyMap<string, readonly LiveKey[]> = new Map([

@@ -1,5 +1,5 @@
 /** `deactivate`'s command line: definition and typed flags. */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { UsageError } from '../../errors';
 import { addApiOptions, addGuardOptions, apiFlags, type ApiFlags, DEFAULT_MANIFEST, guardFlags, type GuardFlags } from './common';
 
@@ -35,7 +35,9 @@ export function define(program: Command): Command {
         .option('--key-resource <name>', "with --key-spec-env: the name of the key's null_resource, for --skip-if-replaced-in")
         .option('--credentials-env <name>', "with --key-spec-env: the variable holding the project's admin key (default SCALEFLEX_API_KEY_<TOKEN>)")
         .option('--skip-if-replaced-in <cdk.tf.json>', 'do nothing when this stack still declares the key resource with another spec (a replacement)')
-        .option('--auto-approve', 'do not ask for confirmation (needed without a TTY)'),
+        .option('--auto-approve', 'do not ask for confirmation (needed without a TTY)')
+        // Removed; still recognised so that an old stack's provisioner gets a message saying what to do.
+        .addOption(new Option('--spec-env <var>').hideHelp()),
     ),
   );
 }
@@ -45,6 +47,11 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 /** The command line as typed flags; every combination that makes no sense is a UsageError. */
 export function parseFlags(raw: Record<string, unknown>, args: readonly string[]): DeactivateFlags {
   if (args.length > 0) throw new UsageError(`deactivate takes no arguments, got ${args.map((a) => JSON.stringify(a)).join(' ')}`);
+  if (raw.specEnv !== undefined) {
+    throw new UsageError('--spec-env was removed: a ScaleflexApiKey deactivates its own key with --key-spec-env', {
+      hint: 'synthesize the stack again with this version (`cdktf synth`), or give -f/--file or --from-cdktf',
+    });
+  }
   const project = str(raw.project);
   if (project === undefined) throw new UsageError('--project is required');
   const [file, fromCdktf, keySpecEnv] = [str(raw.file), str(raw.fromCdktf), str(raw.keySpecEnv)];

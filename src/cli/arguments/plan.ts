@@ -4,9 +4,13 @@ import { UsageError } from '../../errors';
 import { addApiOptions, addGuardOptions, addSourceOptions, apiFlags, type ApiFlags, guardFlags, type GuardFlags, sourceFlags, type SourceFlags } from './common';
 
 export interface PlanFlags extends SourceFlags, ApiFlags, GuardFlags {
-  readonly format: 'text' | 'json' | 'markdown';
+  readonly format: 'text' | 'json' | 'markdown' | 'github';
   readonly out?: string;
   readonly detailedExitcode: boolean;
+  /** Policy rules kept outside the manifest. */
+  readonly policy?: string;
+  /** The target branch's manifest: label every change intent or drift. */
+  readonly base?: string;
 }
 
 export function define(program: Command): Command {
@@ -15,10 +19,12 @@ export function define(program: Command): Command {
       addSourceOptions(
         program
           .command('plan')
-          .description('show what apply would change, without changing anything; exit 0 no changes (or changes without --detailed-exitcode), 2 changes with --detailed-exitcode, 1 an error, 3 a guard refused')
-          .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'markdown']).default('text'))
+          .description('show what apply would change, without changing anything; exit 0 no changes (or changes without --detailed-exitcode), 2 changes with --detailed-exitcode, 1 an error, 3 a guard refused, 4 a policy error')
+          .addOption(new Option('--format <format>', 'output format (github: workflow-command annotations on the manifest lines)').choices(['text', 'json', 'markdown', 'github']).default('text'))
           .option('--out <file>', 'also save the plan as JSON, for `apply <file>`')
-          .option('--detailed-exitcode', 'exit 2 when there are changes, 0 when there are none'),
+          .option('--detailed-exitcode', 'exit 2 when there are changes, 0 when there are none')
+          .option('--policy <file>', 'policy rules kept outside the manifest; the manifest can only add to them (errors exit 4)')
+          .option('--base <file>', "the target branch's manifest: label each change intent (the edit causes it) or drift (live differs from the base too)"),
       ),
     ),
   );
@@ -34,5 +40,7 @@ export function parseFlags(o: Record<string, unknown>, args: readonly string[]):
     format: (o.format as PlanFlags['format']) ?? 'text',
     ...(typeof o.out === 'string' ? { out: o.out } : {}),
     detailedExitcode: Boolean(o.detailedExitcode),
+    ...(typeof o.policy === 'string' ? { policy: o.policy } : {}),
+    ...(typeof o.base === 'string' ? { base: o.base } : {}),
   };
 }

@@ -41,8 +41,10 @@ export async function run(opts: AuditFlags, io: Io): Promise<number> {
   let desired: DesiredState | undefined;
   if (opts.file !== undefined || opts.fromCdktf !== undefined) {
     const { loadDesiredState } = await import('../../manifest');
-    const options = { ...(opts.file !== undefined ? { file: opts.file } : {}), ...(opts.fromCdktf !== undefined ? { fromCdktf: opts.fromCdktf } : {}), cwd: io.cwd, trust: trustFor(opts, io) };
-    desired = loadDesiredState(options);
+    desired = loadDesiredState(
+      { ...(opts.file !== undefined ? { file: opts.file } : {}), ...(opts.fromCdktf !== undefined ? { fromCdktf: opts.fromCdktf } : {}), cwd: io.cwd },
+      { trust: trustFor(opts, io) },
+    );
   }
   const { loadPolicy } = await import('../../policy');
   const rules = loadPolicy({ cwd: io.cwd, ...(opts.policy !== undefined ? { policyFile: opts.policy } : {}), ...(opts.file !== undefined ? { manifestFile: opts.file } : {}) });

@@ -19,7 +19,13 @@ import { ApiSession, READ_FOR_PLAN, traceEnabled, trustFor } from '../session';
 
 /** Runs `plan`; resolves to the exit code (0, 1, 2 with --detailed-exitcode, 3). */
 export async function run(flags: PlanFlags, io: Io): Promise<number> {
-  const loaded = loadProjects(flags, io, trustFor(flags, io));
+  const trust = trustFor(flags, io);
+  const loaded = loadProjects(flags, io, trust);
+  // Everything local is read before the first request: the policy, and the base manifest for --base.
+  const { loadPolicy, evaluatePolicy, findingDiagnostics } = await import('../../policy');
+  const manifestFile = flags.fromCdktf === undefined ? loaded.source.path : undefined;
+  const rules = loadPolicy({ cwd: io.cwd, ...(flags.policy !== undefined ? { policyFile: flags.policy } : {}), ...(manifestFile ? { manifestFile } : {}) });
+  const base = flags.base !== undefined ? (await import('../../manifest')).loadDesiredState({ file: flags.base, cwd: io.cwd }, { trust }) : undefined;
   const session = await ApiSession.start(io, flags, loaded.projects.map((p) => p.token), loaded.baseDir);
   let outcomes;
   try {
@@ -36,10 +42,31 @@ export async function run(flags: PlanFlags, io: Io): Promise<number> {
   // from YAML and from CDKTF prints the same document.
   const plan = buildPlan(planned, flags.out !== undefined ? loaded.source : undefined);
 
-  const shown = flags.format !== 'json' && planned.length > 0;
+  const live = new Map(outcomes.flatMap((o) => (o.run ? [[o.token, o.run.live] as const] : [])));
+  const findings = evaluatePolicy(loaded.state, rules, { now: new Date(), live });
+  const policyErrors = findings.filter((f) => f.severity === 'error').length;
+
+  const shown = flags.format !== 'json' && flags.format !== 'github' && planned.length > 0;
   const unplanned = failed.map((o) => o.token).sort();
-  if (flags.format !== 'text' || planned.length > 0) io.out(await renderPlan(plan, flags.format, io, allViolations(outcomes), unplanned));
+  if (flags.format === 'github') {
+    const { renderAnnotations } = await import('../../render/annotations');
+    io.out(renderAnnotations(plan, { desired: loaded.state, findings }));
+  } else if (base) {
+    const { labelChanges, policyChanges } = await import('../../audit/labels');
+    const labels = labelChanges(plan, { baseDesired: base, live });
+    const policy = policyChanges(loadPolicy({ cwd: io.cwd, manifestFile: flags.base! }), rules);
+    const render = await import('../../render/labels');
+    if (flags.format === 'json') io.out(`${JSON.stringify(sortKeys(render.labelPlanDocument((await import('../../reconcile')).planToDocument(plan), labels, policy)), null, 2)}\n`);
+    else if (flags.format === 'markdown') io.out(render.renderLabelledMarkdown(plan, labels, policy));
+    else io.out(render.renderLabelledText(plan, labels, policy));
+  } else if (flags.format !== 'text' || planned.length > 0) {
+    io.out(await renderPlan(plan, flags.format, io, allViolations(outcomes), unplanned));
+  }
   reportProblems(outcomes, io, shown);
+  if (flags.format !== 'github' && findings.length > 0) {
+    const { formatDiagnostics } = await import('../../manifest');
+    io.err(formatDiagnostics(findingDiagnostics(findings, loaded.source.path), 'text'));
+  }
   if (shown && refused) io.err('error: a guard refused (see the plan above); apply would refuse too\n');
 
   if (flags.out !== undefined) {
@@ -53,7 +80,20 @@ export async function run(flags: PlanFlags, io: Io): Promise<number> {
 
   if (failed.length > 0) return EXIT.ERROR;
   if (refused) return EXIT.GUARD;
+  if (policyErrors > 0) {
+    io.err(`error: the policy refuses this manifest (${policyErrors} policy error${policyErrors === 1 ? '' : 's'}; see above)\n`);
+    return EXIT.POLICY;
+  }
   const counts = countChanges(plan);
   const changes = counts.create + counts.change + counts.deactivate > 0;
   return changes && flags.detailedExitcode ? EXIT.CHANGES : EXIT.OK;
+}
+
+/** Object keys sorted, as the plan's JSON form always is. */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.keys(value as object).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+  }
+  return value;
 }

@@ -15,20 +15,27 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 export async function run(flags: ValidateFlags, io: Io): Promise<number> {
   const format = flags.format;
   // What the operator allows comes from the environment and flags, never from the manifest (src/trust.ts).
-  const options = {
-    file: flags.file,
-    fromCdktf: flags.fromCdktf,
-    cwd: io.cwd,
-    trust: operatorTrust(io.env, { allowApiUrl: flags.allowApiUrl, allowCredentialEnv: flags.allowCredentialEnv }),
-  };
-  const reading = readDesiredState(options);
+  const reading = readDesiredState(
+    { ...(flags.file !== undefined ? { file: flags.file } : {}), ...(flags.fromCdktf !== undefined ? { fromCdktf: flags.fromCdktf } : {}), cwd: io.cwd },
+    { trust: operatorTrust(io.env, { allowApiUrl: flags.allowApiUrl, allowCredentialEnv: flags.allowCredentialEnv }) },
+  );
   const errors = reading.diagnostics.filter((d) => d.severity === 'error').length;
   const valid = reading.state !== undefined && errors === 0;
+  // The policy (the manifest's `policy:` and `--policy FILE`) is evaluated on a valid desired state only.
+  let policyErrors = 0;
+  if (valid && reading.state) {
+    const { loadPolicy, evaluatePolicy, findingDiagnostics } = await import('../../policy');
+    const rules = loadPolicy({ cwd: io.cwd, ...(flags.policy !== undefined ? { policyFile: flags.policy } : {}), ...(flags.fromCdktf === undefined ? { manifestFile: reading.file } : {}) });
+    const findings = findingDiagnostics(evaluatePolicy(reading.state, rules, { now: new Date() }), reading.file);
+    policyErrors = findings.filter((d) => d.severity === 'error').length;
+    reading.diagnostics.push(...findings);
+  }
 
   const verdict = (): string => {
     if (!valid || !reading.state) return `${reading.file}: invalid (${plural(errors, 'problem')})\n`;
     const keys = reading.state.projects.reduce((n, p) => n + p.keys.length, 0);
-    const warnings = reading.diagnostics.length - errors;
+    const warnings = reading.diagnostics.length - errors - policyErrors;
+    if (policyErrors > 0) return `${reading.file}: valid, but the policy refuses it (${plural(policyErrors, 'policy error')})\n`;
     return (
       `${reading.file}: valid (${plural(reading.state.projects.length, 'project')}, ${plural(keys, 'key')}` +
       `${warnings > 0 ? `, ${plural(warnings, 'warning')}` : ''})\n`
@@ -37,12 +44,13 @@ export async function run(flags: ValidateFlags, io: Io): Promise<number> {
   if (format === 'text') {
     // Problems go to stderr, like a compiler's; the one-line verdict on success goes to stdout.
     io.err(formatDiagnostics(reading.diagnostics, 'text'));
-    if (valid) io.out(verdict());
+    if (valid && policyErrors === 0) io.out(verdict());
     else io.err(verdict());
   } else {
     io.out(formatDiagnostics(reading.diagnostics, format));
     // Annotations do not show in a workflow's log; the verdict on stderr does.
     if (format === 'github') io.err(verdict());
   }
-  return valid ? EXIT.OK : EXIT.ERROR;
+  if (!valid) return EXIT.ERROR;
+  return policyErrors > 0 ? EXIT.POLICY : EXIT.OK;
 }
