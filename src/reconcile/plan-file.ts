@@ -94,8 +94,15 @@ function sortKeys(value: Json): Json {
 
 /** The stable JSON text of a plan: object keys sorted, 2-space indent, trailing newline. */
 export function planToJson(plan: Plan): string {
-  return `${JSON.stringify(sortKeys(planToDocument(plan)), null, 2)}\n`;
+  // Invisible and bidi-control characters (a description named in the hub) are written as \uXXXX escapes: the
+  // same string to a parser, but never shown as themselves in an editor or a diff.
+  return `${JSON.stringify(sortKeys(planToDocument(plan)), null, 2).replace(HIDDEN_IN_JSON, (ch) =>
+    ch.split('').map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''),
+  )}\n`;
 }
+
+/** What `planToJson` escapes: format, private-use, unassigned and separator characters JSON leaves raw. */
+const HIDDEN_IN_JSON = /[\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/gu;
 
 let validator: ValidateFunction | undefined;
 function validate(doc: unknown): ValidateFunction['errors'] {

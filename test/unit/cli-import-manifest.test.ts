@@ -1,6 +1,6 @@
 /** Unit tests of import's pure core: live keys -> manifest YAML (sorted, commented, pinned, no secrets). */
 import { parse } from 'yaml';
-import { importManifest, mergeImport } from '../../src/cli/import-manifest';
+import { importManifest, mergeImport } from '../../src/manifest/dump';
 import type { LiveKey, Permission } from '../../src/model';
 
 function key(uuid: string, description: string, permissions: Permission[], active = true, createdAt = '2026-01-01T00:00:00.000Z'): LiveKey {

@@ -1,6 +1,6 @@
 /**
  * `scaleflex-keys import --project T [--out FILE]`: lists the live keys of each named project and writes them
- * as a manifest (see `../import-manifest`): sorted, commented with uuid and creation date, no secrets, and
+ * as a manifest (see `src/manifest/dump.ts`): sorted, commented with uuid and creation date, no secrets, and
  * planning empty. `--out` never destroys a manifest: an existing file is refused unless `--merge` (edit it in place,
  * keeping its other projects and comments) or `--force` (replace it); the write is atomic. Otherwise stdout.
  * The `$schema` modeline points at the schema where a consumer has it (`node_modules/scaleflex-keys/schemas/`),
@@ -12,7 +12,7 @@ import { ScaleflexKeysError, UsageError } from '../../errors';
 import { writeFileAtomic } from '../../atomic-file';
 import { EXIT } from '../exit-codes';
 import { runBounded } from '../../bounded';
-import { importManifest, mergeImport, type ImportedProject } from '../import-manifest';
+import { importManifest, mergeImport, type ImportedProject } from '../../manifest/dump';
 import type { Io } from '../io';
 import type { ImportFlags } from '../arguments/import';
 import { projectErrorLines } from '../output';
