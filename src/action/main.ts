@@ -51,6 +51,7 @@ const EXIT_MEANING: Record<number, string> = {
   1: 'an error (see the log)',
   2: 'changes to apply',
   3: 'a guard refused',
+  4: 'a policy error',
 };
 
 function sourceArgs(): string[] {
@@ -73,7 +74,8 @@ async function planMode(cwd: string, planFile: string): Promise<void> {
   const validate = await cli(['validate', '--format', 'github', ...sourceArgs()], true, cwd);
   let body: string;
   let code: number;
-  if (validate.code !== 0) {
+  // 4: valid, but the policy refuses it; plan still runs so the comment shows what the change would do.
+  if (validate.code !== 0 && validate.code !== 4) {
     code = 1;
     body = `## scaleflex-keys plan\n\n❌ The manifest does not validate; see the annotations of [this run](${runUrl()}).\n`;
   } else {
@@ -82,6 +84,7 @@ async function planMode(cwd: string, planFile: string): Promise<void> {
     body = plan.stdout;
     if (code === 1) body += `\n\n❌ Some projects could not be planned; see [the log](${runUrl()}). The plan was not saved.\n`;
     if (code === 3) body += `\n\n⛔ A guard refused: apply would refuse this plan too.\n`;
+    if (code === 4) body += `\n\n🚫 The policy refuses this manifest; the findings are annotated on its lines in [this run](${runUrl()}).\n`;
     // The log gets the text form too, from the saved file (the PR comment and summary get the Markdown).
     if ((code === 0 || code === 2) && fs.existsSync(path.resolve(cwd, planFile))) {
       core.startGroup(`The plan (${planFile})`);
@@ -101,7 +104,7 @@ async function planMode(cwd: string, planFile: string): Promise<void> {
   } else if (pr === undefined) {
     core.info('Not a pull request: the plan is in the job summary only.');
   }
-  if (code === 1 || code === 3) core.setFailed(`scaleflex-keys plan exited ${code}: ${EXIT_MEANING[code]}`);
+  if (code === 1 || code === 3 || code === 4) core.setFailed(`scaleflex-keys plan exited ${code}: ${EXIT_MEANING[code]}`);
 }
 
 async function applyMode(cwd: string, planFile: string): Promise<void> {
