@@ -6,7 +6,7 @@
  *
  * Pure rendering (`mergeSecrets`) is kept apart from the file I/O (`writeSecretsFile`, `SecretSink`).
  */
-import { constants as fsConstants, promises as fsp, readFileSync } from 'node:fs';
+import { constants as fsConstants, promises as fsp, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { SecretsFileError } from '../errors';
 import { secrets } from '../redact';
@@ -291,6 +291,16 @@ export async function writeSecretsFile(file: string, entries: readonly KeySecret
   await withFileLock(file, () => writeFileAtomic(file, mergeSecrets(readExisting(file), entries, format, file), 0o600, (m) => new SecretsFileError(m)));
 }
 
+/** A file's identity for "has anyone written it since": inode, size and mtime; empty when it does not exist. */
+function stampOf(file: string): string {
+  try {
+    const st = statSync(file);
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return '';
+  }
+}
+
 /** Which of `keys` (project, description) have no secret in `file`; all of them when it cannot be read. */
 export function missingSecrets(file: string, format: SecretsFormat, keys: readonly { project: string; description: string }[]): { project: string; description: string }[] {
   let doc: SecretsDocument;
@@ -325,6 +335,8 @@ export class SecretSink {
   private pending: KeySecret[] = [];
   private draining: Promise<void> | undefined;
   private stored = 0;
+  /** The file as this sink last wrote it, and its identity then: reused while nobody else has written it. */
+  private cached: { document: SecretsDocument; stamp: string } | undefined;
 
   constructor(
     private readonly io: Io,
@@ -349,8 +361,17 @@ export class SecretSink {
     try {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0);
-        // Re-read under the lock before every write: another run may have written the file since.
-        await writeSecretsFile(this.file, batch, this.format);
+        // Under the lock, re-read the file unless it is exactly what this sink wrote last (same inode, size and
+        // mtime): another run may have written it since, and then its secrets are merged in, never lost.
+        await withFileLock(this.file, async () => {
+          const document =
+            this.cached && this.cached.stamp === stampOf(this.file)
+              ? this.cached.document
+              : SecretsDocument.parse(readExisting(this.file), this.format, this.file);
+          document.merge(batch);
+          await writeFileAtomic(this.file, document.render(), 0o600, (m) => new SecretsFileError(m));
+          this.cached = { document, stamp: stampOf(this.file) };
+        });
         this.stored += batch.length;
       }
     } finally {
