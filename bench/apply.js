@@ -11,32 +11,18 @@
  * Prints medians. RUNS=N (default 3).
  */
 'use strict';
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startEmulator } = require('../dist/emulator');
 const { median } = require('./stats');
+const { runCli } = require('./run-cli');
 
-const ROOT = path.resolve(__dirname, '..');
-const BIN = path.join(ROOT, 'dist', 'cli', 'bin.js');
 const RUNS = Number(process.env.RUNS ?? 3);
 const LATENCY_MS = 20;
 const PAGE = 100;
 const PARALLELISM = 8;
 const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
-
-function runCli(args, env, cwd) {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH, NO_COLOR: '1', ...env } });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdout.resume();
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, ms: Number(process.hrtime.bigint() - started) / 1e6, stderr }));
-  });
-}
 
 async function one(dir, run, { count, manifestKeys, seedPerms }) {
   const token = 'bench';

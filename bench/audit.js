@@ -6,32 +6,18 @@
  * 200 pages x 20 ms = 4.0 s; the target is 1.5x. Prints medians of RUNS runs (default 3).
  */
 'use strict';
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startEmulator } = require('../dist/emulator');
 const { median } = require('./stats');
+const { runCli } = require('./run-cli');
 
-const ROOT = path.resolve(__dirname, '..');
-const BIN = path.join(ROOT, 'dist', 'cli', 'bin.js');
 const RUNS = Number(process.env.RUNS ?? 3);
 const LATENCY_MS = 20;
 const PROJECTS = 200;
 const KEYS = 50;
 const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
-
-function runCli(args, env, cwd) {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH, NO_COLOR: '1', ...env } });
-    let stderr = '';
-    child.stdout.resume();
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, ms: Number(process.hrtime.bigint() - started) / 1e6, stderr }));
-  });
-}
 
 function manifest(tokens) {
   const lines = ['version: 1', 'policy:', '  - forbid: [ACCESS_MANAGE]', '    except: ["* admin (bootstrap)"]', '  - requireOwner: true', '    severity: warning', '  - maxAge: 1y', 'projects:'];

@@ -10,14 +10,13 @@
  * Usage: npm run bench:faults [-- --seeds N]
  */
 'use strict';
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startEmulator } = require('../dist/emulator');
 const { median } = require('./stats');
+const { runCli } = require('./run-cli');
 
-const BIN = path.join(__dirname, '..', 'dist', 'cli', 'bin.js');
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
@@ -25,19 +24,6 @@ const arg = (name, dflt) => {
 const SEEDS = arg('--seeds', 5);
 const LATENCY_MS = 20;
 const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
-
-function runCli(args, env, cwd) {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    // Only what the CLI needs: the key travels in the environment of this benchmark's own child, as CI passes it.
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH, NO_COLOR: '1', ...env } });
-    let stderr = '';
-    child.stdout.resume();
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, ms: Number(process.hrtime.bigint() - started) / 1e6, stderr }));
-  });
-}
 
 function manifest(projects) {
   const lines = ['version: 1', 'projects:'];

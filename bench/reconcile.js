@@ -12,34 +12,19 @@
  * Options: RUNS=N for the plans (default 5), APPLY_RUNS=N (default 2).
  */
 'use strict';
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startEmulator } = require('../dist/emulator');
 
-const ROOT = path.resolve(__dirname, '..');
-const BIN = path.join(ROOT, 'dist', 'cli', 'bin.js');
 const RUNS = Number(process.env.RUNS ?? 5);
 const APPLY_RUNS = Number(process.env.APPLY_RUNS ?? 2);
 const LATENCY_MS = 20;
 const PAGE = 100;
 
 const { median } = require('./stats');
+const { runCli } = require('./run-cli');
 const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
-
-function runCli(args, env, cwd) {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH, NO_COLOR: '1', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, ms: Number(process.hrtime.bigint() - started) / 1e6, stdout, stderr }));
-  });
-}
 
 function manifest(projects) {
   const lines = ['version: 1', 'projects:'];

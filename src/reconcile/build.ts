@@ -16,10 +16,7 @@ import type {
   UpdateChange,
 } from '../model';
 import { CHANGE_KIND_ORDER } from '../model';
-
-function byString(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+import { byString } from '../compare';
 
 /** Freezes an object graph of plain data (plans are values: nobody downstream may edit them). */
 export function deepFreeze<T>(value: T): T {

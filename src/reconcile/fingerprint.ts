@@ -8,13 +8,10 @@
 import { createHash } from 'node:crypto';
 import type { LiveKey, ProjectSpec } from '../model';
 import { canonicalPermissions } from '../permissions';
+import { byString } from '../compare';
 
 function sha256(value: unknown): string {
   return `sha256:${createHash('sha256').update(JSON.stringify(value)).digest('hex')}`;
-}
-
-function byString(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

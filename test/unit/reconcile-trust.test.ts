@@ -112,7 +112,7 @@ describe('a saved project against its manifest and a fresh listing', () => {
     expect(savedProjectProblems({ saved: { ...saved, selfUuid: 'nope' }, desired, live: start, selfKey: ADMIN })[0]).toContain('self_uuid');
   });
   test('a change added to the file by hand is refused', () => {
-    const extra = { ...saved, changes: [...saved.changes, { kind: 'deactivate' as const, reason: 'unmanaged' as const, uuid: ADMIN.uuid === 'x' ? 'x' : 'w1', createdAt: '', secretPreview: '', before: { description: 'website', permissions: ['OBJECTS_LIST'] as Permission[], active: true }, after: { description: 'website', permissions: ['OBJECTS_LIST'] as Permission[], active: false } }] };
+    const extra = { ...saved, changes: [...saved.changes, { kind: 'deactivate' as const, reason: 'unmanaged' as const, uuid: 'w1', createdAt: '', secretPreview: '', before: { description: 'website', permissions: ['OBJECTS_LIST'] as Permission[], active: true }, after: { description: 'website', permissions: ['OBJECTS_LIST'] as Permission[], active: false } }] };
     expect(savedProjectProblems({ saved: extra, desired, live: start, selfKey: ADMIN }).join('\n')).toMatch(/not what the manifest asks for|changed since/);
   });
 });
