@@ -26,6 +26,28 @@ export interface CredentialsRef {
   readonly file?: string;
 }
 
+/**
+ * One place the secret of a new key is delivered to (manifest `deliver:`), as the manifest declares it: `exec` runs
+ * a program with the secret on stdin (placeholders `{project}`, `{description}`, `{name}`, `{uuid}` in argv);
+ * `file` merges it into a 0600 secrets file (json or env by extension). Never holds a secret.
+ */
+export type DeliverySpec =
+  | { readonly exec: readonly string[]; /** Seconds; default set by the delivery module. */ readonly timeout?: number }
+  | { readonly file: string };
+
+/**
+ * Rotation with overlap (manifest `rotate:`): when the live key is older than `every`, it is renamed to a retirement
+ * description carrying its deadline and a successor with the same description and permissions is created; after
+ * `overlap` the retired key is deactivated. Durations in milliseconds (parsed from `90d`, `7d`, ...).
+ */
+export interface RotationSpec {
+  readonly everyMs: number;
+  readonly overlapMs: number;
+  /** As written in the manifest (e.g. `90d`), for messages. */
+  readonly every: string;
+  readonly overlap: string;
+}
+
 /** One declared key, with permission sets already expanded. */
 export interface KeySpec {
   /** The key's identity within its project. */
@@ -48,6 +70,15 @@ export interface KeySpec {
   readonly purpose?: string;
   /** Why the key needs its riskier permissions (see `requireJustification`). Metadata; never sent to the API. */
   readonly justification?: string;
+  /**
+   * Where the secret of this key goes when it is created (or rotated): the key's own `deliver:`, else its
+   * project's. Absent or empty: nowhere but `--secrets-out`.
+   */
+  readonly deliver?: readonly DeliverySpec[];
+  /** The key's own `rotate:`, else its project's. */
+  readonly rotate?: RotationSpec;
+  /** `expires:` as an ISO 8601 UTC date-time: from then on the plan deactivates the key (reason `expired`). */
+  readonly expires?: string;
   /** Where the entry was declared (YAML position or construct path), when known. */
   readonly source?: SourceLocation;
 }
@@ -60,6 +91,10 @@ export interface ProjectSpec {
   readonly credentials?: CredentialsRef;
   readonly unmanaged: UnmanagedPolicy;
   readonly keys: readonly KeySpec[];
+  /** The project's `deliver:`, inherited by keys that declare none (already folded into each `KeySpec.deliver`). */
+  readonly deliver?: readonly DeliverySpec[];
+  /** The project's `rotate:`, inherited by keys that declare none (already folded into each `KeySpec.rotate`). */
+  readonly rotate?: RotationSpec;
   readonly source?: SourceLocation;
 }
 
@@ -151,10 +186,18 @@ export interface ExistingKeyRef {
   readonly secretPreview: string;
 }
 
+/**
+ * Where a new secret will be delivered, as a plan shows it: placeholders expanded (but `{uuid}`, unknown before
+ * the create, stays as written), never a secret. `file` paths as the manifest wrote them.
+ */
+export type Delivery = { readonly kind: 'exec'; readonly argv: readonly string[] } | { readonly kind: 'file'; readonly path: string };
+
 /** A new key: `POST /keys` with `after`. */
 export interface CreateChange {
   readonly kind: 'create';
   readonly after: KeyState;
+  /** Where its secret will be delivered (manifest `deliver:`); absent when nowhere. */
+  readonly deliveries?: readonly Delivery[];
   /**
    * The entry's former descriptions, sorted. Apply creates the key only if no live key has taken its description
    * or one of these since the plan (it would be matched, not created, by a new plan).
