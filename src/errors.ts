@@ -209,3 +209,12 @@ export class PreconditionFailedError extends ScaleflexKeysError {
   override name = 'PreconditionFailedError';
   override readonly code = 'PRECONDITION_FAILED';
 }
+
+/**
+ * A rotation that must not happen: the key the tool runs with, an entry pinned by `uuid`, a key whose new secret
+ * would land nowhere (no `deliver:` and no `--secrets-out`), or nothing to roll back. Nothing was changed.
+ */
+export class RotationRefusedError extends ScaleflexKeysError {
+  override name = 'RotationRefusedError';
+  override readonly code = 'ROTATION_REFUSED';
+}

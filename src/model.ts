@@ -173,9 +173,11 @@ export interface KeyState {
 
 /**
  * Why a key is deactivated: the manifest says `active: false`; no entry declares it (`unmanaged: deactivate`);
- * or it is the newer of two exact twins that an interrupted race left behind (`duplicate`: renamed and retired).
+ * it is the newer of two exact twins that an interrupted race left behind (`duplicate`: renamed and retired);
+ * it is a rotated-out key past its overlap deadline, its successor active (`rotated`); or its entry's `expires`
+ * has come (`expired`).
  */
-export type DeactivateReason = 'declared-inactive' | 'unmanaged' | 'duplicate';
+export type DeactivateReason = 'declared-inactive' | 'unmanaged' | 'duplicate' | 'rotated' | 'expired';
 
 /** Identifies an existing live key for display and for apply: never a secret, only the API's masked preview. */
 export interface ExistingKeyRef {
@@ -238,13 +240,39 @@ export interface DeactivateChange extends ExistingKeyRef {
   readonly after: KeyState;
 }
 
-export type Change = CreateChange | UpdateChange | ActivateChange | DeactivateChange;
+/**
+ * Rotation with overlap of an existing key, in this order: (1) rename it to its retirement description
+ * `<description> (rotated YYYY-MM-DD, off after YYYY-MM-DD)` (`after`, still active), (2) create `successor` —
+ * the same description and exactly the same permissions, active — and (3) deliver its secret. The retiring key
+ * stays active until a plan after `offAfter` deactivates it (reason `rotated`). The live keys' descriptions are the
+ * rotation's only state, so a run killed at any step resumes (see `src/reconcile/rotation.ts`).
+ */
+export interface RotateChange extends ExistingKeyRef {
+  readonly kind: 'rotate';
+  /** `due`: the key is older than its `rotate.every`; `on-demand`: the `rotate` command asked for it. */
+  readonly trigger: 'due' | 'on-demand';
+  /** The key as apply expects to find it right before this change. */
+  readonly before: KeyState;
+  /** The same key renamed to its retirement description, still active. */
+  readonly after: KeyState;
+  /** The key created in its place: `before`'s description and permissions, active. */
+  readonly successor: KeyState;
+  /** The last day (UTC, `YYYY-MM-DD`) the retiring key stays active. */
+  readonly offAfter: string;
+  /** Where the successor's secret will be delivered (manifest `deliver:`); absent when nowhere. */
+  readonly deliveries?: readonly Delivery[];
+}
+
+export type Change = CreateChange | UpdateChange | ActivateChange | DeactivateChange | RotateChange;
 export type ChangeKind = Change['kind'];
 /** A change to a key that already exists (everything but `create`). */
-export type ExistingKeyChange = UpdateChange | ActivateChange | DeactivateChange;
+export type ExistingKeyChange = UpdateChange | ActivateChange | DeactivateChange | RotateChange;
 
-/** The order changes are applied in: a replacement key exists before its predecessor goes dark. */
-export const CHANGE_KIND_ORDER: readonly ChangeKind[] = Object.freeze(['create', 'update', 'activate', 'deactivate']);
+/**
+ * The order changes are applied in: a replacement key exists before its predecessor goes dark. A rotation renames
+ * and creates (its own two steps, in order), so it runs with creates and updates, before any status change.
+ */
+export const CHANGE_KIND_ORDER: readonly ChangeKind[] = Object.freeze(['create', 'rotate', 'update', 'activate', 'deactivate']);
 
 /** One project's plan. Frozen; `changes` are sorted in apply order (kind, then description, then uuid). */
 export interface ProjectPlan {
@@ -343,4 +371,16 @@ export interface ChangeCounts {
   readonly change: number;
   /** Existing keys deactivated. */
   readonly deactivate: number;
+}
+
+/**
+ * A rotation or an expiry coming due within the warning window (`--warn-within`), for plans to warn about ahead.
+ * `at` is the ISO date-time it comes due.
+ */
+export interface LifecycleNotice {
+  readonly project: string;
+  readonly description: string;
+  readonly uuid?: string;
+  readonly kind: 'rotation' | 'expiry';
+  readonly at: string;
 }

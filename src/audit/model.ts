@@ -147,7 +147,7 @@ function reconcile(spec: ProjectSpec, live: readonly LiveKey[]) {
       for (const p of c.permissionsAdded) add(c.uuid, `-${p} (manifest grants it, live key lacks it)`);
       for (const p of c.permissionsRemoved) add(c.uuid, `+${p} (live key holds it, manifest does not)`);
     } else if (c.kind === 'activate') add(c.uuid, 'inactive (manifest: active)');
-    else if (c.reason === 'declared-inactive') add(c.uuid, 'active (manifest: inactive)');
+    else if (c.kind === 'deactivate' && c.reason === 'declared-inactive') add(c.uuid, 'active (manifest: inactive)');
   }
   return { drift, unmanaged, missing: missing.sort(byString) };
 }

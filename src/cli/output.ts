@@ -14,6 +14,14 @@ export function describeChange(c: Change): string {
   return c.kind === 'create' ? `create ${quote(c.after.description)}` : `${c.kind} ${quote(c.before.description)} (uuid ${c.uuid})`;
 }
 
+const DEACTIVATED_WHY: Readonly<Record<string, string>> = {
+  'declared-inactive': '',
+  unmanaged: ', not in the manifest',
+  duplicate: ', a duplicate left by an interrupted race',
+  rotated: ', rotated out: its overlap is over',
+  expired: ', expired',
+};
+
 /** One line per completed (or failed) change; never a secret (events carry none). Skipped changes print nothing. */
 export function eventLine(e: ApplyEvent): string | undefined {
   const c = e.change;
@@ -33,7 +41,12 @@ export function eventLine(e: ApplyEvent): string | undefined {
     case 'activate':
       return `  ~ activated ${quote(c.after.description)} (uuid ${c.uuid})`;
     case 'deactivate':
-      return `  - deactivated ${quote(c.after.description)} (uuid ${c.uuid})${c.reason === 'unmanaged' ? ', not in the manifest' : c.reason === 'duplicate' ? ', a duplicate left by an interrupted race' : ''}`;
+      return `  - deactivated ${quote(c.after.description)} (uuid ${c.uuid})${DEACTIVATED_WHY[c.reason]}`;
+    case 'rotate':
+      return (
+        `  ~ rotated ${quote(c.before.description)}: uuid ${c.uuid} renamed ${quote(c.after.description)}` +
+        `${e.uuid ? `, successor uuid ${e.uuid}` : ''}`
+      );
   }
 }
 

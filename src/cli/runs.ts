@@ -43,7 +43,7 @@ export async function prepareRuns(
   session: ApiSession,
   source: RunSource,
   access: Access,
-  flags: GuardFlags & { parallelism: number },
+  flags: GuardFlags & { parallelism: number; now?: Date },
   progress?: (line: string) => void,
 ): Promise<Outcome[]> {
   const { planProject, checkGuards, savedProjectProblems } = await import('../reconcile');
@@ -58,7 +58,7 @@ export async function prepareRuns(
   if (source.kind === 'manifest') {
     const settled = await runBounded(source.projects, flags.parallelism, async (spec): Promise<Outcome> => {
       const { api, live, apiUrl } = await open(spec);
-      const plan = planProject({ desired: spec, live, selfKey: api.selfKey, apiUrl });
+      const plan = planProject({ desired: spec, live, selfKey: api.selfKey, apiUrl, ...(flags.now ? { now: flags.now } : {}) });
       return { token: spec.token, plan, run: { plan, api, live }, violations: checkGuards(plan, guardOptions(flags, api.selfKey.uuid), live) };
     });
     return settled.map((r, i) => (r.status === 'fulfilled' ? r.value : { token: source.projects[i]!.token, violations: [], error: r.reason }));
@@ -82,7 +82,7 @@ export async function prepareRuns(
     }
     const api = await session.open(spec, target, access);
     const live = await listAll(api);
-    const problems = savedProjectProblems({ saved: p, desired: spec, live, selfKey: api.selfKey });
+    const problems = savedProjectProblems({ saved: p, desired: spec, live, selfKey: api.selfKey, ...(flags.now ? { now: flags.now } : {}) });
     if (problems.length > 0) {
       throw new PreconditionFailedError(problems.join('\n'), { hint: 'nothing was changed anywhere; make a new plan, review it, and apply that' });
     }
@@ -94,4 +94,31 @@ export async function prepareRuns(
 /** The Io's stderr as a progress sink when tracing, else nothing. */
 export function progressTo(io: Io, enabled: boolean): ((line: string) => void) | undefined {
   return enabled ? (line) => io.err(`${line}\n`) : undefined;
+}
+
+/**
+ * The lifecycle warnings of every planned project (rotations and expiries coming due within `warnWithinMs`, due
+ * rotations that cannot be planned), each `warning: ...` line ready for stderr, in project order.
+ */
+export async function lifecycleWarningLines(
+  outcomes: readonly Outcome[],
+  specs: ReadonlyMap<string, ProjectSpec>,
+  flags: { now?: Date; warnWithinMs: number },
+): Promise<string> {
+  const { lifecycleWarnings } = await import('../reconcile');
+  let out = '';
+  for (const o of [...outcomes].sort((a, b) => (a.token < b.token ? -1 : 1))) {
+    const spec = specs.get(o.token);
+    if (!o.run || !spec) continue;
+    const warnings = lifecycleWarnings({
+      desired: spec,
+      live: o.run.live,
+      selfKey: o.run.api.selfKey,
+      apiUrl: o.run.plan.apiUrl,
+      withinMs: flags.warnWithinMs,
+      ...(flags.now ? { now: flags.now } : {}),
+    });
+    for (const w of warnings) out += `warning: ${w}\n`;
+  }
+  return out;
 }

@@ -20,7 +20,15 @@ export interface ManifestProject {
   apiUrl?: string;
   credentials?: ManifestCredentials;
   unmanaged?: UnmanagedPolicy;
+  /** Rotation with overlap for every key of the project that has no `rotate` of its own (and pins no uuid). */
+  rotate?: ManifestRotation;
   keys: ManifestKey[];
+}
+
+/** `rotate:` as written: durations `90d`, `13w`, `1y`; `overlap` shorter than `every`. */
+export interface ManifestRotation {
+  every: string;
+  overlap: string;
 }
 
 /** `projects[].credentials`: exactly one of the two. */
@@ -42,6 +50,9 @@ export interface ManifestKey {
   owner?: string;
   purpose?: string;
   justification?: string;
+  rotate?: ManifestRotation;
+  /** A UTC date or date-time: from then on plans deactivate the key. */
+  expires?: string;
 }
 
 /** For each field of T: whether the type makes it required; the compiler rejects a table that disagrees. */
@@ -55,6 +66,7 @@ export const MANIFEST_FIELDS = {
     apiUrl: 'optional',
     credentials: 'optional',
     unmanaged: 'optional',
+    rotate: 'optional',
     keys: 'required',
   } satisfies FieldTable<ManifestProject>,
   credentials: { env: 'optional', file: 'optional' } satisfies FieldTable<ManifestCredentials>,
@@ -69,6 +81,8 @@ export const MANIFEST_FIELDS = {
     owner: 'optional',
     purpose: 'optional',
     justification: 'optional',
+    rotate: 'optional',
+    expires: 'optional',
   } satisfies FieldTable<ManifestKey>,
 } as const;
 

@@ -8,14 +8,17 @@
  * run reports everything. Diagnostics name second places both in their text and in the structured `related`.
  */
 import type { Diagnostic } from '../errors';
-import type { CredentialsRef, DesiredState, KeySpec, Permission, ProjectSpec, SourceLocation, UnmanagedPolicy } from '../model';
+import type { CredentialsRef, DesiredState, KeySpec, Permission, ProjectSpec, RotationSpec, SourceLocation, UnmanagedPolicy } from '../model';
 import { canonicalPermissions, isPermission } from '../permissions';
 import { secretVariableName } from '../secret-names';
 import { credentialEnvProblem, credentialFilePathProblem, manifestApiUrlProblem, type OperatorTrust, type UrlProblem } from '../trust';
 import { errorAt, escapePointer, type Locator, relatedAt, where } from './diagnostics';
 import { MANIFEST_SCHEMA, quote } from './schema-check';
 import { didYouMean } from './suggest';
-import { parsePolicy } from '../policy/rules';
+import { parseAge, parsePolicy } from '../policy/rules';
+import { parseExpires } from '../reconcile/rotation';
+
+const DAY_MS = 86_400_000;
 
 /** Field names that can only mean a secret value was pasted into the manifest (compared without case, `-`, `_`). */
 const SECRET_FIELD_NAMES = new Set([
@@ -513,6 +516,45 @@ function uniqueSecretVariables(ctx: RuleContext): void {
   }
 }
 
+/** A `rotate:` mapping's durations in milliseconds, or undefined when either does not parse. */
+function rotationOf(value: unknown): RotationSpec | undefined {
+  if (!isObj(value) || typeof value.every !== 'string' || typeof value.overlap !== 'string') return undefined;
+  const every = parseAge(value.every);
+  const overlap = parseAge(value.overlap);
+  if (every === undefined || overlap === undefined) return undefined;
+  return { everyMs: every * DAY_MS, overlapMs: overlap * DAY_MS, every: value.every, overlap: value.overlap };
+}
+
+/**
+ * `rotate:` and `expires:`: the overlap must be shorter than the period (the schema checks each duration's shape),
+ * an entry pinned by `uuid` cannot rotate (its successor has another uuid), and `expires` must be a real UTC date or
+ * date-time. A past `expires` is not an error: `validate` warns about it (it needs the clock; rules do not read it).
+ */
+function lifecycleFields(ctx: RuleContext): void {
+  const checkRotation = (value: unknown, pointer: string): void => {
+    const r = rotationOf(value);
+    if (r && r.overlapMs >= r.everyMs) {
+      ctx.report(`${pointer}/overlap`, `rotate.overlap ${quote(r.overlap)} must be shorter than rotate.every ${quote(r.every)}: the old key must be switched off before the next rotation`);
+    }
+  };
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
+    if (project.rotate !== undefined) checkRotation(project.rotate, `${pp}/rotate`);
+    for (const { key, kp } of keysOf(ctx.walk, project, pp)) {
+      if (key.rotate !== undefined) {
+        checkRotation(key.rotate, `${kp}/rotate`);
+        if (typeof key.uuid === 'string') {
+          ctx.report(`${kp}/rotate`, `key ${quote(str(key.description) ?? '')} pins a uuid and cannot rotate: its successor would have another uuid; remove \`uuid\` or \`rotate\``, {
+            related: [{ pointer: `${kp}/uuid`, message: 'pinned here' }],
+          });
+        }
+      }
+      if (typeof key.expires === 'string' && parseExpires(key.expires) === undefined) {
+        ctx.report(`${kp}/expires`, `expires ${quote(key.expires)} is not a date: write a UTC date (2027-03-01) or date-time (2027-03-01T12:00:00Z)`);
+      }
+    }
+  }
+}
+
 /** The project rules, in the order their diagnostics are reported at one position. */
 const PROJECT_RULES: ReadonlyArray<(ctx: RuleContext) => void> = [
   uniqueTokens,
@@ -526,6 +568,7 @@ const PROJECT_RULES: ReadonlyArray<(ctx: RuleContext) => void> = [
   effectivePermissions,
   protectedStaysActive,
   uniqueSecretVariables,
+  lifecycleFields,
 ];
 
 function findSecretFields(node: unknown, pointer: string, depth: number, found: (pointer: string, name: string) => void): void {
@@ -557,7 +600,11 @@ export function buildDesiredState(doc: Obj, locate: Locator): DesiredState {
     return { file, line, column, ...(construct !== undefined ? { construct } : {}) };
   };
   const projects: ProjectSpec[] = (doc.projects as Obj[]).map((project, p) => {
+    const projectRotate = project.rotate !== undefined ? rotationOf(project.rotate) : undefined;
     const keys: KeySpec[] = (project.keys as Obj[]).map((key, k) => {
+      // A pinned entry never inherits the project's rotation: its successor would not match the pin.
+      const rotate = key.rotate !== undefined ? rotationOf(key.rotate) : typeof key.uuid === 'string' ? undefined : projectRotate;
+      const expires = typeof key.expires === 'string' ? parseExpires(key.expires) : undefined;
       const names = [...((key.permissions as string[] | undefined) ?? [])];
       for (const set of (key.permissionSets as string[] | undefined) ?? []) names.push(...(sets[set] ?? []));
       const spec: KeySpec = {
@@ -570,6 +617,8 @@ export function buildDesiredState(doc: Obj, locate: Locator): DesiredState {
         ...(typeof key.owner === 'string' ? { owner: key.owner } : {}),
         ...(typeof key.purpose === 'string' ? { purpose: key.purpose } : {}),
         ...(typeof key.justification === 'string' ? { justification: key.justification } : {}),
+        ...(rotate ? { rotate: Object.freeze(rotate) } : {}),
+        ...(expires !== undefined ? { expires } : {}),
         source: source(`/projects/${p}/keys/${k}`),
       };
       return Object.freeze(spec);
@@ -580,6 +629,7 @@ export function buildDesiredState(doc: Obj, locate: Locator): DesiredState {
       ...(typeof project.apiUrl === 'string' ? { apiUrl: project.apiUrl } : {}),
       ...(credentials ? { credentials } : {}),
       unmanaged: ((project.unmanaged as UnmanagedPolicy | undefined) ?? 'deactivate'),
+      ...(projectRotate ? { rotate: Object.freeze(projectRotate) } : {}),
       keys: Object.freeze(keys),
       source: source(`/projects/${p}`),
     };

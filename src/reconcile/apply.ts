@@ -6,7 +6,7 @@
  *    the same plan got there: counted done, no call) — and no live key may have taken the description (or a former
  *    description) of a key to create. Anything else stops the project before any mutation (ChangedSincePlanError).
  *    No per-key re-read: the listing is kept current with this run's own writes.
- * 2. Mutations: creates and updates (bounded-parallel: they touch different keys), then activations, then
+ * 2. Mutations: creates, rotations and updates (bounded-parallel: they touch different keys), then activations, then
  *    deactivations through the bulk status endpoint in chunks of `bulkMax`, chunks in parallel within the same
  *    bound — so a replacement key exists before its predecessor goes dark. On the first failure nothing new is
  *    started, in-flight calls finish, and the result says what was done and what was not; planning and applying
@@ -15,12 +15,16 @@
  *    this run created whose twin another run created at the same moment is retired (see `raced-creates.ts`); the
  *    result says what was retired, and the kept twin's secret goes to `onSecret` in place of the retired one's.
  *
+ * A rotation renames the key to its retirement description first and creates the successor second (never the
+ * other way round: a successor next to an unrenamed key would be its twin); a rotation whose rename is already done
+ * (a killed run) only creates, and one whose successor exists too is done.
+ *
  * A created key's secret goes to `onSecret` and nowhere else: not into events, errors or the result.
  */
 import { runBounded } from '../bounded';
 import { canonicalUuid, sameList } from '../compare';
 import { ChangedSincePlanError, GuardRefusedError } from '../errors';
-import type { ActivateChange, Change, CreateChange, DeactivateChange, ExistingKeyChange, KeysApi, KeyState, LiveKey, ProjectPlan, UpdateKeyInput } from '../model';
+import type { ActivateChange, Change, CreatedKey, CreateChange, DeactivateChange, ExistingKeyChange, KeysApi, KeyState, LiveKey, ProjectPlan, RotateChange, UpdateKeyInput } from '../model';
 import { canonicalPermissions } from '../permissions';
 import { secrets } from '../redact';
 import { stateOf } from './diff';
@@ -90,13 +94,17 @@ export function howItMoved(expected: KeyState, now: KeyState): string {
 export type PreconditionFailure =
   | { readonly change: ExistingKeyChange; readonly why: 'gone' }
   | { readonly change: ExistingKeyChange; readonly why: 'moved'; readonly now: KeyState }
-  | { readonly change: CreateChange; readonly why: 'taken'; readonly by: LiveKey };
+  | { readonly change: CreateChange | RotateChange; readonly why: 'taken'; readonly by: LiveKey };
 
 /**
- * Checks every change against `live`: returns the changes already done, or the first precondition that failed.
- * Pure; the saved-plan check uses it too.
+ * Checks every change against `live`: returns the changes already done, the rotations whose rename is done but
+ * whose successor is not (`renamed`), or the first precondition that failed. Pure; the saved-plan check uses it too.
  */
-export function checkPreconditions(project: ProjectPlan, live: readonly LiveKey[]): { already: Set<Change>; failure?: PreconditionFailure } {
+export function checkPreconditions(
+  project: ProjectPlan,
+  live: readonly LiveKey[],
+): { already: Set<Change>; renamed: Set<RotateChange>; failure?: PreconditionFailure } {
+  const renamed = new Set<RotateChange>();
   const byUuid = new Map(live.map((k) => [canonicalUuid(k.uuid), k]));
   const already = new Set<Change>();
   const perKey = new Map<string, ExistingKeyChange[]>();
@@ -109,11 +117,11 @@ export function checkPreconditions(project: ProjectPlan, live: readonly LiveKey[
   for (const [uuid, changes] of perKey) {
     const first = changes[0]!;
     const key = byUuid.get(canonicalUuid(uuid));
-    if (!key) return { already, failure: { change: first, why: 'gone' } };
+    if (!key) return { already, renamed, failure: { change: first, why: 'gone' } };
     const now = stateOf(key);
     // The key may be as the plan saw it, or already past some (or all) of its changes.
     const at = [first.before, ...changes.map((c) => c.after)].findIndex((s) => sameState(s, now));
-    if (at < 0) return { already, failure: { change: first, why: 'moved', now } };
+    if (at < 0) return { already, renamed, failure: { change: first, why: 'moved', now } };
     for (const c of changes.slice(0, at)) already.add(c);
   }
   const renamedAway = new Set(
@@ -125,10 +133,22 @@ export function checkPreconditions(project: ProjectPlan, live: readonly LiveKey[
     if (c.kind !== 'create') continue;
     for (const d of [c.after.description, ...(c.formerDescriptions ?? [])]) {
       const by = taken.get(d);
-      if (by) return { already, failure: { change: c, why: 'taken', by } };
+      if (by) return { already, renamed, failure: { change: c, why: 'taken', by } };
     }
   }
-  return { already };
+  for (const c of project.changes) {
+    if (c.kind !== 'rotate') continue;
+    // The successor takes the key's own description: any other key holding it is the successor (renamed: done) or
+    // a key that appeared since the plan (not renamed: rotating would make twins).
+    const successor = live.find((k) => canonicalUuid(k.uuid) !== canonicalUuid(c.uuid) && k.description === c.successor.description);
+    if (already.has(c)) {
+      if (!successor) {
+        already.delete(c);
+        renamed.add(c);
+      }
+    } else if (successor) return { already, renamed, failure: { change: c, why: 'taken', by: successor } };
+  }
+  return { already, renamed };
 }
 
 /** What the live key differs in from what the plan expected, in words. */
@@ -145,6 +165,12 @@ function differences(expected: KeyState, now: KeyState): string[] {
 
 /** The ChangedSincePlanError apply stops a project with. */
 function preconditionError(project: string, f: PreconditionFailure): ChangedSincePlanError {
+  if (f.why === 'taken' && f.change.kind === 'rotate') {
+    return new ChangedSincePlanError(
+      `project ${project}: key "${f.change.before.description}" (uuid ${f.change.uuid}) was to be rotated, but another key with its description ` +
+        `(uuid ${f.by.uuid}) appeared since the plan; rotating would leave two. Run plan again.`,
+    );
+  }
   if (f.why === 'taken') {
     return new ChangedSincePlanError(
       `project ${project}: a key named "${f.by.description}" (uuid ${f.by.uuid}) appeared since the plan was made; ` + 'creating another would duplicate it. Run plan again.',
@@ -207,18 +233,35 @@ export async function applyProjectPlan(api: KeysApi, project: ProjectPlan, opts:
   // Phase 1: preconditions.
   let live: readonly LiveKey[] = [];
   let already = new Set<Change>();
+  let checkedRenamed = new Set<RotateChange>();
   try {
     live = opts.live ?? (await listAll(api));
     const checked = checkPreconditions(project, live);
     already = checked.already;
+    checkedRenamed = checked.renamed;
     if (checked.failure) fail(checked.failure.change, preconditionError(name, checked.failure));
   } catch (e) {
     if (project.changes[0]) fail(project.changes[0], asError(e));
   }
 
-  // Phase 2: creates and updates touch distinct keys, so they may run side by side.
+  // Phase 2: creates, rotations and updates touch distinct keys, so they may run side by side.
   const created: { uuid: string; description: string }[] = [];
-  const individual = stopped() ? [] : project.changes.filter((c) => c.kind === 'create' || c.kind === 'update');
+  /** Hands a new key's secret to `onSecret`; a failure names the key and never the secret. */
+  const deliver = async (made: CreatedKey, description: string): Promise<void> => {
+    // The client registers it too; a fake or another KeysApi might not, and nothing may ever print it.
+    secrets.add(made.secret);
+    try {
+      await opts.onSecret({ project: name, uuid: made.key.uuid, description: made.key.description, secret: made.secret });
+    } catch (e) {
+      throw new Error(
+        `project ${name}: key "${description}" was created (uuid ${made.key.uuid}) but its secret could not be ` +
+          `stored: ${asError(e).message.split(made.secret).join('[REDACTED]')}. Fetch it later with \`scaleflex-keys secrets pull\`.`,
+        { cause: e },
+      );
+    }
+    created.push({ uuid: made.key.uuid, description });
+  };
+  const individual = stopped() ? [] : project.changes.filter((c) => c.kind === 'create' || c.kind === 'update' || c.kind === 'rotate');
   await runBounded(
     individual,
     parallelism,
@@ -227,18 +270,14 @@ export async function applyProjectPlan(api: KeysApi, project: ProjectPlan, opts:
         if (already.has(change)) return succeed(change, undefined, true);
         if (change.kind === 'create') {
           const made = await api.create({ description: change.after.description, permissions: change.after.permissions, active: change.after.active });
-          // The client registers it too; a fake or another KeysApi might not, and nothing may ever print it.
-          secrets.add(made.secret);
-          try {
-            await opts.onSecret({ project: name, uuid: made.key.uuid, description: made.key.description, secret: made.secret });
-          } catch (e) {
-            throw new Error(
-              `project ${name}: key "${change.after.description}" was created (uuid ${made.key.uuid}) but its secret could not be ` +
-                `stored: ${asError(e).message.split(made.secret).join('[REDACTED]')}. Fetch it later with \`scaleflex-keys secrets pull\`.`,
-              { cause: e },
-            );
-          }
-          created.push({ uuid: made.key.uuid, description: change.after.description });
+          await deliver(made, change.after.description);
+          succeed(change, made.key.uuid);
+        } else if (change.kind === 'rotate') {
+          // Rename first: killed between the two steps, the next plan sees a retiring key and no successor, and creates it.
+          if (!checkedRenamed.has(change)) await api.update(change.uuid, { description: change.after.description });
+          const s = change.successor;
+          const made = await api.create({ description: s.description, permissions: s.permissions, active: s.active });
+          await deliver(made, s.description);
           succeed(change, made.key.uuid);
         } else if (change.kind === 'update') {
           await api.update(change.uuid, updateInput(change));

@@ -13,6 +13,7 @@ import type {
   KeyState,
   Plan,
   ProjectPlan,
+  RotateChange,
   UpdateChange,
 } from '../model';
 import { CHANGE_KIND_ORDER } from '../model';
@@ -55,7 +56,8 @@ export function buildPlan(projects: readonly ProjectPlan[], source?: PlanSource)
 
 /**
  * Everything a plan does to one key, as renderers show it: `+` a new key, `~` an existing key changed (renamed,
- * re-permissioned, activated), `-` an existing key deactivated (possibly renamed first).
+ * re-permissioned, activated, or rotated: renamed out and replaced by a successor), `-` an existing key deactivated
+ * (possibly renamed first).
  */
 export interface KeyChangeGroup {
   readonly symbol: '+' | '~' | '-';
@@ -68,12 +70,14 @@ export interface KeyChangeGroup {
   readonly create?: CreateChange;
   readonly update?: UpdateChange;
   readonly status?: ActivateChange | DeactivateChange;
+  /** A rotation: the key renamed to its retirement description (`after`) and a successor created. */
+  readonly rotate?: RotateChange;
 }
 
 /** Groups a project's changes per key, ordered `+`, `~`, `-`, then by final description, then uuid. */
 export function changesByKey(project: ProjectPlan): KeyChangeGroup[] {
   const groups: KeyChangeGroup[] = [];
-  const existing = new Map<string, { update?: UpdateChange; status?: ActivateChange | DeactivateChange }>();
+  const existing = new Map<string, { update?: UpdateChange; status?: ActivateChange | DeactivateChange; rotate?: RotateChange }>();
   for (const c of project.changes) {
     if (c.kind === 'create') {
       groups.push({ symbol: '+', after: c.after, create: c });
@@ -81,12 +85,13 @@ export function changesByKey(project: ProjectPlan): KeyChangeGroup[] {
     }
     const g = existing.get(c.uuid) ?? {};
     if (c.kind === 'update') g.update = c;
+    else if (c.kind === 'rotate') g.rotate = c;
     else g.status = c;
     existing.set(c.uuid, g);
   }
   for (const g of existing.values()) {
-    const first = (g.update ?? g.status)!;
-    const last = (g.status ?? g.update)!;
+    const first = (g.rotate ?? g.update ?? g.status)!;
+    const last = (g.status ?? g.update ?? g.rotate)!;
     groups.push({
       symbol: g.status?.kind === 'deactivate' ? '-' : '~',
       key: { uuid: first.uuid, createdAt: first.createdAt, secretPreview: first.secretPreview },
@@ -94,6 +99,7 @@ export function changesByKey(project: ProjectPlan): KeyChangeGroup[] {
       after: last.after,
       ...(g.update ? { update: g.update } : {}),
       ...(g.status ? { status: g.status } : {}),
+      ...(g.rotate ? { rotate: g.rotate } : {}),
     });
   }
   const rank = { '+': 0, '~': 1, '-': 2 } as const;
@@ -105,7 +111,10 @@ export function changesByKey(project: ProjectPlan): KeyChangeGroup[] {
   );
 }
 
-/** `Plan: N to create, N to change, N to deactivate.` counts; each key counted once, by its group symbol. */
+/**
+ * `Plan: N to create, N to change, N to deactivate.` counts; each key counted once, by its group symbol. A rotation
+ * counts its successor as a create and the renamed key as a change.
+ */
 export function countChanges(plan: Plan | ProjectPlan): ChangeCounts {
   const projects = 'projects' in plan ? plan.projects : [plan];
   let create = 0;
@@ -114,7 +123,10 @@ export function countChanges(plan: Plan | ProjectPlan): ChangeCounts {
   for (const p of projects) {
     for (const g of changesByKey(p)) {
       if (g.symbol === '+') create++;
-      else if (g.symbol === '~') change++;
+      else if (g.symbol === '~') {
+        change++;
+        if (g.rotate) create++;
+      }
       else deactivate++;
     }
   }

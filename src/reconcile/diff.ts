@@ -12,6 +12,11 @@
  * emulator's bootstrap admin key, an admin key managed elsewhere); if an entry explicitly matches it and would
  * deactivate it or drop ACCESS_READ/ACCESS_MANAGE, the change IS planned and `checkGuards` refuses it, so the
  * reviewer sees exactly what the manifest asks for and why it cannot happen.
+ *
+ * Rotation and expiry (rules in `rotation.ts`), evaluated at `now`: a key that matches its entry exactly and is
+ * older than `rotate.every` (or named by the `rotate` command) gets a `rotate` change; keys a rotation is retiring
+ * are deactivated after their deadline (reason `rotated`) once the successor is active; an entry whose `expires`
+ * has come has its keys deactivated (reason `expired`) and is never created.
  */
 import { byString, sameList } from '../compare';
 import { AmbiguousMatchError, PinnedKeyNotFoundError } from '../errors';
@@ -21,6 +26,7 @@ import { deepFreeze, sortChanges } from './build';
 import { desiredFingerprint, liveFingerprint } from './fingerprint';
 import { type MatchResult, matchEntries } from './match';
 import { retiredDescription } from './raced-creates';
+import { fitsRetirement, isExpired, lifecycleNotices, noticeText, pastDeadline, retirementAt, rotationDueAt } from './rotation';
 
 export interface PlanProjectInput {
   readonly desired: ProjectSpec;
@@ -30,6 +36,27 @@ export interface PlanProjectInput {
   readonly selfKey: LiveKey;
   /** The resolved API base URL of the project. */
   readonly apiUrl: string;
+  /** The moment rotations and expiries are evaluated at (`--now`); default: the clock. */
+  readonly now?: Date;
+  /** Descriptions of entries to rotate now whatever their age (the `rotate` command). */
+  readonly rotateNow?: ReadonlySet<string>;
+}
+
+/**
+ * Why `key` (matched by `entry`) cannot be rotated, or undefined when it can. A rotation is planned only for a key
+ * that already is what its entry declares, so that it never changes permissions.
+ */
+export function rotationBlocker(entry: KeySpec, key: LiveKey, selfKey: LiveKey): string | undefined {
+  if (entry.uuid !== undefined) return 'the entry pins a uuid, and the successor would have another one';
+  if (key.uuid === selfKey.uuid) return 'it is the key scaleflex-keys runs with; rotate it by hand with another admin key';
+  if (!fitsRetirement(entry.description)) return 'its description is too long to carry the retirement suffix';
+  const state = stateOf(key);
+  if (state.unknownPermissions?.length) return `it holds permissions this version does not know (${state.unknownPermissions.join(', ')}), which a successor could not get`;
+  if (!entry.active || !key.active) return 'it is not active';
+  if (state.description !== entry.description || !sameList(state.permissions, canonicalPermissions(entry.permissions))) {
+    return 'it differs from its entry; apply that change first';
+  }
+  return undefined;
 }
 
 function where(entry: KeySpec): string {
@@ -54,7 +81,7 @@ function refOf(live: LiveKey) {
 }
 
 /** The changes that turn `live` into `entry`: an update (rename/permissions) then a status change, as needed. */
-function changesForMatch(entry: KeySpec, live: LiveKey): Change[] {
+function changesForMatch(entry: KeySpec, live: LiveKey, offReason: 'declared-inactive' | 'expired' = 'declared-inactive'): Change[] {
   const ref = refOf(live);
   const before = stateOf(live);
   const permissions = canonicalPermissions(entry.permissions) as Permission[];
@@ -79,14 +106,14 @@ function changesForMatch(entry: KeySpec, live: LiveKey): Change[] {
     changes.push(
       entry.active
         ? { kind: 'activate', ...ref, before: current, after }
-        : { kind: 'deactivate', reason: 'declared-inactive', ...ref, before: current, after },
+        : { kind: 'deactivate', reason: offReason, ...ref, before: current, after },
     );
   }
   return changes;
 }
 
 /** Deactivating a key as it is (no rename first). */
-function deactivation(key: LiveKey, reason: 'unmanaged'): Change {
+function deactivation(key: LiveKey, reason: 'unmanaged' | 'rotated' | 'expired' | 'declared-inactive'): Change {
   const before = stateOf(key);
   return { kind: 'deactivate', reason, ...refOf(key), before, after: { ...before, active: false } };
 }
@@ -142,15 +169,46 @@ export function planProject(input: PlanProjectInput): ProjectPlan {
   const refused = matchError(desired.token, m);
   if (refused) throw refused;
 
+  const now = input.now ?? new Date();
   const changes: Change[] = [];
   for (const entry of m.newEntries) {
+    if (isExpired(entry, now)) continue;
     changes.push({
       kind: 'create',
       after: { description: entry.description, permissions: canonicalPermissions(entry.permissions) as Permission[], active: entry.active },
       ...(entry.formerDescriptions.length ? { formerDescriptions: [...entry.formerDescriptions].sort(byString) } : {}),
     });
   }
-  for (const [entry, key] of m.matched) changes.push(...changesForMatch(entry, key));
+  const rotating = new Set(m.retiring.filter((r) => r.key.active).map((r) => r.entry));
+  for (const [entry, key] of m.matched) {
+    if (isExpired(entry, now)) {
+      changes.push(...changesForMatch({ ...entry, active: false }, key, 'expired'));
+      continue;
+    }
+    const changed = changesForMatch(entry, key);
+    changes.push(...changed);
+    const onDemand = input.rotateNow?.has(entry.description) === true;
+    const due = rotationDueAt(entry, key);
+    if (changed.length > 0 || rotating.has(entry) || !(onDemand || (due !== undefined && due.getTime() <= now.getTime()))) continue;
+    if (rotationBlocker(entry, key, selfKey) !== undefined) continue;
+    const before = stateOf(key);
+    const retired = retirementAt(entry.description, now, entry.rotate?.overlapMs ?? 0);
+    changes.push({
+      kind: 'rotate',
+      trigger: onDemand ? 'on-demand' : 'due',
+      ...refOf(key),
+      before,
+      after: { ...before, description: retired.description },
+      successor: { description: before.description, permissions: before.permissions, active: true },
+      offAfter: retired.offAfter,
+    });
+  }
+  for (const { entry, key, name } of m.retiring) {
+    if (!key.active) continue;
+    if (isExpired(entry, now)) changes.push(deactivation(key, 'expired'));
+    else if (!entry.active) changes.push(deactivation(key, 'declared-inactive'));
+    else if (pastDeadline(name.offAfter, now) && m.matched.get(entry)?.active === true) changes.push(deactivation(key, 'rotated'));
+  }
   for (const { key } of m.twins) changes.push(...retirement(key));
   if (desired.unmanaged === 'deactivate') {
     for (const key of m.unclaimed) if (key.active && key.uuid !== selfKey.uuid) changes.push(deactivation(key, 'unmanaged'));
@@ -170,4 +228,26 @@ export function planProject(input: PlanProjectInput): ProjectPlan {
     protectedUuids: [...m.matched].filter(([e]) => e.protected).map(([, k]) => k.uuid).sort(byString),
     changes: sortChanges(changes),
   });
+}
+
+/**
+ * What a plan warns about ahead, one sentence each: rotations and expiries coming due within `withinMs` of `now`,
+ * and rotations that are due but cannot be planned (and why). Pure; the CLI prints them to stderr.
+ */
+export function lifecycleWarnings(input: PlanProjectInput & { readonly withinMs: number }): string[] {
+  const { desired, live, selfKey } = input;
+  const now = input.now ?? new Date();
+  const m = matchEntries(desired.keys, live);
+  const warnings = input.withinMs > 0 ? lifecycleNotices(desired, m.matched, now, input.withinMs).map(noticeText) : [];
+  for (const [entry, key] of m.matched) {
+    const due = rotationDueAt(entry, key);
+    if (!due || due.getTime() > now.getTime() || isExpired(entry, now)) continue;
+    const why = rotationBlocker(entry, key, selfKey);
+    if (why && why !== 'it is not active' && !why.startsWith('it differs')) {
+      warnings.push(`project ${desired.token}: rotation of ${JSON.stringify(entry.description)} (uuid ${key.uuid}) is due but not planned: ${why}`);
+    } else if (why?.startsWith('it differs')) {
+      warnings.push(`project ${desired.token}: rotation of ${JSON.stringify(entry.description)} (uuid ${key.uuid}) is due; it is planned once the key matches its entry (after this apply)`);
+    }
+  }
+  return warnings;
 }

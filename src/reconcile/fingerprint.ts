@@ -26,7 +26,8 @@ export function liveFingerprint(live: readonly LiveKey[]): string {
 
 /**
  * Fingerprint of a desired project: its token, unmanaged policy and entries (sorted by description), each with
- * what matching and diffing read — description, sorted permissions, active, sorted former descriptions, uuid pin.
+ * what matching and diffing read — description, sorted permissions, active, sorted former descriptions, uuid pin,
+ * rotation and expiry.
  * Where an entry was declared (file, line) is left out: moving a line changes nothing.
  */
 export function desiredFingerprint(desired: ProjectSpec): string {
@@ -37,6 +38,9 @@ export function desiredFingerprint(desired: ProjectSpec): string {
       active: k.active,
       formerDescriptions: [...k.formerDescriptions].sort(byString),
       uuid: k.uuid ?? null,
+      // Only when set, so that manifests without them keep their fingerprints.
+      ...(k.rotate ? { rotate: [k.rotate.everyMs, k.rotate.overlapMs] } : {}),
+      ...(k.expires !== undefined ? { expires: k.expires } : {}),
     }))
     .sort((a, b) => byString(a.description, b.description) || byString(a.uuid ?? '', b.uuid ?? ''));
   return sha256({ token: desired.token, unmanaged: desired.unmanaged, keys });

@@ -11,5 +11,6 @@ export { buildPlan, countChanges, changesByKey, type KeyChangeGroup } from './bu
 export { planToJson, parsePlanFile, planToDocument } from './plan-file';
 export { applyProjectPlan, checkPreconditions, type ApplyEvent, type ApplyOptions, type ApplyResult } from './apply';
 export { matchEntries, type MatchResult, TWIN_WINDOW_MS } from './match';
-export { matchError, stateOf } from './diff';
+export { matchError, stateOf, lifecycleWarnings, rotationBlocker } from './diff';
+export { parseRetiring, retiringDescription, DEFAULT_WARN_WITHIN_MS } from './rotation';
 export { savedProjectProblems, type SavedProjectInput } from './saved-plan';

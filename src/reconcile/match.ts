@@ -7,6 +7,8 @@
  *   2. otherwise a live key whose description equals the entry's description;
  *   3. otherwise a live key whose description is one of the entry's `formerDescriptions` (a rename);
  *   4. otherwise the entry is new.
+ * Then, on the keys still unclaimed: a key named `<entry's description> (rotated YYYY-MM-DD, off after YYYY-MM-DD)`
+ * is a key that entry's rotation is retiring (see `rotation.ts`): it belongs to the entry, never unmanaged.
  * Stage 2 runs for every entry before stage 3, so a current description always wins over a former one. Two or
  * more candidates in one stage is an ambiguity — unless, by description, they are exact twins (same description and
  * permissions, all active, created within `TWIN_WINDOW_MS` of each other: what two racing creates leave behind when
@@ -16,6 +18,7 @@
 import { byString, canonicalUuid, sameList } from '../compare';
 import type { KeySpec, LiveKey } from '../model';
 import { canonicalPermissions } from '../permissions';
+import { parseRetiring, type RetiringName } from './rotation';
 
 /** Keys created this close together with identical content are the leftovers of a race, not two intended keys. */
 export const TWIN_WINDOW_MS = 60_000;
@@ -44,6 +47,8 @@ export interface MatchResult {
   readonly doublePins: readonly KeySpec[];
   /** Newer exact twins of a matched key, to retire; each with the key that stays. */
   readonly twins: readonly { readonly key: LiveKey; readonly kept: LiveKey }[];
+  /** Keys a rotation of an (unpinned) entry is retiring, in listing order; each with its entry and parsed name. */
+  readonly retiring: readonly { readonly entry: KeySpec; readonly key: LiveKey; readonly name: RetiringName }[];
 }
 
 function olderFirst(a: LiveKey, b: LiveKey): number {
@@ -112,9 +117,21 @@ export function matchEntries(entries: readonly KeySpec[], live: readonly LiveKey
   const notByDescription = stage(unpinned, (e) => [e.description], 'by description');
   const newEntries = stage(notByDescription, (e) => e.formerDescriptions, 'by former description');
 
+  const entryByDescription = new Map(unpinned.map((e) => [e.description, e]));
+  const retiring: { entry: KeySpec; key: LiveKey; name: RetiringName }[] = [];
+  for (const key of live) {
+    if (claimed.has(key.uuid)) continue;
+    const name = parseRetiring(key.description);
+    const entry = name && entryByDescription.get(name.description);
+    if (!name || !entry) continue;
+    claimed.add(key.uuid);
+    retiring.push({ entry, key, name });
+  }
+
   return {
     matched,
     newEntries,
+    retiring,
     unclaimed: live.filter((k) => !claimed.has(k.uuid)),
     ambiguities,
     missingPins,

@@ -14,6 +14,7 @@ import type { Permission } from '../model';
 import { buildPlan, countChanges, deepFreeze, sortChanges } from './build';
 import type { Change, ChangeCounts, CredentialsRef, DeactivateReason, KeyState, Plan, PlanSource, ProjectPlan } from '../model';
 import { canonicalUuid, sameList } from '../compare';
+import { parseRetiring } from './rotation';
 
 export { PLAN_FORMAT_VERSION } from '../model';
 import { PLAN_FORMAT_VERSION } from '../model';
@@ -50,6 +51,11 @@ function changeDoc(c: Change): Json {
     doc.permissions_removed = [...c.permissionsRemoved];
   }
   if (c.kind === 'deactivate') doc.reason = c.reason;
+  if (c.kind === 'rotate') {
+    doc.trigger = c.trigger;
+    doc.successor = keyStateDoc(c.successor);
+    doc.off_after = c.offAfter;
+  }
   return doc;
 }
 
@@ -132,6 +138,9 @@ interface ChangeDoc {
   permissions_removed?: Permission[];
   reason?: DeactivateReason;
   former_descriptions?: string[];
+  trigger?: 'due' | 'on-demand';
+  successor?: KeyStateDoc;
+  off_after?: string;
 }
 interface ProjectDoc {
   project: string;
@@ -176,6 +185,8 @@ function changeFromDoc(d: ChangeDoc): Change {
       };
     case 'activate':
       return { kind: 'activate', ...ref, before, after };
+    case 'rotate':
+      return { kind: 'rotate', trigger: d.trigger!, ...ref, before, after, successor: stateFromDoc(d.successor!), offAfter: d.off_after! };
     default:
       return { kind: 'deactivate', reason: d.reason!, ...ref, before, after };
   }
@@ -191,7 +202,24 @@ function invariantProblems(p: ProjectPlan, where: string): string[] {
     const kinds = perUuid.get(c.uuid) ?? [];
     kinds.push(c.kind);
     perUuid.set(c.uuid, kinds);
-    if (c.kind === 'update') {
+    if (c.kind === 'rotate') {
+      const name = parseRetiring(c.after.description);
+      if (!name || name.description !== c.before.description || name.offAfter !== c.offAfter) {
+        problems.push(`${at}: a rotation's after.description must be before.description with "(rotated YYYY-MM-DD, off after <off_after>)"`);
+      }
+      const s = c.successor;
+      if (
+        !c.before.active ||
+        !c.after.active ||
+        !s.active ||
+        s.description !== c.before.description ||
+        !sameList(s.permissions, c.before.permissions) ||
+        !sameList(c.after.permissions, c.before.permissions) ||
+        (c.before.unknownPermissions?.length ?? 0) + (c.after.unknownPermissions?.length ?? 0) + (s.unknownPermissions?.length ?? 0) > 0
+      ) {
+        problems.push(`${at}: a rotation keeps the key active with its permissions and creates a successor with the same description and permissions`);
+      }
+    } else if (c.kind === 'update') {
       const had = new Set(c.before.permissions);
       const wants = new Set(c.after.permissions);
       const added = c.after.permissions.filter((x) => !had.has(x));
@@ -221,10 +249,11 @@ function invariantProblems(p: ProjectPlan, where: string): string[] {
     }
   });
   for (const [uuid, kinds] of perUuid) {
-    const status = kinds.filter((k) => k !== 'update').length;
+    const status = kinds.filter((k) => k === 'activate' || k === 'deactivate').length;
     if (kinds.filter((k) => k === 'update').length > 1 || status > 1) {
       problems.push(`${where}: key ${uuid} has more than one ${status > 1 ? 'status change' : 'update'}`);
     }
+    if (kinds.includes('rotate') && kinds.length > 1) problems.push(`${where}: key ${uuid} is rotated and changed in the same plan`);
   }
   return problems;
 }

@@ -26,6 +26,8 @@ export interface SavedProjectInput {
   readonly live: readonly LiveKey[];
   /** The key apply runs with. */
   readonly selfKey: LiveKey;
+  /** The moment rotations and expiries are evaluated at (apply's `--now`); default: the clock. */
+  readonly now?: Date;
 }
 
 /** The same change: same kind, key and states (uuids case-insensitively). */
@@ -34,6 +36,7 @@ function sameChange(a: Change, b: Change): boolean {
   const st = (x: Change['after']) => [x.description, x.active, x.permissions.join(','), (x.unknownPermissions ?? []).join(',')];
   if (!sameList(st(a.after), st(b.after))) return false;
   if (a.kind === 'create' || b.kind === 'create') return a.kind === b.kind;
+  if (a.kind === 'rotate' && b.kind === 'rotate' && (a.offAfter !== b.offAfter || !sameList(st(a.successor), st(b.successor)))) return false;
   return canonicalUuid(a.uuid) === canonicalUuid(b.uuid) && sameList(st(a.before), st(b.before));
 }
 
@@ -58,18 +61,23 @@ export function savedProjectProblems(input: SavedProjectInput): string[] {
   const f = pre.failure;
   if (f?.why === 'gone') return [`project ${name}: ${JSON.stringify(f.change.before.description)} (uuid ${f.change.uuid}) no longer exists since the plan`];
   if (f?.why === 'moved') return [`project ${name}: ${JSON.stringify(f.change.before.description)} ${howItMoved(f.change.before, f.now)} (uuid ${f.change.uuid})`];
+  if (f?.why === 'taken' && f.change.kind === 'rotate') {
+    return [`project ${name}: ${JSON.stringify(f.change.before.description)} cannot be rotated: another key with its description (uuid ${f.by.uuid}) was created since the plan`];
+  }
   if (f?.why === 'taken') {
     return [`project ${name}: ${JSON.stringify(f.change.after.description)} cannot be created: a key named ${JSON.stringify(f.by.description)} (uuid ${f.by.uuid}) was created since the plan`];
   }
   let fresh: ProjectPlan;
   try {
-    fresh = planProject({ desired, live, selfKey: input.selfKey, apiUrl: saved.apiUrl });
+    fresh = planProject({ desired, live, selfKey: input.selfKey, apiUrl: saved.apiUrl, ...(input.now ? { now: input.now } : {}) });
   } catch (error) {
     return [(error as Error).message];
   }
   const problems: string[] = [];
   for (const c of saved.changes) {
     if (pre.already.has(c)) continue;
+    // A rotation killed after its rename: what is left (the successor's create) is what a fresh plan creates.
+    if (c.kind === 'rotate' && pre.renamed.has(c)) continue;
     // The key apply runs with is left out of a fresh plan's unmanaged deactivations; the self-lockout guard
     // explains that case better than "not what the manifest asks for".
     if (c.kind !== 'create' && canonicalUuid(c.uuid) === canonicalUuid(input.selfKey.uuid)) continue;

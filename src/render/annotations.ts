@@ -5,6 +5,7 @@
  * KeySpec within the project (uuid pin, else description, else a former description) and takes the entry's
  * `source`; CDKTF entries name their construct path. Pure.
  */
+import { parseRetiring } from '../reconcile/rotation';
 import type { Change, DesiredState, KeySpec, Plan, ProjectSpec, SourceLocation } from '../model';
 import type { PolicyFinding } from '../policy/evaluate';
 import { riskReason } from './risk';
@@ -38,7 +39,9 @@ export function entryForChange(project: ProjectSpec, change: Change): KeySpec | 
     if (pinned) return pinned;
     if (change.kind === 'deactivate' && change.reason === 'unmanaged') return undefined;
   }
-  const description = change.after.description;
+  // A rotated key (or one being rotated) belongs to the entry its retirement description names.
+  const retiring = change.kind !== 'create' ? parseRetiring(change.after.description) : undefined;
+  const description = retiring?.description ?? change.after.description;
   return (
     project.keys.find((k) => k.uuid === undefined && k.description === description) ??
     (change.kind !== 'create' ? project.keys.find((k) => k.uuid === undefined && k.formerDescriptions.includes(change.before.description)) : undefined)
@@ -67,8 +70,18 @@ export function renderAnnotations(plan: Plan, opts: AnnotationOptions): string {
         const reason = riskReason(p);
         if (reason) out += command('warning', at, `Risky grant: ${p}`, `${change.kind === 'create' ? 'new key' : 'key'} ${name} is granted ${p}: ${reason}`);
       }
+      if (change.kind === 'rotate') {
+        out += command('notice', at, 'Key rotated', `key ${name} (uuid ${change.uuid}) will be rotated: a successor is created, the old key stays active until ${change.offAfter}`);
+      }
       if (change.kind === 'deactivate') {
-        const why = change.reason === 'unmanaged' ? 'no manifest entry declares it (unmanaged: deactivate)' : 'the manifest says active: false';
+        const why =
+          change.reason === 'unmanaged'
+            ? 'no manifest entry declares it (unmanaged: deactivate)'
+            : change.reason === 'rotated'
+              ? 'rotated out, its overlap is over'
+              : change.reason === 'expired'
+                ? "its entry's expires has come"
+                : 'the manifest says active: false';
         out += command('notice', at, 'Key deactivated', `key ${name} (uuid ${change.uuid}) will be deactivated: ${why}`);
       }
     }

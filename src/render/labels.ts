@@ -24,7 +24,9 @@ function describe(c: Change): string {
     case 'activate':
       return `activate ${name} (${c.uuid})`;
     case 'deactivate':
-      return `deactivate ${name} (${c.uuid})${c.reason === 'unmanaged' ? ', not declared' : ''}`;
+      return `deactivate ${name} (${c.uuid})${c.reason === 'unmanaged' ? ', not declared' : c.reason === 'rotated' ? ', rotated out' : c.reason === 'expired' ? ', expired' : ''}`;
+    case 'rotate':
+      return `rotate "${c.before.description}" (${c.uuid}): renamed ${name}, successor created, off after ${c.offAfter}`;
   }
 }
 

@@ -71,6 +71,12 @@ function keyItem(g: KeyChangeGroup, project: ProjectPlan): string[] {
   const head = g.symbol === '-' ? '⛔ **Deactivate**' : '✏️ **Change**';
   const own = g.key.uuid === project.selfUuid ? ' · 🔑 the key scaleflex-keys authenticates with' : '';
   lines.push(`- ${head} ${desc(g.after.description)} · uuid ${code(g.key.uuid)} · secret ${code(g.key.secretPreview)}${own}`);
+  if (g.rotate) {
+    const r = g.rotate;
+    lines.push(`  - 🔄 rotate (${r.trigger === 'due' ? `due: created ${code(r.createdAt)}` : 'on demand'}): renamed from ${desc(r.before.description)}`);
+    lines.push(`  - ➕ successor ${desc(r.successor.description)} with the same ${r.successor.permissions.length} permission${r.successor.permissions.length === 1 ? '' : 's'}, active`);
+    lines.push(`  - the old key stays active until ${code(r.offAfter)}; the first plan after that deactivates it`);
+  }
   if (g.update) {
     const u = g.update;
     if (u.before.description !== u.after.description) lines.push(`  - renamed from ${desc(u.before.description)}`);
@@ -82,6 +88,8 @@ function keyItem(g: KeyChangeGroup, project: ProjectPlan): string[] {
     if (s.kind === 'activate') lines.push('  - activate (inactive → active)');
     else if (s.reason === 'declared-inactive') lines.push('  - deactivate: the manifest declares `active: false`');
     else if (s.reason === 'duplicate') lines.push('  - deactivate: a duplicate an interrupted race left (renamed and retired)');
+    else if (s.reason === 'rotated') lines.push('  - deactivate: rotated out, its overlap is over and its successor is active');
+    else if (s.reason === 'expired') lines.push("  - deactivate: expired (the entry's `expires` has come)");
     else lines.push('  - deactivate: not in the manifest (`unmanaged: deactivate`)');
   }
   return lines;

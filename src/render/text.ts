@@ -1,7 +1,7 @@
 /**
  * Terraform-like text rendering of a plan, for terminals and CI logs.
  *
- * `+` a new key, `~` an existing key changed (renamed, re-permissioned, activated), `-` an existing key
+ * `+` a new key, `~` an existing key changed (renamed, re-permissioned, activated, rotated), `-` an existing key
  * deactivated; each permission on its own line with `+`/`-`. Keys are shown by description (JSON-quoted, so
  * control characters cannot reach the terminal), uuid and the API's masked preview. Projects come in plan order
  * (sorted by token); colour only when the caller asks for it.
@@ -72,6 +72,13 @@ function keyBlock(g: KeyChangeGroup, project: ProjectPlan, paint: Paint): string
   }
   const own = g.key.uuid === project.selfUuid ? '  (the key scaleflex-keys authenticates with)' : '';
   lines.push(`  ${sym} key ${quote(g.after.description)}  uuid ${g.key.uuid}  secret ${g.key.secretPreview}${own}`);
+  if (g.rotate) {
+    const r = g.rotate;
+    lines.push(`      rotate: ${r.trigger === 'due' ? `due (created ${r.createdAt})` : 'on demand'}`);
+    lines.push(`      description: ${quote(r.before.description)} -> ${quote(r.after.description)}`);
+    lines.push(`      ${add} successor key ${quote(r.successor.description)}, the same ${plural(r.successor.permissions.length, 'permission')}, active`);
+    lines.push(paint('dim', `      # the old key stays active until ${r.offAfter}; the first plan after that deactivates it`));
+  }
   if (g.update) {
     const u = g.update;
     if (u.before.description !== u.after.description) {
@@ -94,7 +101,11 @@ function keyBlock(g: KeyChangeGroup, project: ProjectPlan, paint: Paint): string
           ? '  (declared active: false)'
           : s.reason === 'duplicate'
             ? '  (a duplicate an interrupted race left: renamed and retired)'
-            : '  (not in the manifest; unmanaged: deactivate)';
+            : s.reason === 'rotated'
+              ? '  (rotated out: its overlap is over and its successor is active)'
+              : s.reason === 'expired'
+                ? '  (expired: its entry\'s expires has come)'
+                : '  (not in the manifest; unmanaged: deactivate)';
     lines.push(`      active: ${s.before.active} -> ${s.after.active}${why}`);
   }
   return lines;

@@ -20,6 +20,8 @@ function brief(c: Change): string {
       return `activate ${c.uuid}`;
     case 'deactivate':
       return `deactivate ${c.uuid} (${c.reason})`;
+    case 'rotate':
+      return `rotate ${c.uuid} -> "${c.after.description}" (${c.trigger})`;
   }
 }
 

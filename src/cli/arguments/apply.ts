@@ -1,9 +1,10 @@
 /** `apply`'s command line: definition and typed flags. */
 import { type Command, Option } from 'commander';
 import { UsageError } from '../../errors';
+import { addLifecycleOptions, lifecycleFlags, type LifecycleFlags } from './lifecycle';
 import { addApiOptions, addGuardOptions, addSourceOptions, apiFlags, type ApiFlags, guardFlags, type GuardFlags, sourceFlags, type SourceFlags } from './common';
 
-export interface ApplyFlags extends SourceFlags, ApiFlags, GuardFlags {
+export interface ApplyFlags extends SourceFlags, ApiFlags, GuardFlags, LifecycleFlags {
   /** A plan saved with `plan --out`; absent: plan the manifest and apply after confirmation. */
   readonly planFile?: string;
   readonly autoApprove: boolean;
@@ -12,7 +13,7 @@ export interface ApplyFlags extends SourceFlags, ApiFlags, GuardFlags {
 }
 
 export function define(program: Command): Command {
-  return addGuardOptions(
+  return addLifecycleOptions(addGuardOptions(
     addApiOptions(
       addSourceOptions(
         program
@@ -24,7 +25,7 @@ export function define(program: Command): Command {
           .addOption(new Option('--secrets-format <format>', 'format of --secrets-out').choices(['json', 'env'])),
       ),
     ),
-  );
+  ));
 }
 
 export function parseFlags(o: Record<string, unknown>, args: readonly string[]): ApplyFlags {
@@ -35,6 +36,7 @@ export function parseFlags(o: Record<string, unknown>, args: readonly string[]):
     ...sourceFlags(o),
     ...apiFlags(o),
     ...guardFlags(o),
+    ...lifecycleFlags(o),
     ...(args[0] !== undefined ? { planFile: args[0] } : {}),
     autoApprove: Boolean(o.autoApprove),
     ...(typeof o.secretsOut === 'string' ? { secretsOut: o.secretsOut } : {}),

@@ -1,9 +1,10 @@
 /** `plan`'s command line: definition and typed flags. */
 import { type Command, Option } from 'commander';
 import { UsageError } from '../../errors';
+import { addLifecycleOptions, lifecycleFlags, type LifecycleFlags } from './lifecycle';
 import { addApiOptions, addGuardOptions, addSourceOptions, apiFlags, type ApiFlags, guardFlags, type GuardFlags, sourceFlags, type SourceFlags } from './common';
 
-export interface PlanFlags extends SourceFlags, ApiFlags, GuardFlags {
+export interface PlanFlags extends SourceFlags, ApiFlags, GuardFlags, LifecycleFlags {
   readonly format: 'text' | 'json' | 'markdown' | 'github';
   readonly out?: string;
   readonly detailedExitcode: boolean;
@@ -14,7 +15,7 @@ export interface PlanFlags extends SourceFlags, ApiFlags, GuardFlags {
 }
 
 export function define(program: Command): Command {
-  return addGuardOptions(
+  return addLifecycleOptions(addGuardOptions(
     addApiOptions(
       addSourceOptions(
         program
@@ -27,7 +28,7 @@ export function define(program: Command): Command {
           .option('--base <file>', "the target branch's manifest: label each change intent (the edit causes it) or drift (live differs from the base too)"),
       ),
     ),
-  );
+  ));
 }
 
 export function parseFlags(o: Record<string, unknown>, args: readonly string[]): PlanFlags {
@@ -37,6 +38,7 @@ export function parseFlags(o: Record<string, unknown>, args: readonly string[]):
     ...sourceFlags(o),
     ...apiFlags(o),
     ...guardFlags(o),
+    ...lifecycleFlags(o),
     format: (o.format as PlanFlags['format']) ?? 'text',
     ...(typeof o.out === 'string' ? { out: o.out } : {}),
     detailedExitcode: Boolean(o.detailedExitcode),

@@ -15,7 +15,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { BULK_STATUS_MAX } from '../../contract';
-import { ApplyFailedError, PlanFileError, UsageError } from '../../errors';
+import { ApplyFailedError, PlanFileError, RotationRefusedError, UsageError } from '../../errors';
 import type { Plan, PlanSource, ProjectSpec } from '../../model';
 import { DEFAULT_MANIFEST, sourceFile } from '../arguments/common';
 import type { ApplyFlags } from '../arguments/apply';
@@ -25,7 +25,7 @@ import { EXIT } from '../exit-codes';
 import { GroupedOutput, type SectionWriter } from '../grouped-output';
 import type { Io } from '../io';
 import { allViolations, describeChange, eventLine, projectErrorLines, renderPlan, reportProblems } from '../output';
-import { type Outcome, prepareRuns, type ProjectRun } from '../runs';
+import { lifecycleWarningLines, type Outcome, prepareRuns, type ProjectRun } from '../runs';
 import { missingSecrets, preflightSecretsFile, protectSecret, SecretSink, secretsFormatFor } from '../secrets-file';
 import { ApiSession, MANAGE_FOR_APPLY, trustFor } from '../session';
 import { runBounded } from '../../bounded';
@@ -84,6 +84,8 @@ async function applyAll(
               if (e.change.kind === 'create') summary.created++;
               else if (e.change.kind === 'deactivate') summary.deactivated++;
               else changedKeys.add(e.change.uuid);
+              // A rotation renames one key (changed) and creates its successor.
+              if (e.change.kind === 'rotate') summary.created++;
             }
             const line = eventLine(e);
             const at = changeIndex.get(e.change);
@@ -195,6 +197,22 @@ function secretsPullLine(flags: ApplyFlags, io: Io, project: string, description
   return `scaleflex-keys secrets pull${source} --project ${project}${which}${flags.local ? ' --local' : ''} --out ${flags.secretsOut ?? 'FILE'}`;
 }
 
+/**
+ * Refuses a plan that rotates a key whose new secret would land nowhere: no `deliver:` and no `--secrets-out`. A
+ * rotation switches the old secret off later, so a successor nobody received would break whatever uses the key.
+ */
+export function refuseUndeliveredRotations(plan: Plan, sink: unknown): void {
+  if (sink) return;
+  const undelivered = plan.projects.flatMap((p) =>
+    p.changes.flatMap((c) => (c.kind === 'rotate' && !(c.deliveries?.length) ? [`${quote(c.before.description)} (project ${p.project}, uuid ${c.uuid})`] : [])),
+  );
+  if (undelivered.length === 0) return;
+  throw new RotationRefusedError(
+    `refusing to rotate ${undelivered.join(', ')}: the new secret must land somewhere, and the key declares no \`deliver:\`; nothing was changed`,
+    { hint: 'add `deliver:` to the key (or its project), or give --secrets-out FILE' },
+  );
+}
+
 /** Reads and validates a saved plan. */
 async function readPlanFile(file: string, io: Io): Promise<Plan> {
   let text: string;
@@ -277,6 +295,7 @@ export async function run(flags: ApplyFlags, io: Io): Promise<number> {
 
   try {
     reportProblems(outcomes, io, planFile === undefined && plan.projects.length > 0);
+    io.err(await lifecycleWarningLines(outcomes, specs, flags));
     if (outcomes.some((o) => o.error !== undefined)) {
       io.err(`Nothing was applied: every project must ${planFile === undefined ? 'plan cleanly' : 'still be as the plan expects'} first.\n`);
       return EXIT.ERROR;
@@ -290,6 +309,7 @@ export async function run(flags: ApplyFlags, io: Io): Promise<number> {
       if (planFile !== undefined) io.out('No changes. Live keys match the plan.\n');
       return EXIT.OK;
     }
+    refuseUndeliveredRotations(plan, sink);
     if (planFile === undefined) await confirmApply(io, flags.autoApprove);
     else io.out(`Applying the saved plan ${planFile}: ${counts.create} to create, ${counts.change} to change, ${counts.deactivate} to deactivate.\n`);
     const runs = outcomes

@@ -14,7 +14,7 @@ import { loadProjects } from '../desired';
 import { EXIT } from '../exit-codes';
 import type { Io } from '../io';
 import { allViolations, renderPlan, reportProblems } from '../output';
-import { prepareRuns, progressTo } from '../runs';
+import { lifecycleWarningLines, prepareRuns, progressTo } from '../runs';
 import { ApiSession, READ_FOR_PLAN, traceEnabled, trustFor } from '../session';
 
 /** Runs `plan`; resolves to the exit code (0, 1, 2 with --detailed-exitcode, 3). */
@@ -63,6 +63,7 @@ export async function run(flags: PlanFlags, io: Io): Promise<number> {
     io.out(await renderPlan(plan, flags.format, io, allViolations(outcomes), unplanned));
   }
   reportProblems(outcomes, io, shown);
+  io.err(await lifecycleWarningLines(outcomes, new Map(loaded.projects.map((p) => [p.token, p])), flags));
   if (flags.format !== 'github' && findings.length > 0) {
     const { formatDiagnostics } = await import('../../manifest');
     io.err(formatDiagnostics(findingDiagnostics(findings, loaded.source.path), 'text'));
