@@ -11,6 +11,7 @@ import * as deactivateArgs from './arguments/deactivate';
 import * as emulatorArgs from './arguments/emulator';
 import * as importArgs from './arguments/import';
 import * as planArgs from './arguments/plan';
+import * as rotateArgs from './arguments/rotate';
 import * as secretsPullArgs from './arguments/secrets-pull';
 import * as showArgs from './arguments/show';
 import * as validateArgs from './arguments/validate';
@@ -48,6 +49,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   wire(showArgs.define(program), showArgs.parseFlags, () => import('./commands/show'));
   wire(deactivateArgs.define(program), deactivateArgs.parseFlags, () => import('./commands/deactivate'));
   wire(importArgs.define(program), importArgs.parseFlags, () => import('./commands/import'));
+  wire(rotateArgs.define(program), rotateArgs.parseFlags, () => import('./commands/rotate'));
   wire(auditArgs.define(program), auditArgs.parseFlags, () => import('./commands/audit'));
   const secrets = program.command('secrets').description('work with the secrets of live keys');
   wire(secretsPullArgs.define(secrets), secretsPullArgs.parseFlags, () => import('./commands/secrets-pull'));

@@ -16,7 +16,8 @@
  * its keys are deactivated (reason `expired`) and it is never created.
  */
 import { MAX_DESCRIPTION_LENGTH } from '../contract';
-import type { KeySpec, LifecycleNotice, LiveKey, ProjectSpec } from '../model';
+import type { Diagnostic } from '../errors';
+import type { DesiredState, KeySpec, LifecycleNotice, LiveKey, ProjectSpec } from '../model';
 
 const DAY_MS = 86_400_000;
 
@@ -126,4 +127,27 @@ export function lifecycleNotices(project: ProjectSpec, matched: ReadonlyMap<KeyS
 export function noticeText(n: LifecycleNotice): string {
   const what = n.kind === 'rotation' ? 'rotation' : 'expiry';
   return `project ${n.project}: ${what} of ${JSON.stringify(n.description)}${n.uuid ? ` (uuid ${n.uuid})` : ''} comes due ${n.at}`;
+}
+
+/**
+ * `validate`'s warnings for entries declared active whose `expires` has already passed at `now`: legitimate (a way
+ * to switch a key off), so a warning at the entry, not an error.
+ */
+export function pastExpiryWarnings(state: DesiredState, now: Date): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const p of state.projects) {
+    for (const k of p.keys) {
+      if (!k.active || !isExpired(k, now) || !k.source) continue;
+      out.push({
+        file: k.source.file,
+        line: k.source.line,
+        column: k.source.column,
+        severity: 'warning',
+        message: `key ${JSON.stringify(k.description)} of project ${JSON.stringify(p.token)} expired at ${k.expires}: the next plan deactivates it (reason expired)`,
+        path: '',
+        ...(k.source.construct !== undefined ? { construct: k.source.construct } : {}),
+      });
+    }
+  }
+  return out;
 }

@@ -44,10 +44,10 @@ interface ApplySummary {
   createdKeys: Map<string, string[]>;
 }
 
-/** Applies every project's plan, `parallelism` projects at a time, output grouped per project. */
-async function applyAll(
+/** Applies every project's plan, `parallelism` projects at a time, output grouped per project (`rotate` too). */
+export async function applyAll(
   runs: readonly ProjectRun[],
-  flags: ApplyFlags,
+  flags: Omit<ApplyFlags, 'planFile'>,
   io: Io,
   sink: SecretSink | undefined,
   freshListing: boolean,
@@ -139,7 +139,7 @@ async function applyAll(
 }
 
 /** The end of an apply: totals, where the secrets went (or how to fetch them), and the outcome. */
-function finish(summary: ApplySummary, flags: ApplyFlags, io: Io, sink: SecretSink | undefined, planSource?: PlanSource): number {
+export function finish(summary: ApplySummary, flags: Omit<ApplyFlags, 'planFile'>, io: Io, sink: SecretSink | undefined, planSource?: PlanSource): number {
   const totals = `${summary.created} created, ${summary.changed} changed, ${summary.deactivated} deactivated`;
   const createdTotal = [...summary.createdKeys.values()].reduce((n, l) => n + l.length, 0);
   if (createdTotal > 0) {
@@ -183,7 +183,7 @@ function reportMissingSecrets(sink: SecretSink, flags: ApplyFlags, io: Io, touch
 }
 
 /** The `secrets pull` command that fetches `descriptions` of `project` (it matches keys through the manifest). */
-function secretsPullLine(flags: ApplyFlags, io: Io, project: string, descriptions: readonly string[], planSource?: PlanSource): string {
+function secretsPullLine(flags: Omit<ApplyFlags, 'planFile'>, io: Io, project: string, descriptions: readonly string[], planSource?: PlanSource): string {
   const source = flags.fromCdktf
     ? ` --from-cdktf ${flags.fromCdktf}`
     : flags.file
@@ -240,18 +240,21 @@ function manifestFlagsFor(plan: Plan, flags: ApplyFlags, planFile: string, io: I
   return recorded.kind === 'cdktf' ? { fromCdktf: recorded.path } : { file: recorded.path };
 }
 
+/** The `--secrets-out` sink, checked writable before anything changes; undefined without the flag. */
+export async function openSecretSink(flags: Pick<ApplyFlags, 'secretsOut' | 'secretsFormat'>, io: Io): Promise<SecretSink | undefined> {
+  if (flags.secretsOut === undefined) return undefined;
+  const file = path.resolve(io.cwd, flags.secretsOut);
+  const format = secretsFormatFor(file, flags.secretsFormat);
+  await preflightSecretsFile(file, format);
+  return new SecretSink(io, file, format);
+}
+
 /** Runs `apply`; resolves to the exit code (0, 1, 3). */
 export async function run(flags: ApplyFlags, io: Io): Promise<number> {
   const { buildPlan, countChanges } = await import('../../reconcile');
   const trust = trustFor(flags, io);
 
-  let sink: SecretSink | undefined;
-  if (flags.secretsOut !== undefined) {
-    const file = path.resolve(io.cwd, flags.secretsOut);
-    const format = secretsFormatFor(file, flags.secretsFormat);
-    await preflightSecretsFile(file, format);
-    sink = new SecretSink(io, file, format);
-  }
+  const sink = await openSecretSink(flags, io);
 
   let outcomes: Outcome[];
   let session: ApiSession;

@@ -24,6 +24,9 @@ export async function run(flags: ValidateFlags, io: Io): Promise<number> {
   // The policy (the manifest's `policy:` and `--policy FILE`) is evaluated on a valid desired state only.
   let policyErrors = 0;
   if (valid && reading.state) {
+    // A past `expires` is a legitimate way to switch a key off: a warning, never an error.
+    const { pastExpiryWarnings } = await import('../../reconcile/rotation');
+    reading.diagnostics.push(...pastExpiryWarnings(reading.state, new Date()));
     const { loadPolicy, evaluatePolicy, findingDiagnostics } = await import('../../policy');
     const rules = loadPolicy({ cwd: io.cwd, ...(flags.policy !== undefined ? { policyFile: flags.policy } : {}), ...(flags.fromCdktf === undefined ? { manifestFile: reading.file } : {}) });
     const findings = findingDiagnostics(evaluatePolicy(reading.state, rules, { now: new Date() }), reading.file);
