@@ -77,6 +77,34 @@ function multiProject(): Plan {
   ]);
 }
 
+/** Every rotation and expiry kind: a due rotation, a retiring key past its deadline (rotated), an expired key. */
+function lifecycle(): Plan {
+  const rotate = { everyMs: 90 * 86_400_000, overlapMs: 7 * 86_400_000, every: '90d', overlap: '7d' };
+  return buildPlan([
+    planProject({
+      desired: {
+        token: 'demo',
+        unmanaged: 'deactivate',
+        keys: [
+          entry('CI uploader', ['FILE_UPLOAD', 'OBJECTS_LIST'], { rotate }),
+          entry('Nightly export', ['OBJECTS_FETCH', 'OBJECTS_LIST'], { rotate }),
+          entry('Contractor', ['OBJECTS_LIST'], { expires: '2026-12-01T00:00:00.000Z' }),
+        ],
+      },
+      live: [
+        ADMIN,
+        live('55555555-0000-4000-8000-000000000001', 'CI uploader', ['FILE_UPLOAD', 'OBJECTS_LIST'], true, '2026-06-01T08:00:00.000Z'),
+        live('55555555-0000-4000-8000-000000000002', 'Nightly export (rotated 2026-11-20, off after 2026-11-27)', ['OBJECTS_FETCH', 'OBJECTS_LIST'], true, '2026-08-01T08:00:00.000Z'),
+        live('55555555-0000-4000-8000-000000000003', 'Nightly export', ['OBJECTS_FETCH', 'OBJECTS_LIST'], true, '2026-11-20T08:00:00.000Z'),
+        live('55555555-0000-4000-8000-000000000004', 'Contractor', ['OBJECTS_LIST'], true, '2026-10-01T08:00:00.000Z'),
+      ],
+      selfKey: ADMIN,
+      apiUrl: 'https://api.filerobot.com',
+      now: new Date('2026-12-10T12:00:00Z'),
+    }),
+  ]);
+}
+
 function noChanges(): Plan {
   return buildPlan([
     projectPlan('demo', [entry('Reader')], [live('33333333-0000-4000-8000-000000000001', 'Reader', ['OBJECTS_LIST'], true, at(1))]),
@@ -97,6 +125,7 @@ const cases: { name: string; plan: () => Plan; refusals?: boolean }[] = [
   { name: 'every-kind', plan: everyKind },
   { name: 'multi-project', plan: multiProject },
   { name: 'no-changes', plan: noChanges },
+  { name: 'rotation-expiry', plan: lifecycle },
   { name: 'refused-and-folded', plan: () => bigWithRefusals().plan, refusals: true },
 ];
 
