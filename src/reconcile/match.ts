@@ -8,7 +8,8 @@
  *   3. otherwise a live key whose description is one of the entry's `formerDescriptions` (a rename);
  *   4. otherwise the entry is new.
  * Then, on the keys still unclaimed: a key named `<entry's description> (rotated YYYY-MM-DD, off after YYYY-MM-DD)`
- * is a key that entry's rotation is retiring (see `rotation.ts`): it belongs to the entry, never unmanaged.
+ * (or with one of its former descriptions) is a key that entry's rotation is retiring (see `rotation.ts`): it
+ * belongs to the entry, never unmanaged.
  * Stage 2 runs for every entry before stage 3, so a current description always wins over a former one. Two or
  * more candidates in one stage is an ambiguity — unless, by description, they are exact twins (same description and
  * permissions, all active, created within `TWIN_WINDOW_MS` of each other: what two racing creates leave behind when
@@ -117,7 +118,10 @@ export function matchEntries(entries: readonly KeySpec[], live: readonly LiveKey
   const notByDescription = stage(unpinned, (e) => [e.description], 'by description');
   const newEntries = stage(notByDescription, (e) => e.formerDescriptions, 'by former description');
 
-  const entryByDescription = new Map(unpinned.map((e) => [e.description, e]));
+  // A rotation's retiring key carries the description the entry had when it was rotated: current, or a former one.
+  const entryByDescription = new Map<string, KeySpec>();
+  for (const e of unpinned) entryByDescription.set(e.description, e);
+  for (const e of unpinned) for (const f of e.formerDescriptions) if (!entryByDescription.has(f)) entryByDescription.set(f, e);
   const retiring: { entry: KeySpec; key: LiveKey; name: RetiringName }[] = [];
   for (const key of live) {
     if (claimed.has(key.uuid)) continue;

@@ -62,6 +62,7 @@ const rows: Row[] = [
   { name: 'killed after the create: nothing (the overlap)', desired: [rotating()], live: [ADMIN, key('u1', RETIRED), key('u2', 'ci', '2026-12-10T12:00:01Z')], expected: [] },
   { name: 'an old, already inactive retiring key is left alone', desired: [rotating()], live: [ADMIN, key('u0', 'ci (rotated 2026-01-01, off after 2026-01-08)', '2025-01-01T00:00:00Z', false), key('u2', 'ci', FRESH)], expected: [] },
   { name: 'a retiring-looking key of an undeclared description is unmanaged', desired: [rotating()], live: [ADMIN, key('u9', 'other (rotated 2026-12-10, off after 2026-12-17)'), key('u2', 'ci', FRESH)], expected: ['deactivate u9 (unmanaged)'] },
+  { name: 'renamed during the overlap: the retiring key under the former description still belongs to the entry', desired: [rotating({ description: 'ci v2', formerDescriptions: ['ci'] })], live: [ADMIN, key('u1', RETIRED), key('u2', 'ci', FRESH)], expected: ['update u2 "ci"->"ci v2"'] },
   { name: 'a pinned entry is never rotated', desired: [rotating({ uuid: 'u1' })], live: [ADMIN, key('u1', 'ci')], expected: [] },
   { name: 'expired: the key is deactivated (reason expired)', desired: [rotating({ expires: '2026-12-01T00:00:00.000Z' })], live: [ADMIN, key('u1', 'ci')], expected: ['deactivate u1 (expired)'] },
   { name: 'expired during a rotation: both keys are deactivated', desired: [rotating({ expires: '2026-12-01T00:00:00.000Z' })], live: [ADMIN, key('u1', RETIRED), key('u2', 'ci', FRESH)], expected: ['deactivate u2 (expired)', 'deactivate u1 (expired)'] },
