@@ -373,6 +373,9 @@ export interface ChangeCounts {
   readonly deactivate: number;
 }
 
+/** Plans warn about rotations and expiries coming due this far ahead (14 days) unless `--warn-within` says otherwise. */
+export const DEFAULT_WARN_WITHIN_MS = 14 * 86_400_000;
+
 /**
  * A rotation or an expiry coming due within the warning window (`--warn-within`), for plans to warn about ahead.
  * `at` is the ISO date-time it comes due.

@@ -16,9 +16,7 @@ import { errorAt, escapePointer, type Locator, relatedAt, where } from './diagno
 import { MANIFEST_SCHEMA, quote } from './schema-check';
 import { didYouMean } from './suggest';
 import { parseAge, parsePolicy } from '../policy/rules';
-import { parseExpires } from '../reconcile/rotation';
-
-const DAY_MS = 86_400_000;
+import { DAY_MS, parseUtcInstant } from '../utc-time';
 
 /** Field names that can only mean a secret value was pasted into the manifest (compared without case, `-`, `_`). */
 const SECRET_FIELD_NAMES = new Set([
@@ -548,7 +546,7 @@ function lifecycleFields(ctx: RuleContext): void {
           });
         }
       }
-      if (typeof key.expires === 'string' && parseExpires(key.expires) === undefined) {
+      if (typeof key.expires === 'string' && parseUtcInstant(key.expires) === undefined) {
         ctx.report(`${kp}/expires`, `expires ${quote(key.expires)} is not a date: write a UTC date (2027-03-01) or date-time (2027-03-01T12:00:00Z)`);
       }
     }
@@ -604,7 +602,7 @@ export function buildDesiredState(doc: Obj, locate: Locator): DesiredState {
     const keys: KeySpec[] = (project.keys as Obj[]).map((key, k) => {
       // A pinned entry never inherits the project's rotation: its successor would not match the pin.
       const rotate = key.rotate !== undefined ? rotationOf(key.rotate) : typeof key.uuid === 'string' ? undefined : projectRotate;
-      const expires = typeof key.expires === 'string' ? parseExpires(key.expires) : undefined;
+      const expires = typeof key.expires === 'string' ? parseUtcInstant(key.expires) : undefined;
       const names = [...((key.permissions as string[] | undefined) ?? [])];
       for (const set of (key.permissionSets as string[] | undefined) ?? []) names.push(...(sets[set] ?? []));
       const spec: KeySpec = {

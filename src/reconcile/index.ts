@@ -12,5 +12,5 @@ export { planToJson, parsePlanFile, planToDocument } from './plan-file';
 export { applyProjectPlan, checkPreconditions, type ApplyEvent, type ApplyOptions, type ApplyResult } from './apply';
 export { matchEntries, type MatchResult, TWIN_WINDOW_MS } from './match';
 export { matchError, stateOf, lifecycleWarnings, rotationBlocker } from './diff';
-export { parseRetiring, retiringDescription, DEFAULT_WARN_WITHIN_MS } from './rotation';
+export { parseRetiring, retiringDescription } from './rotation';
 export { savedProjectProblems, type SavedProjectInput } from './saved-plan';

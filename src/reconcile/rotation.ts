@@ -18,16 +18,9 @@
 import { MAX_DESCRIPTION_LENGTH } from '../contract';
 import type { Diagnostic } from '../errors';
 import type { DesiredState, KeySpec, LifecycleNotice, LiveKey, ProjectSpec } from '../model';
+import { utcDay } from '../utc-time';
 
-const DAY_MS = 86_400_000;
-
-/** Warn this long before a rotation or an expiry comes due, unless `--warn-within` says otherwise. */
-export const DEFAULT_WARN_WITHIN_MS = 14 * DAY_MS;
-
-/** The UTC day of `d`, `YYYY-MM-DD`. */
-export function utcDay(d: Date): string {
-  return d.toISOString().slice(0, 10);
-}
+export { parseUtcInstant as parseExpires, utcDay } from '../utc-time';
 
 const RETIRING = /^(.*) \(rotated (\d{4}-\d{2}-\d{2}), off after (\d{4}-\d{2}-\d{2})\)$/su;
 
@@ -71,25 +64,6 @@ export function rotationDueAt(entry: KeySpec, key: LiveKey): Date | undefined {
 /** Whether `entry`'s `expires` has come at `now`. */
 export function isExpired(entry: KeySpec, now: Date): boolean {
   return entry.expires !== undefined && Date.parse(entry.expires) <= now.getTime();
-}
-
-/**
- * Parses a manifest `expires` (a date `2027-03-01` or a date-time with `Z`/offset, read as UTC) into its ISO UTC
- * date-time, or undefined when it is not one.
- */
-export function parseExpires(text: string): string | undefined {
-  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/.exec(text);
-  if (!m) return undefined;
-  const [, y, mo, d] = m;
-  const dayOk = (() => {
-    const probe = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
-    return probe.getUTCFullYear() === Number(y) && probe.getUTCMonth() === Number(mo) - 1 && probe.getUTCDate() === Number(d);
-  })();
-  if (!dayOk) return undefined;
-  // A date-time without a zone is UTC, as the manifest documents.
-  const iso = m[4] === undefined ? `${y}-${mo}-${d}T00:00:00Z` : `${text.replace(' ', 'T')}${m[7] === undefined ? 'Z' : ''}`;
-  const t = Date.parse(iso);
-  return Number.isFinite(t) ? new Date(t).toISOString() : undefined;
 }
 
 /** The retirement of a key rotated at `now` under `overlapMs`: its new description and deadline. */

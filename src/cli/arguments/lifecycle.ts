@@ -5,9 +5,8 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import { parseAge } from '../../policy/rules';
-import { DEFAULT_WARN_WITHIN_MS, parseExpires } from '../../reconcile/rotation';
-
-const DAY_MS = 86_400_000;
+import { DEFAULT_WARN_WITHIN_MS } from '../../model';
+import { DAY_MS, parseUtcInstant } from '../../utc-time';
 
 export interface LifecycleFlags {
   /** The moment rotations and expiries are evaluated at; absent: the clock. */
@@ -18,7 +17,7 @@ export interface LifecycleFlags {
 
 /** `--now`'s parser: an ISO 8601 date or date-time, UTC unless it names an offset. */
 export function instant(value: string): Date {
-  const iso = parseExpires(value.trim());
+  const iso = parseUtcInstant(value.trim());
   if (iso === undefined) throw new InvalidArgumentError(`expected an ISO 8601 date-time such as 2026-12-01T00:00:00Z, got "${value}"`);
   return new Date(iso);
 }
