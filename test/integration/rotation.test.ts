@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BIN, callApi, cleanEnv, expectNoSecretInOutput, liveKeys, runCli, runInProcess, startTestApi, tempDir, type TestApi } from '../helpers/cli';
+import { BIN, callApi, cleanEnv, expectNoSecretInOutput, liveKeys, runCli, startTestApi, tempDir, type TestApi } from '../helpers/cli';
 
 let api: TestApi;
 let dir: string;
@@ -35,7 +35,8 @@ function manifest(token: string, extra = ''): string {
   return file;
 }
 
-const cli = (token: string, args: string[]) => runInProcess(args, { env: api.env(token), cwd: dir });
+// The built CLI as a child process: the leak scan reads exactly what a user's terminal or CI log would get.
+const cli = (token: string, args: string[]) => runCli(args, { env: api.env(token), cwd: dir });
 const uploaderKeys = async (token: string) => (await liveKeys(api.handle, token)).filter((k) => k.description.startsWith('CI uploader'));
 const secretOf = async (token: string, uuid: string) => ((await callApi(api.handle, token, 'GET', `/keys/${uuid}/secret`)) as { secret: string }).secret;
 
