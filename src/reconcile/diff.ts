@@ -204,7 +204,8 @@ export function planProject(input: PlanProjectInput): ProjectPlan {
     });
   }
   for (const { entry, key, name } of m.retiring) {
-    if (!key.active) continue;
+    // Like an unmanaged one, the key the tool runs with is never planned off for being retired.
+    if (!key.active || key.uuid === selfKey.uuid) continue;
     if (isExpired(entry, now)) changes.push(deactivation(key, 'expired'));
     else if (!entry.active) changes.push(deactivation(key, 'declared-inactive'));
     else if (pastDeadline(name.offAfter, now) && m.matched.get(entry)?.active === true) changes.push(deactivation(key, 'rotated'));
