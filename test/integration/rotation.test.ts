@@ -172,6 +172,11 @@ describe('every state a kill -9 can leave a rotation in: the re-run resumes, one
       expect(keys.filter((k) => k.description === 'CI uploader' && k.active)).toHaveLength(1);
       expect(keys.find((k) => k.uuid === old!.uuid)).toMatchObject({ description: 'CI uploader (rotated 2026-12-10, off after 2026-12-17)', active: true });
       expect((await cli(token, ['plan', '-f', file, '--now', T0, '--detailed-exitcode'])).code).toBe(0);
+      // The old key stays active through its last day, and only then is planned off.
+      expect((await cli(token, ['plan', '-f', file, '--now', '2026-12-17T23:00:00Z', '--detailed-exitcode'])).code).toBe(0);
+      const off = await cli(token, ['plan', '-f', file, '--now', '2026-12-18T00:00:00Z', '--detailed-exitcode']);
+      expect(off.code).toBe(2);
+      expect(off.stdout).toContain('Plan: 0 to create, 0 to change, 1 to deactivate.');
     }
   }, 120_000);
 });
