@@ -4,7 +4,7 @@
  * file round trip and apply's resume of a half-done rotation (against the in-memory fake).
  */
 import type { KeySpec, LiveKey, RotationSpec } from '../../src/model';
-import { applyProjectPlan, buildPlan, type Change, checkGuards, countChanges, lifecycleWarnings, parsePlanFile, planProject, planToJson } from '../../src/reconcile';
+import { applyProjectPlan, buildPlan, type Change, checkGuards, countChanges, lifecycleWarnings, parsePlanFile, planProject, planToJson, savedProjectProblems } from '../../src/reconcile';
 import { planRollback } from '../../src/reconcile/rollback';
 import { parseExpires, parseRetiring, pastDeadline, retiringDescription } from '../../src/reconcile/rotation';
 import { DEFAULT_GUARD_OPTIONS } from '../../src/model';
@@ -176,4 +176,18 @@ test('rollback steps: reactivate, move the successor out of the way, restore the
   const late = planRollback(entries[0]!, entries, [ADMIN, key('u1', 'ci'), key('u2', 'ci (rolled back 2026-12-10)', FRESH)], NOW);
   expect('changes' in late && late.changes.map(brief)).toEqual(['deactivate u2 (declared-inactive)']);
   expect(planRollback(entries[0]!, entries, [ADMIN, key('u1', 'ci')], NOW)).toEqual({ nothing: expect.stringContaining('nothing to roll back') });
+});
+
+test('a saved plan with a rotation applies at the clock it was made for, and is refused at another', () => {
+  const desired = project([rotating()]);
+  const keys = [ADMIN, key('u1', 'ci')];
+  const saved = planProject({ desired, live: keys, selfKey: ADMIN, apiUrl: 'x', now: NOW });
+  expect(savedProjectProblems({ saved, desired, live: keys, selfKey: ADMIN, now: NOW })).toEqual([]);
+  // A day later the retirement would carry other dates: not what was reviewed.
+  expect(savedProjectProblems({ saved, desired, live: keys, selfKey: ADMIN, now: new Date(NOW.getTime() + DAY) })).toEqual([
+    expect.stringContaining('the plan\'s change "rotate "ci" (uuid u1)" is not what the manifest asks for'),
+  ]);
+  // Killed after the rename: the rest of the saved rotation (its create) is still what the manifest asks for.
+  const renamed = [ADMIN, key('u1', RETIRED)];
+  expect(savedProjectProblems({ saved, desired, live: renamed, selfKey: ADMIN, now: NOW })).toEqual([]);
 });
