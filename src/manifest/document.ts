@@ -20,7 +20,16 @@ export interface ManifestProject {
   apiUrl?: string;
   credentials?: ManifestCredentials;
   unmanaged?: UnmanagedPolicy;
+  /** Where the secret of each new key goes, unless the key declares its own `deliver:`. */
+  deliver?: ManifestDelivery[];
   keys: ManifestKey[];
+}
+
+/** One `deliver:` sink as written: exactly one of `exec` (with an optional `timeout`, seconds) or `file`. */
+export interface ManifestDelivery {
+  exec?: string[];
+  timeout?: number;
+  file?: string;
 }
 
 /** `projects[].credentials`: exactly one of the two. */
@@ -42,6 +51,8 @@ export interface ManifestKey {
   owner?: string;
   purpose?: string;
   justification?: string;
+  /** Where this key's secret goes when it is created, instead of the project's `deliver:`. */
+  deliver?: ManifestDelivery[];
 }
 
 /** For each field of T: whether the type makes it required; the compiler rejects a table that disagrees. */
@@ -55,9 +66,11 @@ export const MANIFEST_FIELDS = {
     apiUrl: 'optional',
     credentials: 'optional',
     unmanaged: 'optional',
+    deliver: 'optional',
     keys: 'required',
   } satisfies FieldTable<ManifestProject>,
   credentials: { env: 'optional', file: 'optional' } satisfies FieldTable<ManifestCredentials>,
+  delivery: { exec: 'optional', timeout: 'optional', file: 'optional' } satisfies FieldTable<ManifestDelivery>,
   key: {
     description: 'required',
     permissions: 'optional',
@@ -69,6 +82,7 @@ export const MANIFEST_FIELDS = {
     owner: 'optional',
     purpose: 'optional',
     justification: 'optional',
+    deliver: 'optional',
   } satisfies FieldTable<ManifestKey>,
 } as const;
 

@@ -21,6 +21,7 @@ import { deepFreeze, sortChanges } from './build';
 import { desiredFingerprint, liveFingerprint } from './fingerprint';
 import { type MatchResult, matchEntries } from './match';
 import { retiredDescription } from './raced-creates';
+import { plannedDeliveries } from '../delivery';
 
 export interface PlanProjectInput {
   readonly desired: ProjectSpec;
@@ -148,6 +149,7 @@ export function planProject(input: PlanProjectInput): ProjectPlan {
       kind: 'create',
       after: { description: entry.description, permissions: canonicalPermissions(entry.permissions) as Permission[], active: entry.active },
       ...(entry.formerDescriptions.length ? { formerDescriptions: [...entry.formerDescriptions].sort(byString) } : {}),
+      ...(entry.deliver?.length ? { deliveries: plannedDeliveries(desired.token, entry) } : {}),
     });
   }
   for (const [entry, key] of m.matched) changes.push(...changesForMatch(entry, key));

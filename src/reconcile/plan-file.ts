@@ -12,7 +12,7 @@ import { visit } from 'jsonc-parser';
 import { PlanFileError } from '../errors';
 import type { Permission } from '../model';
 import { buildPlan, countChanges, deepFreeze, sortChanges } from './build';
-import type { Change, ChangeCounts, CredentialsRef, DeactivateReason, KeyState, Plan, PlanSource, ProjectPlan } from '../model';
+import type { Change, ChangeCounts, CredentialsRef, DeactivateReason, Delivery, KeyState, Plan, PlanSource, ProjectPlan } from '../model';
 import { canonicalUuid, sameList } from '../compare';
 
 export { PLAN_FORMAT_VERSION } from '../model';
@@ -35,7 +35,12 @@ function countsDoc(c: ChangeCounts): Json {
 
 function changeDoc(c: Change): Json {
   if (c.kind === 'create') {
-    return { kind: 'create', after: keyStateDoc(c.after), ...(c.formerDescriptions?.length ? { former_descriptions: [...c.formerDescriptions] } : {}) };
+    return {
+      kind: 'create',
+      after: keyStateDoc(c.after),
+      ...(c.formerDescriptions?.length ? { former_descriptions: [...c.formerDescriptions] } : {}),
+      ...(c.deliveries?.length ? { deliveries: c.deliveries.map(deliveryDoc) } : {}),
+    };
   }
   const doc: { [k: string]: Json } = {
     kind: c.kind,
@@ -51,6 +56,11 @@ function changeDoc(c: Change): Json {
   }
   if (c.kind === 'deactivate') doc.reason = c.reason;
   return doc;
+}
+
+/** Where a new secret goes, as the plan shows it (never the secret). */
+function deliveryDoc(d: Delivery): Json {
+  return d.kind === 'exec' ? { kind: 'exec', argv: [...d.argv] } : { kind: 'file', path: d.path };
 }
 
 /** A credential reference: the variable's name or the file's path, never a value. */
@@ -132,6 +142,7 @@ interface ChangeDoc {
   permissions_removed?: Permission[];
   reason?: DeactivateReason;
   former_descriptions?: string[];
+  deliveries?: ({ kind: 'exec'; argv: string[] } | { kind: 'file'; path: string })[];
 }
 interface ProjectDoc {
   project: string;
@@ -160,7 +171,14 @@ function stateFromDoc(s: KeyStateDoc): KeyState {
 
 function changeFromDoc(d: ChangeDoc): Change {
   const after = stateFromDoc(d.after);
-  if (d.kind === 'create') return { kind: 'create', after, ...(d.former_descriptions ? { formerDescriptions: [...d.former_descriptions].sort() } : {}) };
+  if (d.kind === 'create') {
+    return {
+      kind: 'create',
+      after,
+      ...(d.former_descriptions ? { formerDescriptions: [...d.former_descriptions].sort() } : {}),
+      ...(d.deliveries ? { deliveries: d.deliveries.map((x): Delivery => (x.kind === 'exec' ? { kind: 'exec', argv: [...x.argv] } : { kind: 'file', path: x.path })) } : {}),
+    };
+  }
   // uuids compare case-insensitively everywhere: the canonical form is lower case.
   const ref = { uuid: canonicalUuid(d.uuid!), createdAt: d.created_at!, secretPreview: d.secret_preview! };
   const before = stateFromDoc(d.before!);
