@@ -136,3 +136,47 @@ export function deliveryFileProblem(file: string, manifestBase?: string): string
   if (!env && !base.endsWith('.json')) return `deliver file ${JSON.stringify(file)} must end in .json or .env (the format is chosen by the extension)`;
   return undefined;
 }
+
+/** The operator's environment variable that forbids (`deny`) or allows (`allow`, the default) `exec` sinks. */
+export const DELIVERY_EXEC_VAR = 'SCALEFLEX_DELIVERY_EXEC';
+/** The operator's environment variable naming variables (or `PREFIX*`) passed on to `exec` sinks, e.g. `GH_TOKEN`. */
+export const DELIVERY_PASS_ENV_VAR = 'SCALEFLEX_DELIVERY_PASS_ENV';
+
+/** What the operator (CI configuration, never the manifest) allows delivery to do. */
+export interface DeliveryPolicy {
+  /** Whether `exec` sinks may run. */
+  readonly execAllowed: boolean;
+  /** Why not, for messages (`SCALEFLEX_DELIVERY_EXEC=deny`, `--no-exec-sinks`). */
+  readonly execDeniedBy?: string;
+  /** Variables (names or `PREFIX*`) passed on to `exec` sinks beyond `DELIVERY_BASE_ENV`. */
+  readonly passEnv: readonly string[];
+}
+
+/**
+ * The operator's delivery settings from the environment and flags. `exec` sinks run programs the manifest names,
+ * and the manifest comes from pull requests: an operator who does not review every `deliver:` change (or who runs
+ * apply where a program must not get a fresh secret) switches them off here, outside the manifest. Either source
+ * denies; the flag cannot re-allow what the variable denies. Returns a problem for a value it does not know.
+ */
+export function deliveryPolicy(
+  env: Readonly<Record<string, string | undefined>>,
+  flags: { execSinks?: boolean } = {},
+): { policy: DeliveryPolicy; problem?: string } {
+  const raw = env[DELIVERY_EXEC_VAR]?.trim().toLowerCase();
+  const passEnv = Object.freeze(
+    (env[DELIVERY_PASS_ENV_VAR] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+  const problem =
+    raw !== undefined && raw !== '' && raw !== 'deny' && raw !== 'allow'
+      ? `${DELIVERY_EXEC_VAR}=${JSON.stringify(env[DELIVERY_EXEC_VAR])} is not understood: use deny or allow`
+      : undefined;
+  // An unknown value denies: a typo must not switch a safety setting off.
+  const deniedBy = raw === 'deny' || problem ? `${DELIVERY_EXEC_VAR}=deny` : flags.execSinks === false ? '--no-exec-sinks' : undefined;
+  return {
+    policy: { execAllowed: deniedBy === undefined, ...(deniedBy ? { execDeniedBy: deniedBy } : {}), passEnv },
+    ...(problem ? { problem } : {}),
+  };
+}

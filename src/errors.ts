@@ -209,3 +209,13 @@ export class PreconditionFailedError extends ScaleflexKeysError {
   override name = 'PreconditionFailedError';
   override readonly code = 'PRECONDITION_FAILED';
 }
+
+/**
+ * A new secret could not be delivered to a sink of its key's `deliver:` (the program failed or timed out, the file
+ * could not be written), or the operator forbids the `exec` sinks the manifest names. The key stays; `secrets push`
+ * delivers again.
+ */
+export class DeliveryError extends ScaleflexKeysError {
+  override name = 'DeliveryError';
+  override readonly code = 'DELIVERY_FAILED';
+}

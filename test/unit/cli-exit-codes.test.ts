@@ -29,6 +29,7 @@ const expected: Record<string, { code: string; exit: number }> = {
   StateCorruptError: { code: 'STATE_CORRUPT', exit: 1 },
   PolicyViolationError: { code: 'POLICY_VIOLATION', exit: 4 },
   PreconditionFailedError: { code: 'PRECONDITION_FAILED', exit: 1 },
+  DeliveryError: { code: 'DELIVERY_FAILED', exit: 1 },
 };
 
 /** Every error class `src/errors.ts` exports, constructed with a message. */
