@@ -9,7 +9,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { callApi, expectNoSecretInOutput, liveKeys, runCli, startTestApi, tempDir, type TestApi } from '../helpers/cli';
+import { parse } from 'yaml';
+import { callApi, expectNoSecretInOutput, liveKeys, ROOT, runCli, startTestApi, tempDir, type TestApi } from '../helpers/cli';
 
 const P = 'deliv';
 let api: TestApi;
@@ -309,33 +310,40 @@ describe('the operator can forbid exec sinks outside the manifest', () => {
 });
 
 describe('the README recipes, against stand-ins named like the real CLIs', () => {
-  /** The exact argv of each README recipe (keep in step with the README's Delivery section). */
-  const recipes: { [description: string]: string[] } = {
-    'GitHub deploy': ['gh', 'secret', 'set', '{name}', '--env', 'production', '--repo', 'acme/site'],
-    'Vault reader': ['vault', 'kv', 'put', 'secret/scaleflex/{project}/{name}', 'value=-'],
-    'AWS uploader': ['aws', 'secretsmanager', 'put-secret-value', '--secret-id', 'scaleflex/{project}/{name}', '--secret-string', 'file:///dev/stdin'],
-    '1Password sync': ['op', 'item', 'edit', '{name}', '--vault', 'CI', '--template', '/dev/stdin'],
-    'Doppler app': ['doppler', 'secrets', 'set', '{name}', '--project', 'web', '--config', 'prd'],
-    'K8s worker': ['kubectl', 'create', 'secret', 'generic', 'scaleflex-{project}', '--from-file=api-key=/dev/stdin', '--dry-run=client', '-o', 'yaml'],
-  };
+  /** Every `exec: [...]` sink of the README's recipe table, parsed as the manifest would parse it. */
+  function readmeRecipes(): string[][] {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const section = /<!-- section:secrets-delivery -->([\s\S]*?)<!-- \/section:secrets-delivery -->/.exec(readme)![1]!;
+    const table = section.slice(section.indexOf('#### Recipes'));
+    return [...table.matchAll(/^\| [^|]+ \| `(exec: \[.*?\])` \|/gm)].map((m) => (parse(m[1]!.replace(/\\\|/g, '|')) as { exec: string[] }).exec);
+  }
 
   test('each recipe receives exactly the secret on stdin and its argv as written', async () => {
     clearRecords();
-    const entries = Object.entries(recipes)
-      .map(([d, argv]) => `      - description: ${d}\n        permissions: [OBJECTS_LIST]\n        deliver: [{ exec: ${JSON.stringify(argv)} }]\n`)
+    const recipes = readmeRecipes();
+    expect(recipes.map((r) => r[0])).toEqual(['gh', 'vault', 'aws', 'op', 'doppler', 'kubectl', 'sh']);
+    const entries = recipes
+      .map((argv, i) => `      - description: Recipe ${i + 1}\n        permissions: [OBJECTS_LIST]\n        deliver: [{ exec: ${JSON.stringify(argv)} }]\n`)
       .join('');
     manifest(`    unmanaged: ignore\n    keys:\n${entries}`, 'recipes.yaml');
     const r = await cli(['apply', '-f', 'recipes.yaml', '--auto-approve']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    for (const [description, argv] of Object.entries(recipes)) {
-      const [rec, ...more] = recordsOf(argv[0]!);
+    const received = (program: string, argv: string[]) => recordsOf(program).filter((x) => JSON.stringify(x.argv) === JSON.stringify(argv));
+    for (const [i, argv] of recipes.entries()) {
+      const secret = await secretOf(`Recipe ${i + 1}`);
+      const name = `SCALEFLEX_KEY_DELIV_RECIPE_${i + 1}`;
+      // The shell recipe: its first kubectl gets the secret on stdin, its second the first one's output.
+      const [program, expected] =
+        argv[0] === 'sh'
+          ? ['kubectl', ['create', 'secret', 'generic', 'scaleflex-demo-uploader', '--from-file=api-key=/dev/stdin', '--dry-run=client', '-o', 'yaml']]
+          : [argv[0]!, argv.slice(1).map((a) => a.replace('{name}', name).replace('{project}', P))];
+      const [rec, ...more] = received(program, expected);
       expect(more).toEqual([]);
-      const name = `SCALEFLEX_KEY_DELIV_${description.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`;
-      expect(rec!.argv).toEqual(argv.slice(1).map((a) => a.replace('{name}', name).replace('{project}', P)));
-      expect(rec!.stdinHex).toBe(Buffer.from(await secretOf(description)).toString('hex'));
-      expect(rec!.environ).not.toContain(await secretOf(description));
-      expect(rec!.cmdline).not.toContain(await secretOf(description));
+      expect(rec!.stdinHex).toBe(Buffer.from(secret).toString('hex'));
+      expect(rec!.environ).not.toContain(secret);
+      expect(rec!.cmdline).not.toContain(secret);
+      if (argv[0] === 'sh') expect(received('kubectl', ['apply', '-f', '-'])).toHaveLength(1);
     }
   });
 });
