@@ -233,6 +233,9 @@ function runSink(argv: readonly string[], secret: string, env: Record<string, st
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      // A grandchild that still holds the pipes must not keep this run alive.
+      child.stdout.destroy();
+      child.stderr.destroy();
       resolve({ ...result, output: dropped > 0 ? `${output}\n[... ${dropped} more bytes of output not shown]` : output });
     };
     child.stdout.on('data', collect);
