@@ -65,11 +65,14 @@ export function sinksOf(specs: ReadonlyMap<string, ProjectSpec>, project: string
   return key?.deliver ?? [];
 }
 
-/** The keys a plan will create that have sinks, with them (what `preflight` checks). */
+/**
+ * The keys a plan gives a new secret that have sinks, with them (what `preflight` checks): every change that
+ * carries `deliveries` (a create; a rotation's successor), its sinks read from the manifest as apply will use them.
+ */
 export function keysToDeliver(plan: Plan, specs: ReadonlyMap<string, ProjectSpec>): { project: string; description: string; deliver: readonly DeliverySpec[] }[] {
   return plan.projects.flatMap((p) =>
     p.changes.flatMap((c) => {
-      if (c.kind !== 'create') return [];
+      if (!('deliveries' in c) || !c.deliveries?.length) return [];
       const deliver = sinksOf(specs, p.project, c.after.description);
       return deliver.length > 0 ? [{ project: p.project, description: c.after.description, deliver }] : [];
     }),

