@@ -14,9 +14,10 @@
  * A delivery never throws: each sink gets a result, so one failure is reported per key and sink and the rest go on.
  */
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_EXEC_TIMEOUT_S, deliveryEnvironment, deliveryLine, deliveryOf, deliveryPolicy, type DeliveryPolicy } from '../delivery';
-import { DeliveryError, UsageError } from '../errors';
+import { DeliveryError, SecretsFileError, UsageError } from '../errors';
 import type { Delivery, DeliverySpec, Plan, ProjectSpec } from '../model';
 import type { OperatorTrust } from '../trust';
 import type { Io } from './io';
@@ -43,7 +44,7 @@ export function resultLines(results: readonly SinkResult[], indent = '    '): st
   let text = '';
   for (const r of results) {
     text += r.ok ? `${indent}→ delivered to ${deliveryLine(r.delivery)}\n` : `${indent}! delivery to ${deliveryLine(r.delivery)} failed: ${r.detail}\n`;
-    for (const line of r.output.replace(/\n$/, '').split('\n')) if (r.output) text += `${indent}  | ${line}\n`;
+    if (r.output) for (const line of r.output.replace(/\n$/, '').split('\n')) text += `${indent}  | ${line}\n`;
   }
   return text;
 }
@@ -164,7 +165,10 @@ export class Deliverer {
       }
     }
     const files = new Set(keys.flatMap((k) => k.deliver.flatMap((d) => ('file' in d ? [path.resolve(this.baseDir, d.file)] : []))));
-    for (const file of [...files].sort()) await preflightSecretsFile(file, secretsFormatFor(file));
+    for (const file of [...files].sort()) {
+      insideTree(file, this.baseDir);
+      await preflightSecretsFile(file, secretsFormatFor(file));
+    }
   }
 
   /** Delivers `key`'s secret to each of `sinks` in order; one result per sink, never throws. */
@@ -175,6 +179,7 @@ export class Deliverer {
       const delivery = deliveryOf(sink, key);
       try {
         if ('file' in sink) {
+          insideTree(path.resolve(this.baseDir, sink.file), this.baseDir);
           await this.fileSink(sink.file).add(key);
           results.push({ delivery, ok: true, detail: '', output: '' });
         } else if (!this.policy.execAllowed) {
@@ -199,6 +204,29 @@ export class Deliverer {
       this.files.set(full, sink);
     }
     return sink;
+  }
+}
+
+/**
+ * A `file` sink must really be inside the manifest's tree: the manifest rule checks the path as written, this checks
+ * what is on disk — no symlink on the way (a directory a pull request turned into a link to `~`, say) leads out,
+ * and the file itself is no symlink.
+ * @throws SecretsFileError naming the file
+ */
+function insideTree(file: string, baseDir: string): void {
+  const root = fs.realpathSync(baseDir);
+  let existing = path.dirname(file);
+  while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  const real = fs.realpathSync(existing);
+  const rest = path.relative(existing, path.dirname(file));
+  const resolved = path.join(real, rest);
+  if (resolved !== root && !resolved.startsWith(root + path.sep)) {
+    throw new SecretsFileError(`cannot deliver to ${file}: its directory resolves to ${resolved}, outside the manifest's directory ${root} (a symbolic link on the way)`);
+  }
+  try {
+    if (fs.lstatSync(file).isSymbolicLink()) throw new SecretsFileError(`cannot deliver to ${file}: it is a symbolic link; a secrets file must be a regular file`);
+  } catch (error) {
+    if (error instanceof SecretsFileError) throw error;
   }
 }
 

@@ -309,6 +309,24 @@ describe('the operator can forbid exec sinks outside the manifest', () => {
   });
 });
 
+describe('a file sink stays inside the manifest tree on disk too', () => {
+  test('a directory that is a symbolic link leading out is refused before anything is created', async () => {
+    const outside = tempDir();
+    fs.symlinkSync(outside, path.join(dir, 'linked'));
+    try {
+      manifest(`    unmanaged: ignore\n    keys:\n      - description: Escaper\n        permissions: [OBJECTS_LIST]\n        deliver: [{ file: linked/x.env }]\n`);
+      const r = await cli(['apply', '--auto-approve']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("outside the manifest's directory");
+      expect((await liveKeys(api.handle, P)).some((k) => k.description === 'Escaper')).toBe(false);
+      expect(fs.readdirSync(outside)).toEqual([]);
+    } finally {
+      fs.rmSync(path.join(dir, 'linked'));
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the README recipes, against stand-ins named like the real CLIs', () => {
   /** Every `exec: [...]` sink of the README's recipe table, parsed as the manifest would parse it. */
   function readmeRecipes(): string[][] {
