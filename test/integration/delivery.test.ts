@@ -189,7 +189,7 @@ describe('plan and apply deliver new secrets to exec and file sinks', () => {
     expect(Buffer.from(rec!.stdinHex, 'hex').toString()).toBe(await secretOf('CI uploader'));
   });
 
-  test('a saved plan whose deliveries differ from the manifest is refused', async () => {
+  test('a saved plan whose deliveries differ from the manifest is refused, and applies once the manifest is as reviewed', async () => {
     manifest(
       `    deliver:\n      - exec: [recorder, secret, set, "{name}", --key, "{uuid}", --project, "{project}", --description, "{description}"]\n` +
         `      - file: secrets/out.env\n` +
@@ -211,6 +211,21 @@ describe('plan and apply deliver new secrets to exec and file sinks', () => {
     expect(r.stderr).toContain('the manifest changed since this plan was made');
     expect((await liveKeys(api.handle, P)).some((k) => k.description === 'Later')).toBe(false);
     expect(fs.readdirSync(records)).toEqual([]);
+    // The reviewed manifest back in place: the saved plan applies and delivers as it showed.
+    manifest(
+      `    deliver:\n      - exec: [recorder, secret, set, "{name}", --key, "{uuid}", --project, "{project}", --description, "{description}"]\n` +
+        `      - file: secrets/out.env\n` +
+        `    keys:\n      - description: CI uploader\n        permissions: [FILE_UPLOAD]\n` +
+        `      - description: Own sink\n        permissions: [OBJECTS_LIST]\n        deliver: [{ file: secrets/own.json }]\n` +
+        `      - description: Later\n        permissions: [OBJECTS_LIST]\n`,
+    );
+    const ok = await cli(['apply', 'plan.json']);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    const [rec] = recordsOf('recorder');
+    expect(rec!.argv.slice(0, 3)).toEqual(['secret', 'set', 'SCALEFLEX_KEY_DELIV_LATER']);
+    expect(Buffer.from(rec!.stdinHex, 'hex').toString()).toBe(await secretOf('Later'));
+    expect(fs.readFileSync(path.join(dir, 'secrets', 'out.env'), 'utf8')).toContain(`SCALEFLEX_KEY_DELIV_LATER=${await secretOf('Later')}\n`);
   });
 });
 
@@ -218,7 +233,7 @@ describe('a failed delivery is reported per key and sink, the key stays, and sec
   test('apply exits 1, names each failed sink, redacts what the program printed, and the other keys go on', async () => {
     clearRecords();
     manifest(
-      `    keys:\n      - description: CI uploader\n        permissions: [FILE_UPLOAD]\n        deliver: []\n` +
+      `    unmanaged: ignore\n    keys:\n      - description: CI uploader\n        permissions: [FILE_UPLOAD]\n        deliver: []\n` +
         `      - description: Own sink\n        permissions: [OBJECTS_LIST]\n        deliver: []\n` +
         `      - description: Broken store\n        permissions: [OBJECTS_LIST]\n        deliver: [{ exec: [leaky-failing-sink] }, { file: secrets/broken.json }]\n` +
         `      - description: Slow store\n        permissions: [OBJECTS_LIST]\n        deliver: [{ exec: [hanging-sink], timeout: 1 }]\n` +
