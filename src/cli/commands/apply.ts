@@ -224,15 +224,7 @@ function pushLineSource(flags: ApplyFlags, io: Io, planSource?: PlanSource): str
 
 /** The `secrets pull` command that fetches `descriptions` of `project` (it matches keys through the manifest). */
 function secretsPullLine(flags: ApplyFlags, io: Io, project: string, descriptions: readonly string[], planSource?: PlanSource): string {
-  const source = flags.fromCdktf
-    ? ` --from-cdktf ${flags.fromCdktf}`
-    : flags.file
-      ? ` -f ${flags.file}`
-      : planSource && planSource.path !== DEFAULT_MANIFEST
-        ? ` ${planSource.kind === 'cdktf' ? '--from-cdktf' : '-f'} ${planSource.path}`
-        : existsSync(path.resolve(io.cwd, DEFAULT_MANIFEST))
-          ? ''
-          : ' -f MANIFEST';
+  const source = pushLineSource(flags, io, planSource);
   const which = descriptions.length <= 3 ? [...descriptions].sort().map((d) => ` --description ${quote(d)}`).join('') : '';
   return `scaleflex-keys secrets pull${source} --project ${project}${which}${flags.local ? ' --local' : ''} --out ${flags.secretsOut ?? 'FILE'}`;
 }
@@ -335,7 +327,7 @@ export async function run(flags: ApplyFlags, io: Io): Promise<number> {
       if (planFile !== undefined) io.out('No changes. Live keys match the plan.\n');
       return EXIT.OK;
     }
-    const deliverer = await openDeliverer(io, flags, trust, specs, loadedBaseDir);
+    const deliverer = openDeliverer(io, flags, trust, specs, loadedBaseDir);
     await deliverer?.preflight(keysToDeliver(plan, specs));
     if (planFile === undefined) await confirmApply(io, flags.autoApprove);
     else io.out(`Applying the saved plan ${planFile}: ${counts.create} to create, ${counts.change} to change, ${counts.deactivate} to deactivate.\n`);
