@@ -173,7 +173,7 @@ function finish(summary: ApplySummary, flags: ApplyFlags, io: Io, sink: SecretSi
       }
     }
   }
-  if (summary.deliveryFailures.length > 0) io.err(deliveryFailureLines(summary.deliveryFailures, pushLineSource(flags, io, planSource)));
+  if (summary.deliveryFailures.length > 0) io.err(deliveryFailureLines(summary.deliveryFailures, followUpSource(flags, io, planSource)));
   if (summary.stopped.length > 0) {
     io.out(`\nApply stopped part-way: ${totals}.\n`);
     throw new ApplyFailedError(
@@ -210,7 +210,7 @@ function reportMissingSecrets(sink: SecretSink, flags: ApplyFlags, io: Io, touch
 }
 
 /** The manifest flags of a follow-up command (`secrets pull`, `secrets push`): empty for the default manifest. */
-function pushLineSource(flags: ApplyFlags, io: Io, planSource?: PlanSource): string {
+function followUpSource(flags: ApplyFlags, io: Io, planSource?: PlanSource): string {
   return flags.fromCdktf
     ? ` --from-cdktf ${flags.fromCdktf}`
     : flags.file
@@ -224,7 +224,7 @@ function pushLineSource(flags: ApplyFlags, io: Io, planSource?: PlanSource): str
 
 /** The `secrets pull` command that fetches `descriptions` of `project` (it matches keys through the manifest). */
 function secretsPullLine(flags: ApplyFlags, io: Io, project: string, descriptions: readonly string[], planSource?: PlanSource): string {
-  const source = pushLineSource(flags, io, planSource);
+  const source = followUpSource(flags, io, planSource);
   const which = descriptions.length <= 3 ? [...descriptions].sort().map((d) => ` --description ${quote(d)}`).join('') : '';
   return `scaleflex-keys secrets pull${source} --project ${project}${which}${flags.local ? ' --local' : ''} --out ${flags.secretsOut ?? 'FILE'}`;
 }
