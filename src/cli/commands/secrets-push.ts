@@ -3,7 +3,8 @@
  * of each chosen declared key that has `deliver:` sinks (matched to live keys the way plan matches them) and
  * delivers it to those sinks again (`../delivery.ts`) — after a failed delivery, or when a secrets store was
  * rebuilt. Needs ACCESS_MANAGE (reading a secret does). Never prints a secret; the programs' output passes
- * through the redactor. Inactive keys and keys that do not exist yet are named and skipped.
+ * through the redactor. Inactive keys and keys that do not exist yet are named and skipped. Keys are handled
+ * `--parallelism` at a time (a key's sinks in order), their lines printed in key order.
  */
 import { runBounded } from '../../bounded';
 import { UsageError } from '../../errors';
@@ -61,21 +62,30 @@ export async function run(opts: SecretsPushFlags, io: Io): Promise<number> {
         const keys = [...m.matched]
           .filter(([entry]) => (!wanted || wanted.has(entry.description)) && (entry.deliver?.length ?? 0) > 0)
           .sort(([a, x], [b, y]) => (a.description < b.description ? -1 : a.description > b.description ? 1 : x.uuid < y.uuid ? -1 : 1));
-        for (const [entry, key] of keys) {
-          if (!key.active) {
-            w.err(`warning: project ${spec.token}: ${JSON.stringify(entry.description)} (uuid ${key.uuid}) is inactive; its secret is not pushed\n`);
-            continue;
+        // Keys side by side (`--parallelism`), their lines in key order.
+        const lines = new GroupedOutput(w, keys.length);
+        const outcomes = await runBounded(keys, opts.parallelism, async ([entry, key], at) => {
+          const kw = lines.section(at);
+          try {
+            if (!key.active) {
+              kw.err(`warning: project ${spec.token}: ${JSON.stringify(entry.description)} (uuid ${key.uuid}) is inactive; its secret is not pushed\n`);
+              return;
+            }
+            const secret = await api.getSecret(key.uuid);
+            protectSecret(io, secret);
+            const results = await deliverer.deliver({ project: spec.token, uuid: key.uuid, description: entry.description, secret }, sinksOf(specs, spec.token, entry.description));
+            kw.out(`  ${spec.token}: ${JSON.stringify(entry.description)} (uuid ${key.uuid}, ${key.secretPreview})\n${resultLines(results)}`);
+            for (const r of results) {
+              if (r.ok) delivered++;
+              else failures.push({ project: spec.token, description: entry.description, uuid: key.uuid, delivery: r.delivery, detail: r.detail });
+            }
+          } finally {
+            lines.finish(at);
           }
-          const secret = await api.getSecret(key.uuid);
-          protectSecret(io, secret);
-          w.out(`  ${spec.token}: ${JSON.stringify(entry.description)} (uuid ${key.uuid}, ${key.secretPreview})\n`);
-          const results = await deliverer.deliver({ project: spec.token, uuid: key.uuid, description: entry.description, secret }, sinksOf(specs, spec.token, entry.description));
-          w.out(resultLines(results));
-          for (const r of results) {
-            if (r.ok) delivered++;
-            else failures.push({ project: spec.token, description: entry.description, uuid: key.uuid, delivery: r.delivery, detail: r.detail });
-          }
-        }
+        });
+        lines.finishAll();
+        const rejected = outcomes.find((o) => o.status === 'rejected');
+        if (rejected) throw (rejected as PromiseRejectedResult).reason;
         for (const entry of m.newEntries) {
           if ((!wanted || wanted.has(entry.description)) && (entry.deliver?.length ?? 0) > 0) {
             w.err(`warning: project ${spec.token}: ${JSON.stringify(entry.description)} does not exist yet; run apply first (it delivers new secrets itself)\n`);
