@@ -292,6 +292,15 @@ describe('a failed delivery is reported per key and sink, the key stays, and sec
   });
 });
 
+test('secrets push needs ACCESS_MANAGE: a read-only admin key is refused before any secret is read', async () => {
+  clearRecords();
+  const made = (await callApi(api.handle, P, 'POST', '/keys', { description: 'read-only bot', permissions: ['ACCESS_READ', 'OBJECTS_LIST'] })) as { key: { secret: string } };
+  const r = await cli(['secrets', 'push'], { SCALEFLEX_API_KEY_DELIV: made.key.secret });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('lacks ACCESS_MANAGE, which secrets push needs');
+  expect(fs.readdirSync(records)).toEqual([]);
+});
+
 describe('the operator can forbid exec sinks outside the manifest', () => {
   beforeAll(() =>
     manifest(
