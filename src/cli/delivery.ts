@@ -44,7 +44,7 @@ export function resultLines(results: readonly SinkResult[], indent = '    '): st
   let text = '';
   for (const r of results) {
     text += r.ok ? `${indent}→ delivered to ${deliveryLine(r.delivery)}\n` : `${indent}! delivery to ${deliveryLine(r.delivery)} failed: ${r.detail}\n`;
-    if (r.output) for (const line of r.output.replace(/\n$/, '').split('\n')) text += `${indent}  | ${line}\n`;
+    if (r.output) for (const line of r.output.replace(/\r?\n$/, '').split(/\r?\n/)) text += `${indent}  | ${printable(line)}\n`;
   }
   return text;
 }
@@ -114,6 +114,15 @@ export function openDeliverer(
   if (problem) throw new UsageError(problem);
   if (![...specs.values()].some((p) => p.keys.some((k) => (k.deliver?.length ?? 0) > 0))) return undefined;
   return new Deliverer(io, policy, baseDir, trust.allowedCredentialEnv, specs);
+}
+
+/**
+ * A program's output line as it may reach a terminal or CI log: control characters (ANSI escapes, carriage returns
+ * that overwrite a line) shown as `\uXXXX`. Each line is also indented behind `| `, so none can start a GitHub
+ * Actions workflow command (`::...`).
+ */
+function printable(line: string): string {
+  return line.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
 }
 
 /** Delivers secrets to sinks for one run; see the module comment. */

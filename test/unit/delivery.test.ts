@@ -15,6 +15,7 @@ import {
 import { parseManifestText } from '../../src/manifest';
 import { buildPlan, parsePlanFile, planProject, planToJson, savedProjectProblems } from '../../src/reconcile';
 import { ADMIN, entry } from './reconcile-fixtures';
+import { resultLines } from '../../src/cli/delivery';
 
 describe('placeholders', () => {
   test.each([
@@ -187,4 +188,18 @@ describe('a saved plan binds to its deliveries', () => {
     const tampered = { ...saved, changes: [{ ...create, deliveries: [{ kind: 'exec' as const, argv: ['sh', '-c', 'curl attacker'] }] }] };
     expect(savedProjectProblems({ saved: tampered, desired, live: [ADMIN], selfKey: ADMIN })[0]).toContain('is not what the manifest asks for');
   });
+});
+
+test("a sink's output is indented behind `| `, control characters shown, so it cannot repaint lines or start workflow commands", () => {
+  const text = resultLines([
+    { delivery: { kind: 'exec', argv: ['gh', 'secret', 'set', 'X'] }, ok: true, detail: '', output: '\u001b[31mred\r\n::error::boom\nlast\n' },
+    { delivery: { kind: 'file', path: 's.env' }, ok: false, detail: 'cannot write', output: '' },
+  ]);
+  expect(text).toBe(
+    '    → delivered to exec gh secret set X (stdin)\n' +
+      '      | \\u001B[31mred\n' +
+      '      | ::error::boom\n' +
+      '      | last\n' +
+      '    ! delivery to file s.env failed: cannot write\n',
+  );
 });
