@@ -218,3 +218,13 @@ export class RotationRefusedError extends ScaleflexKeysError {
   override name = 'RotationRefusedError';
   override readonly code = 'ROTATION_REFUSED';
 }
+
+/**
+ * A new secret could not be delivered to a sink of its key's `deliver:` (the program failed or timed out, the file
+ * could not be written), or the operator forbids the `exec` sinks the manifest names. The key stays; `secrets push`
+ * delivers again.
+ */
+export class DeliveryError extends ScaleflexKeysError {
+  override name = 'DeliveryError';
+  override readonly code = 'DELIVERY_FAILED';
+}

@@ -13,6 +13,7 @@ import * as importArgs from './arguments/import';
 import * as planArgs from './arguments/plan';
 import * as rotateArgs from './arguments/rotate';
 import * as secretsPullArgs from './arguments/secrets-pull';
+import * as secretsPushArgs from './arguments/secrets-push';
 import * as showArgs from './arguments/show';
 import * as validateArgs from './arguments/validate';
 import { EXIT, exitCodeFor, EXIT_CODES_HELP } from './exit-codes';
@@ -53,6 +54,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   wire(auditArgs.define(program), auditArgs.parseFlags, () => import('./commands/audit'));
   const secrets = program.command('secrets').description('work with the secrets of live keys');
   wire(secretsPullArgs.define(secrets), secretsPullArgs.parseFlags, () => import('./commands/secrets-pull'));
+  wire(secretsPushArgs.define(secrets), secretsPushArgs.parseFlags, () => import('./commands/secrets-push'));
   wire(emulatorArgs.define(program), emulatorArgs.parseFlags, () => import('./commands/emulator'));
   return program;
 }

@@ -22,6 +22,8 @@ export interface ManifestProject {
   unmanaged?: UnmanagedPolicy;
   /** Rotation with overlap for every key of the project that has no `rotate` of its own (and pins no uuid). */
   rotate?: ManifestRotation;
+  /** Where the secret of each new key goes, unless the key declares its own `deliver:`. */
+  deliver?: ManifestDelivery[];
   keys: ManifestKey[];
 }
 
@@ -29,6 +31,13 @@ export interface ManifestProject {
 export interface ManifestRotation {
   every: string;
   overlap: string;
+}
+
+/** One `deliver:` sink as written: exactly one of `exec` (with an optional `timeout`, seconds) or `file`. */
+export interface ManifestDelivery {
+  exec?: string[];
+  timeout?: number;
+  file?: string;
 }
 
 /** `projects[].credentials`: exactly one of the two. */
@@ -53,6 +62,8 @@ export interface ManifestKey {
   rotate?: ManifestRotation;
   /** A UTC date or date-time: from then on plans deactivate the key. */
   expires?: string;
+  /** Where this key's secret goes when it is created, instead of the project's `deliver:`. */
+  deliver?: ManifestDelivery[];
 }
 
 /** For each field of T: whether the type makes it required; the compiler rejects a table that disagrees. */
@@ -67,9 +78,11 @@ export const MANIFEST_FIELDS = {
     credentials: 'optional',
     unmanaged: 'optional',
     rotate: 'optional',
+    deliver: 'optional',
     keys: 'required',
   } satisfies FieldTable<ManifestProject>,
   credentials: { env: 'optional', file: 'optional' } satisfies FieldTable<ManifestCredentials>,
+  delivery: { exec: 'optional', timeout: 'optional', file: 'optional' } satisfies FieldTable<ManifestDelivery>,
   key: {
     description: 'required',
     permissions: 'optional',
@@ -83,6 +96,7 @@ export const MANIFEST_FIELDS = {
     justification: 'optional',
     rotate: 'optional',
     expires: 'optional',
+    deliver: 'optional',
   } satisfies FieldTable<ManifestKey>,
 } as const;
 

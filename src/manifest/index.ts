@@ -21,7 +21,7 @@ export { formatDiagnostics, type DiagnosticFormat } from './format';
 export { MAX_MANIFEST_BYTES } from './read-source';
 export { MANIFEST_SCHEMA } from './schema-check';
 export type { Locator } from './diagnostics';
-export type { ManifestCredentials, ManifestDocument, ManifestKey, ManifestProject } from './document';
+export type { ManifestCredentials, ManifestDelivery, ManifestDocument, ManifestKey, ManifestProject } from './document';
 
 /** The manifest file used when neither a file nor a CDKTF stack is named. */
 export const DEFAULT_MANIFEST_FILE = 'scaleflex-keys.yaml';

@@ -3,12 +3,14 @@
  * no secret values, unique tokens, allowed API origins and credential sources (what the operator trusts),
  * unique pinned uuids, descriptions and former descriptions within a project (entries that all pin a uuid may
  * share a description), printable descriptions, known permission set names, at least one effective permission,
- * `protected` keys that stay active, and secret variable names unique across the manifest. Then the final step,
+ * `protected` keys that stay active, secret variable names unique across the manifest, and `deliver:` sinks (one of
+ * exec/file, known placeholders, files inside the manifest's tree). Then the final step,
  * building the DesiredState. Written defensively: the rules run even when the schema found problems, so that one
  * run reports everything. Diagnostics name second places both in their text and in the structured `related`.
  */
 import type { Diagnostic } from '../errors';
-import type { CredentialsRef, DesiredState, KeySpec, Permission, ProjectSpec, RotationSpec, SourceLocation, UnmanagedPolicy } from '../model';
+import { deliveryFileProblem, DELIVERY_PLACEHOLDERS, unknownPlaceholders } from '../delivery';
+import type { CredentialsRef, DeliverySpec, DesiredState, KeySpec, Permission, ProjectSpec, RotationSpec, SourceLocation, UnmanagedPolicy } from '../model';
 import { canonicalPermissions, isPermission } from '../permissions';
 import { secretVariableName } from '../secret-names';
 import { credentialEnvProblem, credentialFilePathProblem, manifestApiUrlProblem, type OperatorTrust, type UrlProblem } from '../trust';
@@ -78,6 +80,8 @@ interface RuleContext {
   readonly superseded: Set<string>;
   /** The top-level permission sets (empty when malformed). */
   readonly sets: Obj;
+  /** The manifest's file name as the locator gives it (a `file:` sink may not name it). */
+  readonly manifestFile: string;
   /** `line L, column C` (or a construct path) of the node at `pointer`, for message text. */
   pos(pointer: string): string;
   report(pointer: string, message: string, options?: { at?: 'value' | 'key'; related?: readonly Related[] }): void;
@@ -144,6 +148,7 @@ export function checkRules(doc: unknown, locate: Locator, options: RuleOptions):
     trust: options.trust,
     superseded,
     sets: isObj(doc.permissionSets) ? doc.permissionSets : {},
+    manifestFile: locate('').file,
     pos: (pointer) => where(locate(pointer)),
     report,
   };
@@ -553,6 +558,64 @@ function lifecycleFields(ctx: RuleContext): void {
   }
 }
 
+/**
+ * `deliver:` sinks on projects and keys: exactly one of `exec` or `file`; `timeout` only with `exec`; a non-empty
+ * argv whose program is fixed (no placeholder) and whose placeholders are known; no secret pasted into an argument;
+ * a `file` relative, inside the manifest's tree, not the manifest itself, `.json` or `.env`.
+ */
+function deliverySinks(ctx: RuleContext): void {
+  const base = ctx.manifestFile.replace(/\\/g, '/').split('/').pop();
+  const known = DELIVERY_PLACEHOLDERS.map((n) => `{${n}}`).join(', ');
+  const check = (list: unknown, at: string) =>
+    asArray(list).forEach((sink, i) => {
+      if (!isObj(sink)) return;
+      const sp = `${at}/${i}`;
+      const hasExec = sink.exec !== undefined;
+      const hasFile = sink.file !== undefined;
+      if (hasExec && hasFile) {
+        ctx.report(sp, 'a deliver sink has exactly one of `exec` or `file`, not both; split it into two sinks');
+        return;
+      }
+      if (!hasExec && sink.timeout !== undefined) {
+        ctx.report(`${sp}/timeout`, hasFile ? '`timeout` applies to `exec` sinks only; remove it from this `file` sink' : 'a deliver sink with `timeout` needs `exec: [program, args...]`');
+      }
+      // Neither: an empty mapping or unknown fields, which the schema reports.
+      if (!hasExec && !hasFile) return;
+      if (hasFile) {
+        const file = str(sink.file);
+        if (file === undefined || file === '') return;
+        const problem = deliveryFileProblem(file, base);
+        if (problem) ctx.report(`${sp}/file`, problem);
+        return;
+      }
+      if (!Array.isArray(sink.exec)) return;
+      if (sink.exec.length === 0) {
+        ctx.superseded.add(`${sp}/exec`);
+        ctx.report(`${sp}/exec`, 'deliver `exec` is empty: give the program and its arguments, e.g. [gh, secret, set, "{name}", --env, production]');
+        return;
+      }
+      sink.exec.forEach((arg, j) => {
+        if (typeof arg !== 'string') return;
+        const here = `${sp}/exec/${j}`;
+        if (HEX_SECRET.test(arg)) {
+          ctx.superseded.add(here);
+          ctx.report(here, `deliver exec argument ${j} looks like a secret value (a long hex string): ${SECRETS_NEVER}; the secret reaches the program on stdin`);
+          return;
+        }
+        const unknown = unknownPlaceholders(arg);
+        if (unknown.length > 0) {
+          ctx.report(here, `unknown placeholder ${unknown.map((u) => `{${u}}`).join(', ')} in deliver exec argument ${quote(arg)}; the placeholders are ${known}` + didYouMean(unknown[0]!, [...DELIVERY_PLACEHOLDERS]));
+        } else if (j === 0 && /\{[^{}]*\}/.test(arg)) {
+          ctx.report(here, `the program of a deliver exec sink (${quote(arg)}) may not contain a placeholder: name the program itself`);
+        }
+      });
+    });
+  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
+    check(project.deliver, `${pp}/deliver`);
+    for (const { key, kp } of keysOf(ctx.walk, project, pp)) check(key.deliver, `${kp}/deliver`);
+  }
+}
+
 /** The project rules, in the order their diagnostics are reported at one position. */
 const PROJECT_RULES: ReadonlyArray<(ctx: RuleContext) => void> = [
   uniqueTokens,
@@ -567,6 +630,7 @@ const PROJECT_RULES: ReadonlyArray<(ctx: RuleContext) => void> = [
   protectedStaysActive,
   uniqueSecretVariables,
   lifecycleFields,
+  deliverySinks,
 ];
 
 function findSecretFields(node: unknown, pointer: string, depth: number, found: (pointer: string, name: string) => void): void {
@@ -586,6 +650,20 @@ function findSecretFields(node: unknown, pointer: string, depth: number, found: 
   }
 }
 
+/** A validated `deliver:` list as DeliverySpecs (frozen, fields in a fixed order), or undefined when absent. */
+function deliverySpecs(list: unknown): readonly DeliverySpec[] | undefined {
+  if (!Array.isArray(list)) return undefined;
+  return Object.freeze(
+    (list as Obj[]).map((sink) =>
+      Object.freeze(
+        Array.isArray(sink.exec)
+          ? { exec: Object.freeze([...(sink.exec as string[])]), ...(typeof sink.timeout === 'number' ? { timeout: sink.timeout } : {}) }
+          : { file: sink.file as string },
+      ),
+    ),
+  );
+}
+
 /**
  * Builds the DesiredState from a manifest that passed the schema and the rules: defaults applied
  * (`active: true`, `unmanaged: deactivate`), permission sets expanded into sorted effective permissions,
@@ -599,7 +677,9 @@ export function buildDesiredState(doc: Obj, locate: Locator): DesiredState {
   };
   const projects: ProjectSpec[] = (doc.projects as Obj[]).map((project, p) => {
     const projectRotate = project.rotate !== undefined ? rotationOf(project.rotate) : undefined;
+    const projectDeliver = deliverySpecs(project.deliver);
     const keys: KeySpec[] = (project.keys as Obj[]).map((key, k) => {
+      const deliver = deliverySpecs(key.deliver) ?? projectDeliver;
       // A pinned entry never inherits the project's rotation: its successor would not match the pin.
       const rotate = key.rotate !== undefined ? rotationOf(key.rotate) : typeof key.uuid === 'string' ? undefined : projectRotate;
       const expires = typeof key.expires === 'string' ? parseUtcInstant(key.expires) : undefined;
@@ -617,6 +697,7 @@ export function buildDesiredState(doc: Obj, locate: Locator): DesiredState {
         ...(typeof key.justification === 'string' ? { justification: key.justification } : {}),
         ...(rotate ? { rotate: Object.freeze(rotate) } : {}),
         ...(expires !== undefined ? { expires } : {}),
+        ...(deliver !== undefined && deliver.length > 0 ? { deliver } : {}),
         source: source(`/projects/${p}/keys/${k}`),
       };
       return Object.freeze(spec);
@@ -628,6 +709,7 @@ export function buildDesiredState(doc: Obj, locate: Locator): DesiredState {
       ...(credentials ? { credentials } : {}),
       unmanaged: ((project.unmanaged as UnmanagedPolicy | undefined) ?? 'deactivate'),
       ...(projectRotate ? { rotate: Object.freeze(projectRotate) } : {}),
+      ...(projectDeliver !== undefined && projectDeliver.length > 0 ? { deliver: projectDeliver } : {}),
       keys: Object.freeze(keys),
       source: source(`/projects/${p}`),
     };

@@ -27,6 +27,7 @@ import { desiredFingerprint, liveFingerprint } from './fingerprint';
 import { type MatchResult, matchEntries } from './match';
 import { retiredDescription } from './raced-creates';
 import { fitsRetirement, isExpired, lifecycleNotices, noticeText, pastDeadline, retirementAt, rotationDueAt } from './rotation';
+import { plannedDeliveries } from '../delivery';
 
 export interface PlanProjectInput {
   readonly desired: ProjectSpec;
@@ -177,6 +178,7 @@ export function planProject(input: PlanProjectInput): ProjectPlan {
       kind: 'create',
       after: { description: entry.description, permissions: canonicalPermissions(entry.permissions) as Permission[], active: entry.active },
       ...(entry.formerDescriptions.length ? { formerDescriptions: [...entry.formerDescriptions].sort(byString) } : {}),
+      ...(entry.deliver?.length ? { deliveries: plannedDeliveries(desired.token, entry) } : {}),
     });
   }
   const rotating = new Set(m.retiring.filter((r) => r.key.active).map((r) => r.entry));
@@ -201,6 +203,7 @@ export function planProject(input: PlanProjectInput): ProjectPlan {
       after: { ...before, description: retired.description },
       successor: { description: before.description, permissions: before.permissions, active: true },
       offAfter: retired.offAfter,
+      ...(entry.deliver?.length ? { deliveries: plannedDeliveries(desired.token, entry) } : {}),
     });
   }
   for (const { entry, key, name } of m.retiring) {

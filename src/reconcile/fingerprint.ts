@@ -27,7 +27,8 @@ export function liveFingerprint(live: readonly LiveKey[]): string {
 /**
  * Fingerprint of a desired project: its token, unmanaged policy and entries (sorted by description), each with
  * what matching and diffing read — description, sorted permissions, active, sorted former descriptions, uuid pin,
- * rotation and expiry.
+ * rotation and expiry — and where its secret is delivered (a saved plan must not send a new secret anywhere the
+ * review did not see).
  * Where an entry was declared (file, line) is left out: moving a line changes nothing.
  */
 export function desiredFingerprint(desired: ProjectSpec): string {
@@ -41,6 +42,8 @@ export function desiredFingerprint(desired: ProjectSpec): string {
       // Only when set, so that manifests without them keep their fingerprints.
       ...(k.rotate ? { rotate: [k.rotate.everyMs, k.rotate.overlapMs] } : {}),
       ...(k.expires !== undefined ? { expires: k.expires } : {}),
+      // Only when declared, so that manifests without `deliver:` keep their fingerprints.
+      ...(k.deliver?.length ? { deliver: k.deliver } : {}),
     }))
     .sort((a, b) => byString(a.description, b.description) || byString(a.uuid ?? '', b.uuid ?? ''));
   return sha256({ token: desired.token, unmanaged: desired.unmanaged, keys });

@@ -12,7 +12,7 @@ import { visit } from 'jsonc-parser';
 import { PlanFileError } from '../errors';
 import type { Permission } from '../model';
 import { buildPlan, countChanges, deepFreeze, sortChanges } from './build';
-import type { Change, ChangeCounts, CredentialsRef, DeactivateReason, KeyState, Plan, PlanSource, ProjectPlan } from '../model';
+import type { Change, ChangeCounts, CredentialsRef, DeactivateReason, Delivery, KeyState, Plan, PlanSource, ProjectPlan } from '../model';
 import { canonicalUuid, sameList } from '../compare';
 import { parseRetiring } from './rotation';
 
@@ -34,9 +34,16 @@ function countsDoc(c: ChangeCounts): Json {
   return { create: c.create, change: c.change, deactivate: c.deactivate };
 }
 
+type DeliveryDoc = { kind: 'exec'; argv: string[] } | { kind: 'file'; path: string };
+
 function changeDoc(c: Change): Json {
   if (c.kind === 'create') {
-    return { kind: 'create', after: keyStateDoc(c.after), ...(c.formerDescriptions?.length ? { former_descriptions: [...c.formerDescriptions] } : {}) };
+    return {
+      kind: 'create',
+      after: keyStateDoc(c.after),
+      ...(c.formerDescriptions?.length ? { former_descriptions: [...c.formerDescriptions] } : {}),
+      ...(c.deliveries?.length ? { deliveries: c.deliveries.map(deliveryDoc) } : {}),
+    };
   }
   const doc: { [k: string]: Json } = {
     kind: c.kind,
@@ -55,8 +62,18 @@ function changeDoc(c: Change): Json {
     doc.trigger = c.trigger;
     doc.successor = keyStateDoc(c.successor);
     doc.off_after = c.offAfter;
+    if (c.deliveries?.length) doc.deliveries = c.deliveries.map(deliveryDoc);
   }
   return doc;
+}
+
+/** Where a new secret goes, as the plan shows it (never the secret). */
+function deliveryDoc(d: Delivery): Json {
+  return d.kind === 'exec' ? { kind: 'exec', argv: [...d.argv] } : { kind: 'file', path: d.path };
+}
+
+function deliveryFromDoc(x: DeliveryDoc): Delivery {
+  return x.kind === 'exec' ? { kind: 'exec', argv: [...x.argv] } : { kind: 'file', path: x.path };
 }
 
 /** A credential reference: the variable's name or the file's path, never a value. */
@@ -141,6 +158,7 @@ interface ChangeDoc {
   trigger?: 'due' | 'on-demand';
   successor?: KeyStateDoc;
   off_after?: string;
+  deliveries?: DeliveryDoc[];
 }
 interface ProjectDoc {
   project: string;
@@ -169,7 +187,14 @@ function stateFromDoc(s: KeyStateDoc): KeyState {
 
 function changeFromDoc(d: ChangeDoc): Change {
   const after = stateFromDoc(d.after);
-  if (d.kind === 'create') return { kind: 'create', after, ...(d.former_descriptions ? { formerDescriptions: [...d.former_descriptions].sort() } : {}) };
+  if (d.kind === 'create') {
+    return {
+      kind: 'create',
+      after,
+      ...(d.former_descriptions ? { formerDescriptions: [...d.former_descriptions].sort() } : {}),
+      ...(d.deliveries ? { deliveries: d.deliveries.map(deliveryFromDoc) } : {}),
+    };
+  }
   // uuids compare case-insensitively everywhere: the canonical form is lower case.
   const ref = { uuid: canonicalUuid(d.uuid!), createdAt: d.created_at!, secretPreview: d.secret_preview! };
   const before = stateFromDoc(d.before!);
@@ -186,7 +211,16 @@ function changeFromDoc(d: ChangeDoc): Change {
     case 'activate':
       return { kind: 'activate', ...ref, before, after };
     case 'rotate':
-      return { kind: 'rotate', trigger: d.trigger!, ...ref, before, after, successor: stateFromDoc(d.successor!), offAfter: d.off_after! };
+      return {
+        kind: 'rotate',
+        trigger: d.trigger!,
+        ...ref,
+        before,
+        after,
+        successor: stateFromDoc(d.successor!),
+        offAfter: d.off_after!,
+        ...(d.deliveries ? { deliveries: d.deliveries.map(deliveryFromDoc) } : {}),
+      };
     default:
       return { kind: 'deactivate', reason: d.reason!, ...ref, before, after };
   }

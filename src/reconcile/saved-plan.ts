@@ -14,6 +14,7 @@
  * Guards are then recomputed by the caller from the same listing (`checkGuards(plan, opts, live)`).
  */
 import { canonicalUuid, sameList } from '../compare';
+import { sameDeliveries } from '../delivery';
 import type { Change, LiveKey, ProjectPlan, ProjectSpec } from '../model';
 import { checkPreconditions, howItMoved } from './apply';
 import { planProject } from './diff';
@@ -35,8 +36,8 @@ function sameChange(a: Change, b: Change): boolean {
   if (a.kind !== b.kind) return false;
   const st = (x: Change['after']) => [x.description, x.active, x.permissions.join(','), (x.unknownPermissions ?? []).join(',')];
   if (!sameList(st(a.after), st(b.after))) return false;
-  if (a.kind === 'create' || b.kind === 'create') return a.kind === b.kind;
-  if (a.kind === 'rotate' && b.kind === 'rotate' && (a.offAfter !== b.offAfter || !sameList(st(a.successor), st(b.successor)))) return false;
+  if (a.kind === 'create' || b.kind === 'create') return a.kind === 'create' && b.kind === 'create' && sameDeliveries(a.deliveries, b.deliveries);
+  if (a.kind === 'rotate' && b.kind === 'rotate' && (a.offAfter !== b.offAfter || !sameList(st(a.successor), st(b.successor)) || !sameDeliveries(a.deliveries, b.deliveries))) return false;
   return canonicalUuid(a.uuid) === canonicalUuid(b.uuid) && sameList(st(a.before), st(b.before));
 }
 

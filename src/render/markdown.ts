@@ -4,6 +4,7 @@
  * from the one table in `./risk`). Long sections are folded in `<details>`. Descriptions are user text: every
  * Markdown-special character is escaped and `@` cannot mention anyone.
  */
+import { deliveryLine } from '../delivery';
 import type { Permission } from '../model';
 import { changesByKey, countChanges, type KeyChangeGroup } from '../reconcile/build';
 import type { GuardViolation, Plan, ProjectPlan } from '../model';
@@ -66,6 +67,7 @@ function keyItem(g: KeyChangeGroup, project: ProjectPlan): string[] {
     lines.push(`- ➕ **Create** ${desc(g.after.description)} (${g.after.active ? 'active' : 'inactive'})`);
     if (g.after.permissions.length === 0) lines.push('  - no permissions');
     for (const p of g.after.permissions) lines.push(`  - ${grant(p)}`);
+    for (const d of g.create?.deliveries ?? []) lines.push(`  - 📤 secret delivered → ${code(deliveryLine(d))}`);
     return lines;
   }
   const head = g.symbol === '-' ? '⛔ **Deactivate**' : '✏️ **Change**';

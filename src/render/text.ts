@@ -2,10 +2,11 @@
  * Terraform-like text rendering of a plan, for terminals and CI logs.
  *
  * `+` a new key, `~` an existing key changed (renamed, re-permissioned, activated, rotated), `-` an existing key
- * deactivated; each permission on its own line with `+`/`-`. Keys are shown by description (JSON-quoted, so
+ * deactivated; each permission on its own line with `+`/`-`; where a new key's secret will be delivered (`→`). Keys are shown by description (JSON-quoted, so
  * control characters cannot reach the terminal), uuid and the API's masked preview. Projects come in plan order
  * (sorted by token); colour only when the caller asks for it.
  */
+import { deliveryLine } from '../delivery';
 import { changesByKey, countChanges, type KeyChangeGroup } from '../reconcile/build';
 import { projectNotes } from './notes';
 import { riskReason } from './risk';
@@ -67,6 +68,11 @@ function keyBlock(g: KeyChangeGroup, project: ProjectPlan, paint: Paint): string
     else {
       lines.push('      permissions:');
       for (const p of g.after.permissions) lines.push(`        ${add} ${p}${risky(p, paint)}`);
+    }
+    const deliveries = g.create?.deliveries ?? [];
+    if (deliveries.length > 0) {
+      lines.push('      deliver the new secret:');
+      for (const d of deliveries) lines.push(`        → ${deliveryLine(d)}`);
     }
     return lines;
   }

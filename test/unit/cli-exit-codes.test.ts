@@ -30,6 +30,7 @@ const expected: Record<string, { code: string; exit: number }> = {
   PolicyViolationError: { code: 'POLICY_VIOLATION', exit: 4 },
   PreconditionFailedError: { code: 'PRECONDITION_FAILED', exit: 1 },
   RotationRefusedError: { code: 'ROTATION_REFUSED', exit: 1 },
+  DeliveryError: { code: 'DELIVERY_FAILED', exit: 1 },
 };
 
 /** Every error class `src/errors.ts` exports, constructed with a message. */

@@ -28,7 +28,9 @@ function everyKind(): Plan {
     projectPlan(
       'demo',
       [
-        entry('CI uploader', ['FILE_UPLOAD', 'OBJECTS_LIST']),
+        entry('CI uploader', ['FILE_UPLOAD', 'OBJECTS_LIST'], {
+          deliver: [{ exec: ['gh', 'secret', 'set', '{name}', '--env', 'production'] }, { file: 'secrets/demo.env' }],
+        }),
         entry('Key admin bot', ['ACCESS_MANAGE', 'ACCESS_READ']),
         entry('Parked', ['OBJECTS_LIST'], { active: false }),
         entry('Website', ['OBJECTS_FETCH', 'OBJECTS_LIST'], { formerDescriptions: ['Web site'] }),

@@ -81,6 +81,7 @@ describe('the TypeScript manifest types and the schema declare the same fields',
     manifest: schema,
     project: schema.$defs.project,
     credentials: schema.$defs.credentials,
+    delivery: schema.$defs.delivery,
     key: schema.$defs.key,
   };
   test.each(Object.keys(objects) as (keyof typeof MANIFEST_FIELDS)[])('%s', (name) => {

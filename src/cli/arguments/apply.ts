@@ -10,6 +10,8 @@ export interface ApplyFlags extends SourceFlags, ApiFlags, GuardFlags, Lifecycle
   readonly autoApprove: boolean;
   readonly secretsOut?: string;
   readonly secretsFormat?: 'json' | 'env';
+  /** `--no-exec-sinks`: false forbids the manifest's `exec` delivery sinks. */
+  readonly execSinks: boolean;
 }
 
 export function define(program: Command): Command {
@@ -22,7 +24,8 @@ export function define(program: Command): Command {
           .argument('[plan]', 'a plan saved with `plan --out` (applies exactly its changes, each only if its key is still as reviewed)')
           .option('--auto-approve', 'do not ask for confirmation (needed without a TTY)')
           .option('--secrets-out <file>', 'write the secrets of created keys here (.json or .env), mode 0600, merged')
-          .addOption(new Option('--secrets-format <format>', 'format of --secrets-out').choices(['json', 'env'])),
+          .addOption(new Option('--secrets-format <format>', 'format of --secrets-out').choices(['json', 'env']))
+          .option('--no-exec-sinks', 'refuse to run the manifest\'s `exec` delivery sinks (as SCALEFLEX_DELIVERY_EXEC=deny does)'),
       ),
     ),
   ));
@@ -39,6 +42,7 @@ export function parseFlags(o: Record<string, unknown>, args: readonly string[]):
     ...lifecycleFlags(o),
     ...(args[0] !== undefined ? { planFile: args[0] } : {}),
     autoApprove: Boolean(o.autoApprove),
+    execSinks: o.execSinks !== false,
     ...(typeof o.secretsOut === 'string' ? { secretsOut: o.secretsOut } : {}),
     ...(o.secretsFormat === 'json' || o.secretsFormat === 'env' ? { secretsFormat: o.secretsFormat } : {}),
   };

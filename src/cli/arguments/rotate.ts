@@ -31,7 +31,8 @@ export function define(program: Command): Command {
           .option('--rollback', "undo the key's latest rotation: reactivate the retiring key with its description back, deactivate the successor")
           .option('--auto-approve', 'do not ask for confirmation (needed without a TTY)')
           .option('--secrets-out <file>', "write the successor's secret here (.json or .env), mode 0600, merged; needed unless the key declares deliver:")
-          .addOption(new Option('--secrets-format <format>', 'format of --secrets-out').choices(['json', 'env'])),
+          .addOption(new Option('--secrets-format <format>', 'format of --secrets-out').choices(['json', 'env']))
+          .option('--no-exec-sinks', "refuse to run the manifest's `exec` delivery sinks (as SCALEFLEX_DELIVERY_EXEC=deny does)"),
       ),
     ),
   );
@@ -54,6 +55,7 @@ export function parseFlags(o: Record<string, unknown>, args: readonly string[]):
     description,
     rollback: Boolean(o.rollback),
     autoApprove: Boolean(o.autoApprove),
+    execSinks: o.execSinks !== false,
     ...(typeof o.secretsOut === 'string' ? { secretsOut: o.secretsOut } : {}),
     ...(o.secretsFormat === 'json' || o.secretsFormat === 'env' ? { secretsFormat: o.secretsFormat } : {}),
   };

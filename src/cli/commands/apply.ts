@@ -10,12 +10,13 @@
  * Every project is checked (errors, preconditions, guards) before anything changes anywhere; then projects are
  * applied `--parallelism` at a time, each change printed as it completes, output grouped per project in a fixed
  * order. A failure stops that project only; the run then reports what was and was not done and exits 1.
- * Secrets of created keys go to `--secrets-out` (or nowhere, with a hint how to fetch them later).
+ * Secrets of created keys go to `--secrets-out` (or nowhere, with a hint how to fetch them later) and to their
+ * `deliver:` sinks (`../delivery.ts`), right after each create; a failed delivery leaves the key and exits 1.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { BULK_STATUS_MAX } from '../../contract';
-import { ApplyFailedError, PlanFileError, RotationRefusedError, UsageError } from '../../errors';
+import { ApplyFailedError, DeliveryError, PlanFileError, RotationRefusedError, UsageError } from '../../errors';
 import type { Plan, PlanSource, ProjectSpec } from '../../model';
 import { DEFAULT_MANIFEST, sourceFile } from '../arguments/common';
 import type { ApplyFlags } from '../arguments/apply';
@@ -29,6 +30,7 @@ import { lifecycleWarningLines, type Outcome, prepareRuns, type ProjectRun } fro
 import { missingSecrets, preflightSecretsFile, protectSecret, SecretSink, secretsFormatFor } from '../secrets-file';
 import { ApiSession, MANAGE_FOR_APPLY, trustFor } from '../session';
 import { runBounded } from '../../bounded';
+import { type Deliverer, type DeliveryFailure, deliveryFailureLines, keysToDeliver, openDeliverer } from '../delivery';
 
 /** Runs with at least this many changes get a progress line on a terminal. */
 const PROGRESS_MIN_CHANGES = 50;
@@ -42,6 +44,9 @@ interface ApplySummary {
   deactivated: number;
   stopped: string[];
   createdKeys: Map<string, string[]>;
+  deliveryFailures: DeliveryFailure[];
+  /** `project\0description` of created keys that have `deliver:` sinks. */
+  withSinks: Set<string>;
 }
 
 /** Applies every project's plan, `parallelism` projects at a time, output grouped per project (`rotate` too). */
@@ -51,9 +56,10 @@ export async function applyAll(
   io: Io,
   sink: SecretSink | undefined,
   freshListing: boolean,
+  deliverer?: Deliverer,
 ): Promise<ApplySummary> {
   const { applyProjectPlan } = await import('../../reconcile');
-  const summary: ApplySummary = { created: 0, changed: 0, deactivated: 0, stopped: [], createdKeys: new Map() };
+  const summary: ApplySummary = { created: 0, changed: 0, deactivated: 0, stopped: [], createdKeys: new Map(), deliveryFailures: [], withSinks: new Set() };
   const total = runs.reduce((n, r) => n + r.plan.changes.length, 0);
   let completed = 0;
   const progress =
@@ -73,6 +79,8 @@ export async function applyAll(
       try {
         w.out(`\nproject ${plan.project}: applying ${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'}\n`);
         const changedKeys = new Set<string>();
+        // What each new key's delivery printed, shown under its `+ created` line (by uuid).
+        const delivered = new Map<string, string>();
         const result = await applyProjectPlan(api, plan, {
           bulkMax: BULK_STATUS_MAX,
           parallelism: flags.parallelism,
@@ -87,7 +95,9 @@ export async function applyAll(
               // A rotation renames one key (changed) and creates its successor.
               if (e.change.kind === 'rotate') summary.created++;
             }
-            const line = eventLine(e);
+            const deliveryText = e.uuid !== undefined ? delivered.get(e.uuid) : undefined;
+            if (e.uuid !== undefined) delivered.delete(e.uuid);
+            const line = deliveryText ? `${eventLine(e)}\n${deliveryText.replace(/\n$/, '')}` : eventLine(e);
             const at = changeIndex.get(e.change);
             if (at === undefined) {
               if (line) w.out(`${line}\n`);
@@ -102,9 +112,17 @@ export async function applyAll(
             summary.createdKeys.set(created.project, list);
             if (sink) await sink.add(created);
             else protectSecret(io, created.secret);
+            if (deliverer) {
+              const report = await deliverer.deliverDeclared(created);
+              if (report.results.length > 0) summary.withSinks.add(`${created.project}\u0000${created.description}`);
+              summary.deliveryFailures.push(...report.failures);
+              if (report.text) delivered.set(created.uuid, report.text);
+            }
           },
         });
         lines.finishAll();
+        // A raced twin's secret is delivered after the events: its lines follow here.
+        for (const text of delivered.values()) w.out(text);
         summary.changed += changedKeys.size;
         for (const r of result.retired) {
           w.out(
@@ -146,12 +164,18 @@ export function finish(summary: ApplySummary, flags: Omit<ApplyFlags, 'planFile'
     if (sink) {
       io.out(`\nThe secrets of ${createdTotal} new key${createdTotal === 1 ? '' : 's'} were written to ${flags.secretsOut} (mode 0600).\n`);
     } else {
-      io.out(`\nThe secrets of the ${createdTotal} new key${createdTotal === 1 ? '' : 's'} were not saved (no --secrets-out). Fetch them with:\n`);
-      for (const [project, descriptions] of [...summary.createdKeys].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      // Keys with `deliver:` sinks had their secrets delivered (failures are listed below, with `secrets push`).
+      const unsaved = [...summary.createdKeys]
+        .map(([project, descriptions]) => [project, descriptions.filter((d) => !summary.withSinks.has(`${project}\u0000${d}`))] as const)
+        .filter(([, descriptions]) => descriptions.length > 0);
+      const n = unsaved.reduce((k, [, d]) => k + d.length, 0);
+      if (n > 0) io.out(`\nThe secrets of ${n === createdTotal ? 'the ' : ''}${n} new key${n === 1 ? '' : 's'} were not saved (no --secrets-out${n === createdTotal ? '' : ', no deliver:'}). Fetch them with:\n`);
+      for (const [project, descriptions] of unsaved.sort(([a], [b]) => (a < b ? -1 : 1))) {
         io.out(`  ${secretsPullLine(flags, io, project, descriptions, planSource)}\n`);
       }
     }
   }
+  if (summary.deliveryFailures.length > 0) io.err(deliveryFailureLines(summary.deliveryFailures, followUpSource(flags, io, planSource)));
   if (summary.stopped.length > 0) {
     io.out(`\nApply stopped part-way: ${totals}.\n`);
     throw new ApplyFailedError(
@@ -160,6 +184,11 @@ export function finish(summary: ApplySummary, flags: Omit<ApplyFlags, 'planFile'
     );
   }
   io.out(`\nApply complete: ${totals}.\n`);
+  if (summary.deliveryFailures.length > 0) {
+    throw new DeliveryError(`${summary.deliveryFailures.length} deliver${summary.deliveryFailures.length === 1 ? 'y' : 'ies'} of new secrets failed (listed above); the keys were created and stay`, {
+      hint: 'fix the cause and run the `scaleflex-keys secrets push` lines above to deliver again',
+    });
+  }
   return EXIT.OK;
 }
 
@@ -182,9 +211,9 @@ function reportMissingSecrets(sink: SecretSink, flags: ApplyFlags, io: Io, touch
   }
 }
 
-/** The `secrets pull` command that fetches `descriptions` of `project` (it matches keys through the manifest). */
-function secretsPullLine(flags: Omit<ApplyFlags, 'planFile'>, io: Io, project: string, descriptions: readonly string[], planSource?: PlanSource): string {
-  const source = flags.fromCdktf
+/** The manifest flags of a follow-up command (`secrets pull`, `secrets push`): empty for the default manifest. */
+function followUpSource(flags: Omit<ApplyFlags, 'planFile'>, io: Io, planSource?: PlanSource): string {
+  return flags.fromCdktf
     ? ` --from-cdktf ${flags.fromCdktf}`
     : flags.file
       ? ` -f ${flags.file}`
@@ -193,6 +222,11 @@ function secretsPullLine(flags: Omit<ApplyFlags, 'planFile'>, io: Io, project: s
         : existsSync(path.resolve(io.cwd, DEFAULT_MANIFEST))
           ? ''
           : ' -f MANIFEST';
+}
+
+/** The `secrets pull` command that fetches `descriptions` of `project` (it matches keys through the manifest). */
+function secretsPullLine(flags: Omit<ApplyFlags, 'planFile'>, io: Io, project: string, descriptions: readonly string[], planSource?: PlanSource): string {
+  const source = followUpSource(flags, io, planSource);
   const which = descriptions.length <= 3 ? [...descriptions].sort().map((d) => ` --description ${quote(d)}`).join('') : '';
   return `scaleflex-keys secrets pull${source} --project ${project}${which}${flags.local ? ' --local' : ''} --out ${flags.secretsOut ?? 'FILE'}`;
 }
@@ -260,6 +294,7 @@ export async function run(flags: ApplyFlags, io: Io): Promise<number> {
   let session: ApiSession;
   let plan: Plan;
   let specs: ReadonlyMap<string, ProjectSpec>;
+  let loadedBaseDir: string;
   const planFile = flags.planFile;
   if (planFile !== undefined) {
     let saved = await readPlanFile(planFile, io);
@@ -272,6 +307,7 @@ export async function run(flags: ApplyFlags, io: Io): Promise<number> {
     const manifest = manifestFlagsFor(saved, flags, planFile, io);
     const loaded = loadProjects({ ...manifest, project: [] }, io, trust);
     specs = new Map<string, ProjectSpec>(loaded.state.projects.map((p) => [p.token, p]));
+    loadedBaseDir = loaded.baseDir;
     const changing = saved.projects.filter((p) => p.changes.length > 0).map((p) => p.project);
     session = await ApiSession.start(io, flags, changing, loaded.baseDir);
     plan = saved;
@@ -284,6 +320,7 @@ export async function run(flags: ApplyFlags, io: Io): Promise<number> {
   } else {
     const loaded = loadProjects(flags, io, trust);
     specs = new Map<string, ProjectSpec>(loaded.projects.map((p) => [p.token, p]));
+    loadedBaseDir = loaded.baseDir;
     session = await ApiSession.start(io, flags, loaded.projects.map((p) => p.token), loaded.baseDir);
     try {
       outcomes = await prepareRuns(session, { kind: 'manifest', projects: loaded.projects }, MANAGE_FOR_APPLY, flags);
@@ -313,13 +350,15 @@ export async function run(flags: ApplyFlags, io: Io): Promise<number> {
       return EXIT.OK;
     }
     refuseUndeliveredRotations(plan, sink);
+    const deliverer = openDeliverer(io, flags, trust, specs, loadedBaseDir);
+    await deliverer?.preflight(keysToDeliver(plan, specs));
     if (planFile === undefined) await confirmApply(io, flags.autoApprove);
     else io.out(`Applying the saved plan ${planFile}: ${counts.create} to create, ${counts.change} to change, ${counts.deactivate} to deactivate.\n`);
     const runs = outcomes
       .flatMap((o) => (o.run && o.run.plan.changes.length > 0 ? [o.run] : []))
       .sort((a, b) => (a.plan.project < b.plan.project ? -1 : 1));
     // After a question at a terminal, time has passed: apply lists afresh. Otherwise the listing is seconds old.
-    const summary = await applyAll(runs, flags, io, sink, planFile !== undefined || flags.autoApprove);
+    const summary = await applyAll(runs, flags, io, sink, planFile !== undefined || flags.autoApprove, deliverer);
     if (sink) reportMissingSecrets(sink, flags, io, runs.flatMap((r) => specs.get(r.plan.project) ?? []), plan.source);
     return finish(summary, flags, io, sink, plan.source);
   } finally {

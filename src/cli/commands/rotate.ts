@@ -16,6 +16,7 @@ import type { Change, KeySpec, LiveKey, ProjectPlan, ProjectSpec } from '../../m
 import { guardOptions } from '../arguments/common';
 import type { RotateFlags } from '../arguments/rotate';
 import { confirmApply } from '../confirm';
+import { keysToDeliver, openDeliverer } from '../delivery';
 import { loadProjects } from '../desired';
 import { EXIT } from '../exit-codes';
 import { type Io, useColor } from '../io';
@@ -94,8 +95,13 @@ export async function run(flags: RotateFlags, io: Io): Promise<number> {
       io.err('Nothing was rotated: a guard refused (see above).\n');
       return EXIT.GUARD;
     }
+    const trust = trustFor(flags, io);
+    const specs = new Map([[spec.token, spec]]);
+    const deliverer = openDeliverer(io, flags, trust, specs, loaded.baseDir);
+    const rotation = buildPlan([plan]);
+    await deliverer?.preflight(keysToDeliver(rotation, specs));
     await confirmApply(io, flags.autoApprove);
-    const summary = await applyAll([{ plan, api, live }], flags, io, sink, flags.autoApprove);
+    const summary = await applyAll([{ plan, api, live }], flags, io, sink, flags.autoApprove, deliverer);
     return finish(summary, flags, io, sink, loaded.source);
   } finally {
     await session.close();
