@@ -77,6 +77,7 @@ function keyItem(g: KeyChangeGroup, project: ProjectPlan): string[] {
     const r = g.rotate;
     lines.push(`  - 🔄 rotate (${r.trigger === 'due' ? `due: created ${code(r.createdAt)}` : 'on demand'}): renamed from ${desc(r.before.description)}`);
     lines.push(`  - ➕ successor ${desc(r.successor.description)} with the same ${r.successor.permissions.length} permission${r.successor.permissions.length === 1 ? '' : 's'}, active`);
+    for (const d of r.deliveries ?? []) lines.push(`  - 📤 secret delivered → ${code(deliveryLine(d))}`);
     lines.push(`  - the old key stays active until ${code(r.offAfter)}; the first plan after that deactivates it`);
   }
   if (g.update) {

@@ -11,7 +11,7 @@ import { changesByKey, countChanges, type KeyChangeGroup } from '../reconcile/bu
 import { projectNotes } from './notes';
 import { riskReason } from './risk';
 import { quoteVisible } from './visible';
-import type { ChangeCounts, GuardViolation, Plan, ProjectPlan } from '../model';
+import type { ChangeCounts, Delivery, GuardViolation, Plan, ProjectPlan } from '../model';
 
 export interface TextRenderOptions {
   /** ANSI colours; the caller decides (stdout is a TTY and NO_COLOR is unset). */
@@ -55,6 +55,12 @@ function risky(p: string, paint: Paint): string {
   return reason ? `\n${paint('yellow', `          # risky: ${reason}`)}` : '';
 }
 
+
+/** Where a new secret (a created key's, a rotation successor's) will be delivered. */
+function deliveryLines(deliveries: readonly Delivery[] | undefined): string[] {
+  if (!deliveries?.length) return [];
+  return ['      deliver the new secret:', ...deliveries.map((d) => `        → ${deliveryLine(d)}`)];
+}
 function keyBlock(g: KeyChangeGroup, project: ProjectPlan, paint: Paint): string[] {
   const colour = g.symbol === '+' ? 'green' : g.symbol === '~' ? 'yellow' : 'red';
   const sym = paint(colour, g.symbol);
@@ -69,11 +75,7 @@ function keyBlock(g: KeyChangeGroup, project: ProjectPlan, paint: Paint): string
       lines.push('      permissions:');
       for (const p of g.after.permissions) lines.push(`        ${add} ${p}${risky(p, paint)}`);
     }
-    const deliveries = g.create?.deliveries ?? [];
-    if (deliveries.length > 0) {
-      lines.push('      deliver the new secret:');
-      for (const d of deliveries) lines.push(`        → ${deliveryLine(d)}`);
-    }
+    lines.push(...deliveryLines(g.create?.deliveries));
     return lines;
   }
   const own = g.key.uuid === project.selfUuid ? '  (the key scaleflex-keys authenticates with)' : '';
@@ -83,6 +85,7 @@ function keyBlock(g: KeyChangeGroup, project: ProjectPlan, paint: Paint): string
     lines.push(`      rotate: ${r.trigger === 'due' ? `due (created ${r.createdAt})` : 'on demand'}`);
     lines.push(`      description: ${quote(r.before.description)} -> ${quote(r.after.description)}`);
     lines.push(`      ${add} successor key ${quote(r.successor.description)}, the same ${plural(r.successor.permissions.length, 'permission')}, active`);
+    lines.push(...deliveryLines(r.deliveries));
     lines.push(paint('dim', `      # the old key stays active until ${r.offAfter}; the first plan after that deactivates it`));
   }
   if (g.update) {
