@@ -22,7 +22,7 @@ import { EXIT } from '../exit-codes';
 import { type Io, useColor } from '../io';
 import { eventLine, projectErrorLines } from '../output';
 import { ApiSession, listAll, MANAGE_FOR_APPLY, type OpenedApi, trustFor } from '../session';
-import { applyAll, finish, openSecretSink } from './apply';
+import { applyAll, finish, openSecretSink } from '../apply-runner';
 
 const quote = (s: string): string => JSON.stringify(s);
 
