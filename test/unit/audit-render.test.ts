@@ -101,7 +101,7 @@ test('the HTML page is self-contained, escapes user text and marks up the table 
   expect(html).not.toMatch(/@import|url\(/);
   expect(html).toContain("default-src 'none'");
   expect(html).toMatch(/<caption>/);
-  expect(html).toContain('<th scope="colgroup" colspan="10">files</th>');
+  expect(html).toContain('<th scope="colgroup" class="a" colspan="10" title="files">files</th>');
   expect(html.match(/<th scope="row">/g)!.length).toBeGreaterThanOrEqual(7);
 });
 
