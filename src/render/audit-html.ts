@@ -20,8 +20,9 @@ export function escapeHtml(text: string): string {
 const PAGE = 50;
 
 // `.later`: below the fold, laid out only when scrolled near (10,000 findings must not cost each filter a layout).
-// `.js`: set by the first script in <head>; while the page loads, rows past the first page are not laid out at
-// all (the script then takes them out of the table). Without JavaScript no class is set and every row shows.
+// `.loading`: set by the first script in <head>; while the page loads, rows past the first page are not laid out
+// at all. The script then takes them out of the table and drops the class ("show more" must show rows 51+).
+// Without JavaScript no class is set and every row shows.
 const CSS = `
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5rem;color:#1b1f24;background:#fff}
 h1{font-size:1.4rem}table{border-collapse:collapse;margin:1rem 0}caption{text-align:left;font-weight:600;padding:.3rem 0}
@@ -35,7 +36,7 @@ form{display:flex;flex-wrap:wrap;gap:.75rem;align-items:end;margin:1rem 0}[hidde
 #matrix td,#matrix th{overflow-wrap:anywhere}#matrix th.a{font-size:11px;padding:.15rem .1rem;overflow-wrap:normal;overflow:hidden;text-overflow:ellipsis}
 button.sort{all:unset;cursor:pointer}button.sort:focus{outline:2px solid #0969da}
 .later{content-visibility:auto;contain-intrinsic-size:auto 40rem}
-.js #matrix tbody tr:nth-child(n+${PAGE + 1}){display:none}
+html.loading #matrix tbody tr:nth-child(n+${PAGE + 1}){display:none}
 `;
 
 // Runs in the page. Plain ES2017, no dependencies. A table of 10,000 rows x 40 cells takes seconds to lay out
@@ -82,7 +83,7 @@ Array.prototype.forEach.call(heads,function(th,col){
     apply();
   });
 });
-apply();
+apply();document.documentElement.className='';
 })();
 `;
 
@@ -145,7 +146,7 @@ export function renderAuditHtml(report: AuditReport): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Scaleflex key audit</title>
 <style>${CSS}</style>
-<script>document.documentElement.className='js'</script>
+<script>document.documentElement.className='loading'</script>
 </head>
 <body>
 <main>

@@ -163,6 +163,10 @@ maybe('the HTML audit page in chromium', () => {
       '3340 of 10000 keys match (first 50 shown)',
     ]);
     expect(median(results.map((r) => r.frame))).toBeLessThan(200);
+    // "Show more" adds the next 50 rows, and they are displayed.
+    await page.click('#more');
+    expect(await page.textContent('#shown')).toBe('3340 of 10000 keys match (first 100 shown)');
+    expect(await page.locator('#matrix tbody tr:visible').count()).toBe(100);
     await page.screenshot({ path: path.join(OUT, 'audit-10k.png') });
     expect(errors).toEqual([]);
     await page.close();
