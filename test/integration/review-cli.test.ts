@@ -3,6 +3,7 @@
  * warnings print), `plan --format github` annotations on the manifest lines, and `plan --base` labelling changes
  * intent or drift.
  */
+import Ajv2020 from 'ajv/dist/2020';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { callApi, expectNoSecretInOutput, liveKeys, runCli, startTestApi, tempDir, type TestApi } from '../helpers/cli';
@@ -58,13 +59,23 @@ test('plan --base labels a PR edit as intent and a hand-made change as drift', a
   // Someone widens "b" by hand; the PR edits "a".
   const b = (await liveKeys(api.handle, 'rev')).find((k) => k.description === 'b')!;
   await callApi(api.handle, 'rev', 'PATCH', `/keys/${b.uuid}`, { permissions: ['OBJECTS_LIST', 'FILE_UPLOAD'] });
-  fs.writeFileSync(path.join(dir, 'head.yaml'), manifest('      - description: "a"\n        permissions: [OBJECTS_LIST, OBJECTS_FETCH]\n      - description: "b"\n        permissions: [OBJECTS_LIST]\n'));
+  // The PR also adds a policy rule (a warning, so the plan still exits 0).
+  const owner = '        owner: "@team"\n';
+  fs.writeFileSync(
+    path.join(dir, 'head.yaml'),
+    manifest(`      - description: "a"\n        permissions: [OBJECTS_LIST, OBJECTS_FETCH]\n${owner}      - description: "b"\n        permissions: [OBJECTS_LIST]\n${owner}`, 'policy:\n  - requireOwner: true\n    severity: warning\n'),
+  );
   const r = await cli(['plan', '-f', 'head.yaml', '--base', 'base.yaml', '--format', 'json']);
   expect(r.code).toBe(0);
-  const doc = JSON.parse(r.stdout) as { projects: { changes: { uuid: string; origin: string }[] }[] };
+  const doc = JSON.parse(r.stdout) as { projects: { changes: { uuid: string; origin: string }[] }[]; policy_changes: unknown };
   const origins = Object.fromEntries(doc.projects[0]!.changes.map((c) => [c.uuid, c.origin]));
   expect(origins[b.uuid]).toBe('drift');
   expect(Object.values(origins)).toContain('intent');
+  expect(doc.policy_changes).toEqual({ added: ['requireOwner (warning)'], removed: [] });
+  // What the CLI prints is what schemas/plan.schema.json documents.
+  const schema = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'schemas', 'plan.schema.json'), 'utf8')) as object;
+  const validate = new Ajv2020({ allErrors: true, strict: true }).compile(schema);
+  expect(validate(doc) ? [] : validate.errors).toEqual([]);
   const text = await cli(['plan', '-f', 'head.yaml', '--base', 'base.yaml']);
   expect(text.stdout).toMatch(/Reverts changes made outside git/);
 });
