@@ -23,8 +23,7 @@ export async function run(flags: PlanFlags, io: Io): Promise<number> {
   const loaded = loadProjects(flags, io, trust);
   // Everything local is read before the first request: the policy, and the base manifest for --base.
   const { loadPolicy, evaluatePolicy, findingDiagnostics } = await import('../../policy');
-  const manifestFile = flags.fromCdktf === undefined ? loaded.source.path : undefined;
-  const rules = loadPolicy({ cwd: io.cwd, ...(flags.policy !== undefined ? { policyFile: flags.policy } : {}), ...(manifestFile ? { manifestFile } : {}) });
+  const rules = loadPolicy({ cwd: io.cwd, ...(flags.policy !== undefined ? { policyFile: flags.policy } : {}), manifestRules: loaded.policy });
   const base = flags.base !== undefined ? (await import('../../manifest')).loadDesiredState({ file: flags.base, cwd: io.cwd }, { trust }) : undefined;
   const session = await ApiSession.start(io, flags, loaded.projects.map((p) => p.token), loaded.baseDir);
   let outcomes;
