@@ -79,3 +79,49 @@ test('plan --base labels a PR edit as intent and a hand-made change as drift', a
   const text = await cli(['plan', '-f', 'head.yaml', '--base', 'base.yaml']);
   expect(text.stdout).toMatch(/Reverts changes made outside git/);
 });
+
+describe('every exit path of the policy through the CLI, at each severity', () => {
+  // One create planned (so --detailed-exitcode has changes to report) by a key that breaks `forbid`.
+  const write = (file: string, severity: 'error' | 'warning') =>
+    fs.writeFileSync(
+      path.join(dir, file),
+      manifest('      - description: "cleaner"\n        permissions: [FILE_DELETE]\n', `policy:\n  - forbid: [FILE_DELETE]\n    severity: ${severity}\n`),
+    );
+  beforeAll(() => {
+    write('sev-error.yaml', 'error');
+    write('sev-warning.yaml', 'warning');
+  });
+  const rows: { command: string[]; severity: 'error' | 'warning'; code: number; why: string }[] = [
+    { command: ['validate'], severity: 'error', code: 4, why: 'an error refuses' },
+    { command: ['validate'], severity: 'warning', code: 0, why: 'a warning prints' },
+    { command: ['plan'], severity: 'error', code: 4, why: 'an error refuses the plan' },
+    { command: ['plan'], severity: 'warning', code: 0, why: 'a warning prints' },
+    { command: ['plan', '--detailed-exitcode'], severity: 'error', code: 4, why: 'the policy wins over "changes" (never 2)' },
+    { command: ['plan', '--detailed-exitcode'], severity: 'warning', code: 2, why: 'changes, and the warning printed' },
+    { command: ['plan', '--format', 'github'], severity: 'error', code: 4, why: 'annotations, then the refusal' },
+    { command: ['audit', '--format', 'json'], severity: 'error', code: 0, why: 'audit reports findings, whatever they are' },
+    { command: ['audit', '--format', 'json'], severity: 'warning', code: 0, why: 'audit reports findings, whatever they are' },
+  ];
+  test.each(rows)('$command at $severity exits $code: $why', async ({ command, severity, code }) => {
+    const r = await cli([...command, '-f', `sev-${severity}.yaml`], command[0] === 'validate' ? {} : api.env());
+    expect(r.code).toBe(code);
+    if (command[0] === 'audit') {
+      const doc = JSON.parse(r.stdout) as { projects: { findings: { rule: string; severity: string }[] }[] };
+      expect(doc.projects[0]!.findings).toEqual([expect.objectContaining({ rule: 'forbid', severity })]);
+    } else if (command.includes('github')) {
+      expect(r.stdout).toMatch(new RegExp(`^::${severity} file=sev-${severity}\\.yaml,line=9,.*forbid`, 'm'));
+    } else {
+      expect(r.stderr).toMatch(new RegExp(`sev-${severity}\\.yaml:9:9: ${severity}: policy rule forbid \\[FILE_DELETE\\]`));
+    }
+  });
+
+  test.each([['validate'], ['plan'], ['audit', '--format', 'json']])('a malformed rule makes %s exit 1 at its line, before any request', async (...command) => {
+    fs.writeFileSync(path.join(dir, 'bad-rule.yaml'), manifest('      - description: "c"\n        permissions: [OBJECTS_LIST]\n', 'policy:\n  - maxPermissions: 0\n'));
+    api.handle.resetStats();
+    const r = await cli([...command, '-f', 'bad-rule.yaml']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad-rule\.yaml:3:\d+: error: .*maxPermissions/);
+    expect(r.stderr).not.toMatch(/\bat .*\.js:\d+/);
+    expect(api.handle.stats().requests).toBe(0);
+  });
+});
