@@ -3,7 +3,7 @@
  * Content-Security-Policy that allows nothing else), no external font. Without JavaScript it is a plain,
  * accessible document: a summary, the keys × permissions matrix (caption, grouped column headers with `scope`,
  * a row header per key) and the policy findings. With JavaScript, filters (project, risk, owner, permission,
- * text) and sortable columns appear. The script reads the table itself, so no data is embedded twice and no
+ * text) and sortable columns appear, and long tables are paged (see SCRIPT). The script reads the table itself, so no data is embedded twice and no
  * user text ever reaches a script context. Pure and deterministic.
  */
 import type { AuditReport } from '../audit/model';
@@ -16,8 +16,10 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-/** Rows the script shows at a time (see SCRIPT). */
+/** Key rows the script shows at a time (see SCRIPT). */
 const PAGE = 50;
+/** Finding rows it shows at a time (simpler rows: a bigger page). */
+const FINDINGS_PAGE = 200;
 
 // `.later`: below the fold, laid out only when scrolled near (10,000 findings must not cost each filter a layout).
 // `.loading`: set by the first script in <head>; while the page loads, rows past the first page are not laid out
@@ -36,7 +38,7 @@ form{display:flex;flex-wrap:wrap;gap:.75rem;align-items:end;margin:1rem 0}[hidde
 #matrix td,#matrix th{overflow-wrap:anywhere}#matrix th.a{font-size:11px;padding:.15rem .1rem;overflow-wrap:normal;overflow:hidden;text-overflow:ellipsis}
 button.sort{all:unset;cursor:pointer}button.sort:focus{outline:2px solid #0969da}
 .later{content-visibility:auto;contain-intrinsic-size:auto 40rem}
-html.loading #matrix tbody tr:nth-child(n+${PAGE + 1}){display:none}
+html.loading #matrix tbody tr:nth-child(n+${PAGE + 1}),html.loading #findings tbody tr:nth-child(n+${FINDINGS_PAGE + 1}){display:none}
 `;
 
 // Runs in the page. Plain ES2017, no dependencies. A table of 10,000 rows x 40 cells takes seconds to lay out
@@ -83,7 +85,25 @@ Array.prototype.forEach.call(heads,function(th,col){
     apply();
   });
 });
-apply();document.documentElement.className='';
+apply();
+// The findings table is paged too: 10,000 findings laid out at once take seconds, and a filter that shortens the
+// matrix brings the table into view (content-visibility then lays it out).
+var ft=document.getElementById('findings');
+if(ft){
+  var fb=ft.tBodies[0];var frows=Array.prototype.slice.call(fb.rows);var flimit=${FINDINGS_PAGE};
+  var fmore=document.getElementById('more-findings');var fcount=document.getElementById('findings-shown');
+  var fshow=function(){
+    var frag=document.createDocumentFragment();
+    for(var i=0;i<frows.length&&i<flimit;i++)frag.appendChild(frows[i]);
+    fb.textContent='';fb.appendChild(frag);
+    var n=Math.min(flimit,frows.length);
+    fcount.textContent=n<frows.length?'first '+n+' of '+frows.length+' findings shown':frows.length+' findings';
+    fmore.hidden=n>=frows.length;
+  };
+  fmore.addEventListener('click',function(){flimit+=${FINDINGS_PAGE};fshow();});
+  fshow();
+}
+document.documentElement.className='';
 })();
 `;
 
@@ -179,7 +199,7 @@ ${keyRows.join('\n')}
 </section>
 <section class="later" aria-labelledby="findings-h"><h2 id="findings-h">Policy findings</h2>
 ${findingRows.length
-    ? `<table id="findings"><caption>Policy findings, each at the manifest line of its key</caption><thead><tr><th scope="col">Severity</th><th scope="col">Project</th><th scope="col">Key</th><th scope="col">Rule</th><th scope="col">Where</th><th scope="col">Message</th></tr></thead><tbody>\n${findingRows.join('\n')}\n</tbody></table>`
+    ? `<table id="findings"><caption>Policy findings, each at the manifest line of its key</caption><thead><tr><th scope="col">Severity</th><th scope="col">Project</th><th scope="col">Key</th><th scope="col">Rule</th><th scope="col">Where</th><th scope="col">Message</th></tr></thead><tbody>\n${findingRows.join('\n')}\n</tbody></table>\n<p><output id="findings-shown" aria-live="polite"></output> <button id="more-findings" type="button" hidden>Show more findings</button></p>`
     : '<p>No policy findings.</p>'}
 </section>
 </main>
