@@ -13,8 +13,9 @@ import { isRisky } from './risk';
 
 /** Escapes text for HTML element content and double-quoted attributes. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return text.replace(/[&<>"']/g, (c) => HTML_ENTITIES[c]!);
 }
+const HTML_ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** Key rows the script shows at a time (see SCRIPT). */
 const PAGE = 50;
@@ -114,6 +115,9 @@ function options(values: readonly string[], all: string): string {
   return [`<option value="">${escapeHtml(all)}</option>`, ...values.map((v) => `<option value="${escapeHtml(v)}">${escapeHtml(v)}</option>`)].join('');
 }
 
+/** The cell of a held permission, per matrix column; only risky grants are tinted, so the eye finds them in a wide row. */
+const HELD_CELLS: readonly string[] = MATRIX_PERMISSIONS.map((perm) => `<td class="y${isRisky(perm) ? ' r' : ''}" title="${escapeHtml(perm)}">✓</td>`);
+
 /** Renders the audit as one HTML document. */
 export function renderAuditHtml(report: AuditReport): string {
   const s = report.summary;
@@ -122,11 +126,8 @@ export function renderAuditHtml(report: AuditReport): string {
   for (const p of report.projects) {
     for (const k of p.keys) {
       const perms = [...k.permissions, ...k.unknownPermissions];
-      const cells = MATRIX_PERMISSIONS.map((perm) => {
-        if (!k.permissions.includes(perm)) return '<td></td>';
-        // Only the risky grants themselves are tinted, so the eye finds them in a wide row.
-        return `<td class="y${isRisky(perm) ? ' r' : ''}" title="${e(perm)}">✓</td>`;
-      }).join('');
+      const held = new Set(k.permissions);
+      const cells = MATRIX_PERMISSIONS.map((perm, i) => (held.has(perm) ? HELD_CELLS[i] : '<td></td>')).join('');
       keyRows.push(
         `<tr data-project="${e(p.token)}" data-risk="${k.risk}" data-owner="${e(k.owner ?? '')}" data-perms="${e(perms.join(' '))}" data-key="${e(`${k.description} ${k.uuid}`)}">` +
           `<td>${e(p.token)}</td><th scope="row">${e(k.description)}<br><small class="muted">${e(k.uuid)}</small></th>` +
