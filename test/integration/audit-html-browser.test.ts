@@ -82,6 +82,10 @@ maybe('the HTML audit page in chromium', () => {
     const visible = await page.$$eval('#matrix tbody tr', (rows) => rows.map((r) => r.querySelector('th')!.childNodes[0]!.textContent));
     expect(visible.sort()).toEqual(['Admin', 'Deployer']);
     await page.selectOption('#filters select[name=permission]', '');
+    await page.fill('#filters input[name=owner]', '@C');
+    expect(await page.textContent('#shown')).toBe('1 of 7 keys match');
+    expect(await page.$$eval('#matrix tbody tr th', (ths) => ths.map((th) => th.childNodes[0]!.textContent))).toEqual(['uploader']);
+    await page.fill('#filters input[name=owner]', '');
     await page.selectOption('#filters select[name=project]', 'shop');
     expect(await page.textContent('#shown')).toBe('2 of 7 keys match');
     // The column headers sort: Age ascending, then (clicked again) descending, with aria-sort saying so.
