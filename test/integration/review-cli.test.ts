@@ -76,6 +76,11 @@ test('plan --base labels a PR edit as intent and a hand-made change as drift', a
   const schema = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'schemas', 'plan.schema.json'), 'utf8')) as object;
   const validate = new Ajv2020({ allErrors: true, strict: true }).compile(schema);
   expect(validate(doc) ? [] : validate.errors).toEqual([]);
+  // A --policy FILE applies to both sides: its rules are no change the pull request makes.
+  fs.writeFileSync(path.join(dir, 'org-policy.yaml'), 'policy:\n  - maxPermissions: 20\n');
+  const withFile = await cli(['plan', '-f', 'head.yaml', '--base', 'base.yaml', '--policy', 'org-policy.yaml', '--format', 'json']);
+  expect(withFile.code).toBe(0);
+  expect((JSON.parse(withFile.stdout) as { policy_changes: unknown }).policy_changes).toEqual({ added: ['requireOwner (warning)'], removed: [] });
   const text = await cli(['plan', '-f', 'head.yaml', '--base', 'base.yaml']);
   expect(text.stdout).toMatch(/Reverts changes made outside git/);
 });
