@@ -10,7 +10,7 @@ import { PERMISSIONS } from '../permissions';
 import { planProject } from '../reconcile/diff';
 import { isRisky } from '../render/risk';
 import { byString } from '../compare';
-import { ageInDays, evaluatePolicy, type PolicyFinding } from '../policy/evaluate';
+import { ageInDays, entriesByUuid, evaluatePolicy, type PolicyFinding } from '../policy/evaluate';
 import type { PolicyRule } from '../policy/rules';
 
 /** The areas the matrix groups the 31 permissions by, each in the Scaleflex page's order. */
@@ -114,29 +114,16 @@ export interface AuditInput {
   readonly olderThanDays?: number;
 }
 
-/** The entry a live key belongs to: the pin, else the (former) description. For display; see `planProject`. */
-function entryFor(project: ProjectSpec, key: LiveKey): KeySpec | undefined {
-  const uuid = key.uuid.toLowerCase();
-  return (
-    project.keys.find((k) => k.uuid?.toLowerCase() === uuid) ??
-    project.keys.find((k) => k.uuid === undefined && k.description === key.description) ??
-    project.keys.find((k) => k.uuid === undefined && k.formerDescriptions.includes(key.description))
-  );
-}
-
 /** A live key as if an entry declared it as it is (pinned, so policy findings carry its uuid). */
 function specOfLive(k: LiveKey): KeySpec {
   return { description: k.description, permissions: k.permissions.filter(isPermission), active: k.active, formerDescriptions: [], uuid: k.uuid };
 }
 
-/** What planProject says about each key: drift lines per uuid, which keys no entry manages, entries to create. */
+/** What planProject says about each key: drift lines per uuid, and the entries no live key matches (to create). */
 function reconcile(spec: ProjectSpec, live: readonly LiveKey[]) {
-  // The reconciler is the one matcher. A self key nobody has (uuid '') keeps it from sparing any key, and a
-  // second run with every key active and `unmanaged: deactivate` names exactly the keys no entry claims.
+  // A self key nobody has (uuid '') keeps the plan from sparing any key.
   const selfKey = { uuid: '', description: '', permissions: [], active: true, createdAt: '', secretPreview: '' } satisfies LiveKey;
   const plan = planProject({ desired: spec, live, selfKey, apiUrl: '' });
-  const claims = planProject({ desired: { ...spec, unmanaged: 'deactivate' }, live: live.map((k) => ({ ...k, active: true })), selfKey, apiUrl: '' });
-  const unmanaged = new Set(claims.changes.flatMap((c) => (c.kind === 'deactivate' && c.reason === 'unmanaged' ? [c.uuid] : [])));
   const drift = new Map<string, string[]>();
   const add = (uuid: string, line: string) => (drift.get(uuid) ?? drift.set(uuid, []).get(uuid)!).push(line);
   const missing: string[] = [];
@@ -149,7 +136,17 @@ function reconcile(spec: ProjectSpec, live: readonly LiveKey[]) {
     } else if (c.kind === 'activate') add(c.uuid, 'inactive (manifest: active)');
     else if (c.kind === 'deactivate' && c.reason === 'declared-inactive') add(c.uuid, 'active (manifest: inactive)');
   }
-  return { drift, unmanaged, missing: missing.sort(byString) };
+  return { drift, missing: missing.sort(byString) };
+}
+
+/** Groups findings by a key of each, keeping their order. */
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string | undefined): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = keyOf(item);
+    if (k !== undefined) (groups.get(k) ?? groups.set(k, []).get(k)!).push(item);
+  }
+  return groups;
 }
 
 /** Builds the audit; see `AuditReport`. */
@@ -162,6 +159,7 @@ export function buildAudit(input: AuditInput): AuditReport {
     ? { projects: input.desired.projects.filter((p) => input.live.has(p.token)) }
     : { projects: tokens.map((token) => ({ token, unmanaged: 'ignore' as const, keys: input.live.get(token)!.map(specOfLive) })) };
   const findings = input.rules ? evaluatePolicy(judged, input.rules, { live: input.live, now: input.now }) : [];
+  const findingsOf = groupBy(findings, (f) => f.project);
   const projects = tokens.map((token): AuditProject => {
     const live = input.live.get(token)!;
     const spec = specs.get(token);
@@ -174,30 +172,33 @@ export function buildAudit(input: AuditInput): AuditReport {
         driftError = error instanceof Error ? error.message : String(error);
       }
     }
-    const projectFindings = findings.filter((f) => f.project === token);
+    // Managed means claimed by an entry, as the reconciler's matcher decides (also when the plan is refused).
+    const owners = spec ? entriesByUuid(spec.keys, live) : new Map<string, KeySpec>();
+    const projectFindings = findingsOf.get(token) ?? [];
+    const byUuid = groupBy(projectFindings, (f) => f.uuid);
+    const byDescription = groupBy(projectFindings, (f) => (f.uuid === undefined ? f.description : undefined));
     const keys = [...live]
       .sort((a, b) => byString(a.description, b.description) || byString(a.uuid, b.uuid))
       .map((k): AuditKey => {
-        const managed = spec !== undefined && (rec ? !rec.unmanaged.has(k.uuid) : entryFor(spec, k) !== undefined);
-        const entry = managed && spec ? entryFor(spec, k) : undefined;
+        const entry = owners.get(k.uuid);
+        const held = new Set(k.permissions);
         const unknown = k.permissions.filter((p) => !isPermission(p));
-        const all = [...k.permissions];
         return Object.freeze({
           uuid: k.uuid,
           description: k.description,
-          permissions: Object.freeze(MATRIX_PERMISSIONS.filter((p) => k.permissions.includes(p))),
+          permissions: Object.freeze(MATRIX_PERMISSIONS.filter((p) => held.has(p))),
           unknownPermissions: Object.freeze([...unknown].sort(byString)),
           active: k.active,
           createdAt: k.createdAt,
           ageDays: ageInDays(k.createdAt, input.now),
           secretPreview: k.secretPreview,
-          risk: riskTier(all),
-          managed,
+          risk: riskTier(k.permissions),
+          managed: entry !== undefined,
           ...(entry?.owner !== undefined ? { owner: entry.owner } : {}),
           ...(entry?.purpose !== undefined ? { purpose: entry.purpose } : {}),
           ...(entry?.source ? { source: entry.source } : {}),
           drift: Object.freeze(rec?.drift.get(k.uuid) ?? []),
-          findings: projectFindings.filter((f) => f.uuid === k.uuid || (f.uuid === undefined && entry !== undefined && f.description === entry.description)).length,
+          findings: (byUuid.get(k.uuid)?.length ?? 0) + (entry ? (byDescription.get(entry.description)?.length ?? 0) : 0),
         });
       });
     return Object.freeze({

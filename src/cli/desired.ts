@@ -5,8 +5,9 @@
  */
 import * as path from 'node:path';
 import { UsageError } from '../errors';
-import { loadDesiredState } from '../manifest';
+import { loadDesiredReading } from '../manifest';
 import type { DesiredState, PlanSource, ProjectSpec } from '../model';
+import type { PolicyRule } from '../policy/rules';
 import type { OperatorTrust } from '../trust';
 import { sourceFile, type SourceFlags } from './arguments/common';
 import type { Io } from './io';
@@ -28,6 +29,8 @@ export function selectProjects(state: DesiredState, wanted: readonly string[]): 
 /** What a manifest-driven command has read. */
 export interface LoadedProjects {
   readonly state: DesiredState;
+  /** The manifest's own `policy:` rules, from the same parse (none for a CDKTF stack). */
+  readonly policy: readonly PolicyRule[];
   /** The projects this run covers. */
   readonly projects: ProjectSpec[];
   /** Where relative credential files start: the manifest's directory. */
@@ -39,7 +42,7 @@ export interface LoadedProjects {
 /** Loads and validates the desired state (throws ManifestError with every problem) and selects projects. */
 export function loadProjects(flags: SourceFlags, io: Io, trust: OperatorTrust): LoadedProjects {
   const file = sourceFile(flags);
-  const state = loadDesiredState(
+  const { state, policy } = loadDesiredReading(
     {
       ...(flags.file !== undefined ? { file: flags.file } : {}),
       ...(flags.fromCdktf !== undefined ? { fromCdktf: flags.fromCdktf } : {}),
@@ -50,6 +53,7 @@ export function loadProjects(flags: SourceFlags, io: Io, trust: OperatorTrust): 
   const absolute = path.resolve(io.cwd, file);
   return {
     state,
+    policy,
     projects: selectProjects(state, flags.project),
     baseDir: path.dirname(absolute),
     source: { kind: flags.fromCdktf !== undefined ? 'cdktf' : 'yaml', path: path.relative(io.cwd, absolute) || file },

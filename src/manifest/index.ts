@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import { type Diagnostic, ManifestError, UsageError } from '../errors';
 import type { DesiredState, SourceLocation } from '../model';
 import { operatorTrust, type OperatorTrust } from '../trust';
+import { isRecord } from '../compare';
+import { parsePolicy, type PolicyRule } from '../policy/rules';
 import { formatDiagnostics } from './format';
 import { fileError, hasErrors, type Locator, maskDiagnostics, sortDiagnostics } from './diagnostics';
 import { readManifestFile } from './read-source';
@@ -42,6 +44,8 @@ function trustOf(options: ManifestOptions | undefined): OperatorTrust {
 /** The outcome of validating a manifest: the state when there is no error, and every diagnostic. */
 export interface ManifestResult {
   state?: DesiredState;
+  /** The manifest's own `policy:` rules, from the same parse (with `state`; none for a CDKTF stack). */
+  policy?: readonly PolicyRule[];
   diagnostics: Diagnostic[];
 }
 
@@ -67,8 +71,10 @@ export function validateLocatedDocument(doc: unknown, locate: Locator, options?:
     superseded.some((s) => pointer === s || pointer.startsWith(`${s}/`)),
   );
   const diagnostics = sortDiagnostics([...schema, ...rules.diagnostics]);
-  if (hasErrors(diagnostics) || doc === null || typeof doc !== 'object' || Array.isArray(doc)) return { diagnostics: maskDiagnostics(diagnostics) };
-  return { state: buildDesiredState(doc as Record<string, unknown>, locate), diagnostics: maskDiagnostics(diagnostics) };
+  if (hasErrors(diagnostics) || !isRecord(doc)) return { diagnostics: maskDiagnostics(diagnostics) };
+  // The rules come from this parse, so no command reads the manifest a second time for its policy.
+  const policy = doc.policy === undefined ? [] : parsePolicy(doc.policy, '/policy', locate, 'manifest').rules;
+  return { state: buildDesiredState(doc, locate), policy, diagnostics: maskDiagnostics(diagnostics) };
 }
 
 /**
@@ -138,6 +144,14 @@ export function readDesiredState(opts: { file?: string; fromCdktf?: string; cwd:
  * (delegates to `readCdktfStack` in ./cdktf/reader, loaded lazily). Throws ManifestError with every diagnostic.
  */
 export function loadDesiredState(opts: { file?: string; fromCdktf?: string; cwd: string }, options?: ManifestOptions): DesiredState {
+  return loadDesiredReading(opts, options).state;
+}
+
+/** `loadDesiredState`, keeping the manifest's own policy rules (empty for a CDKTF stack) from the same parse. */
+export function loadDesiredReading(
+  opts: { file?: string; fromCdktf?: string; cwd: string },
+  options?: ManifestOptions,
+): { state: DesiredState; policy: readonly PolicyRule[] } {
   const reading = readDesiredState(opts, options);
   if (reading.state === undefined || hasErrors(reading.diagnostics)) {
     const errors = reading.diagnostics.filter((d) => d.severity === 'error');
@@ -149,5 +163,5 @@ export function loadDesiredState(opts: { file?: string; fromCdktf?: string; cwd:
         formatDiagnostics(shown, 'text').trimEnd(),
     );
   }
-  return reading.state;
+  return { state: reading.state, policy: reading.policy ?? [] };
 }

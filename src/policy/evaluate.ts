@@ -7,6 +7,7 @@ import type { Diagnostic } from '../errors';
 import type { DesiredState, KeySpec, LiveKey, ProjectSpec, SourceLocation } from '../model';
 import { isRisky } from '../render/risk';
 import { byString } from '../compare';
+import { matchEntries } from '../reconcile/match';
 import { globToRegExp, type PolicyRule, type PolicyRuleKind, type PolicySeverity, ruleLabel } from './rules';
 
 /** One key breaking one rule. */
@@ -45,15 +46,20 @@ export function ageInDays(createdAt: string, now: Date): number {
 }
 
 /**
- * The entry a live key belongs to, for anchoring a finding at a manifest line: the pin, else the description or
- * a former one. Display only: the reconciler's matcher decides what apply does.
+ * Which entry each live key belongs to, by uuid, as the reconciler's matcher (`matchEntries`) pairs them: the
+ * matched key, the exact twins it retires, and every candidate of an ambiguous entry (so a finding or an audit
+ * row still names the entry a reviewer must fix). Keys no entry claims are absent.
  */
-function entryFor(project: ProjectSpec, key: LiveKey): KeySpec | undefined {
-  const uuid = key.uuid.toLowerCase();
-  return (
-    project.keys.find((k) => k.uuid?.toLowerCase() === uuid) ??
-    project.keys.find((k) => k.uuid === undefined && (k.description === key.description || k.formerDescriptions.includes(key.description)))
-  );
+export function entriesByUuid(entries: readonly KeySpec[], live: readonly LiveKey[]): Map<string, KeySpec> {
+  const m = matchEntries(entries, live);
+  const owners = new Map<string, KeySpec>();
+  for (const [entry, key] of m.matched) owners.set(key.uuid, entry);
+  for (const a of m.ambiguities) for (const key of a.candidates) owners.set(key.uuid, a.entry);
+  for (const { key, kept } of m.twins) {
+    const entry = owners.get(kept.uuid);
+    if (entry) owners.set(key.uuid, entry);
+  }
+  return owners;
 }
 
 function keyFindings(rule: PolicyRule, key: KeySpec): string | undefined {
@@ -102,15 +108,17 @@ export function evaluatePolicy(desired: DesiredState, rules: readonly PolicyRule
     }));
   };
   for (const project of desired.projects) {
+    let owners: Map<string, KeySpec> | undefined;
     for (const rule of rules) {
       if (rule.kind === 'maxAge') {
         const live = opts.live?.get(project.token);
         if (!live) continue;
+        owners ??= entriesByUuid(project.keys, live);
         for (const key of [...live].sort((a, b) => byString(a.uuid, b.uuid))) {
           if (!key.active) continue;
           const days = ageInDays(key.createdAt, opts.now);
           if (days <= rule.days) continue;
-          const entry = entryFor(project, key);
+          const entry = owners.get(key.uuid);
           push(rule, project, key.description,
             `(uuid ${key.uuid}) was created ${days} days ago, on ${key.createdAt.slice(0, 10)}, older than ${rule.age}; rotate it: create a replacement, move its users, deactivate this one`,
             entry?.source ?? project.source, key.uuid);

@@ -38,21 +38,25 @@ export function parsePolicyText(text: string, file: string, origin: 'file' | 'ma
 }
 
 /**
- * The rules for `validate`, `plan` and `audit`: `--policy FILE`'s (if given), then the manifest's (if it is a
- * YAML manifest; a synthesized CDKTF stack carries no policy). See `combinePolicies` for why a manifest rule
- * can never relax a file rule.
+ * The rules for `validate`, `plan` and `audit`: `--policy FILE`'s (if given), then the manifest's. The manifest's
+ * come either already parsed (`manifestRules`: what `loadDesiredReading` returned from its one parse) or from
+ * `manifestFile`, read here (the base manifest of `plan --base`). A synthesized CDKTF stack carries no policy.
+ * See `combinePolicies` for why a manifest rule can never relax a file rule.
  */
-export function loadPolicy(opts: { cwd: string; policyFile?: string; manifestFile?: string }): readonly PolicyRule[] {
+export function loadPolicy(opts: {
+  cwd: string;
+  policyFile?: string;
+  manifestFile?: string;
+  manifestRules?: readonly PolicyRule[];
+}): readonly PolicyRule[] {
   const read = (file: string, origin: 'file' | 'manifest'): readonly PolicyRule[] => {
     const r = readManifestFile(path.resolve(opts.cwd, file), file);
     if (r.text === undefined) fail(file, r.diagnostics);
-    // The manifest was parsed once already for its desired state; a second parse doubles the cost of a large
-    // manifest (`npm run bench:validate`, 10,000 keys: 2.9 s with it, 1.6 s without), so a manifest that never
-    // mentions `policy` has none to read.
+    // A manifest that never mentions `policy` has none: no need to parse it (a large one costs seconds).
     if (origin === 'manifest' && !/policy/.test(r.text)) return [];
     return parsePolicyText(r.text, file, origin);
   };
   const fromFile = opts.policyFile !== undefined ? read(opts.policyFile, 'file') : [];
-  const fromManifest = opts.manifestFile !== undefined ? read(opts.manifestFile, 'manifest') : [];
+  const fromManifest = opts.manifestRules ?? (opts.manifestFile !== undefined ? read(opts.manifestFile, 'manifest') : []);
   return combinePolicies(fromFile, fromManifest);
 }

@@ -3,7 +3,7 @@
  * Content-Security-Policy that allows nothing else), no external font. Without JavaScript it is a plain,
  * accessible document: a summary, the keys × permissions matrix (caption, grouped column headers with `scope`,
  * a row header per key) and the policy findings. With JavaScript, filters (project, risk, owner, permission,
- * text) and sortable columns appear. The script reads the table itself, so no data is embedded twice and no
+ * text) and sortable columns appear, and long tables are paged (see SCRIPT). The script reads the table itself, so no data is embedded twice and no
  * user text ever reaches a script context. Pure and deterministic.
  */
 import type { AuditReport } from '../audit/model';
@@ -13,9 +13,19 @@ import { isRisky } from './risk';
 
 /** Escapes text for HTML element content and double-quoted attributes. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return text.replace(/[&<>"']/g, (c) => HTML_ENTITIES[c]!);
 }
+const HTML_ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
+/** Key rows the script shows at a time (see SCRIPT). */
+const PAGE = 50;
+/** Finding rows it shows at a time (simpler rows: a bigger page). */
+const FINDINGS_PAGE = 200;
+
+// `.later`: below the fold, laid out only when scrolled near (10,000 findings must not cost each filter a layout).
+// `.loading`: set by the first script in <head>; while the page loads, rows past the first page are not laid out
+// at all. The script then takes them out of the table and drops the class ("show more" must show rows 51+).
+// Without JavaScript no class is set and every row shows.
 const CSS = `
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5rem;color:#1b1f24;background:#fff}
 h1{font-size:1.4rem}table{border-collapse:collapse;margin:1rem 0}caption{text-align:left;font-weight:600;padding:.3rem 0}
@@ -24,19 +34,22 @@ th.p{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:400;font-size
 td.y{text-align:center;background:#ddf4ff}td.y.r{background:#ffebe9}tbody th{text-align:left;font-weight:400}
 .critical{color:#a40e26;font-weight:600}.high{color:#bc4c00;font-weight:600}.write{color:#7d4e00}.read{color:#116329}
 .muted{color:#57606a}dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}
-form{display:flex;flex-wrap:wrap;gap:.75rem;align-items:end;margin:1rem 0}label{display:flex;flex-direction:column;font-size:12px}
-#matrix{table-layout:fixed;width:max-content}#matrix col.w{width:15rem}#matrix col.m{width:6.5rem}#matrix col.p{width:1.7rem}
-#matrix td,#matrix th{overflow-wrap:anywhere}
+form{display:flex;flex-wrap:wrap;gap:.75rem;align-items:end;margin:1rem 0}[hidden]{display:none}label{display:flex;flex-direction:column;font-size:12px}
+#matrix{table-layout:fixed;width:max-content}#matrix col.w{width:17rem}#matrix col.m{width:7rem}#matrix col.p{width:1.8rem}
+#matrix td,#matrix th{overflow-wrap:anywhere}#matrix th.a{font-size:11px;padding:.15rem .1rem;overflow-wrap:normal;overflow:hidden;text-overflow:ellipsis}
 button.sort{all:unset;cursor:pointer}button.sort:focus{outline:2px solid #0969da}
+.later{content-visibility:auto;contain-intrinsic-size:auto 40rem}
+html.loading #matrix tbody tr:nth-child(n+${PAGE + 1}),html.loading #findings tbody tr:nth-child(n+${FINDINGS_PAGE + 1}){display:none}
 `;
 
 // Runs in the page. Plain ES2017, no dependencies. A table of 10,000 rows x 40 cells takes seconds to lay out
 // whenever rows appear or vanish, so the script keeps every row in an array and puts only the first PAGE
 // matching rows in the table ("show more" adds the next page): a filter then costs one pass over the array
-// and the layout of at most a page of rows, whatever the account's size. Without JavaScript every row shows.
+// and the layout of at most a page of rows, whatever the account's size. (`content-visibility` cannot do this
+// for us: containment does not apply to table rows or row groups.) Without JavaScript every row shows.
 const SCRIPT = `
 (function(){
-var PAGE=50;
+var PAGE=${PAGE};
 var table=document.getElementById('matrix');if(!table)return;
 var body=table.tBodies[0];var rows=Array.prototype.slice.call(body.rows);
 // Read once: dataset lookups in every filter pass would cost more than the comparisons.
@@ -58,7 +71,7 @@ function apply(){
   window.auditLastFilterMs=performance.now()-t0;
 }
 function refilter(){limit=PAGE;apply();}
-for(var k in f){f[k].addEventListener('input',refilter);f[k].addEventListener('change',refilter);}
+for(var k in f)f[k].addEventListener('input',refilter);
 more.addEventListener('click',function(){limit+=PAGE;apply();});
 var heads=table.tHead.rows[1].cells;var dir={};
 Array.prototype.forEach.call(heads,function(th,col){
@@ -74,12 +87,36 @@ Array.prototype.forEach.call(heads,function(th,col){
   });
 });
 apply();
+// The findings table is paged too: 10,000 findings laid out at once take seconds, and a filter that shortens the
+// matrix brings the table into view (content-visibility then lays it out).
+var ft=document.getElementById('findings');
+if(ft){
+  var fb=ft.tBodies[0];var frows=Array.prototype.slice.call(fb.rows);var flimit=${FINDINGS_PAGE};
+  var fmore=document.getElementById('more-findings');var fcount=document.getElementById('findings-shown');
+  var fshow=function(){
+    var frag=document.createDocumentFragment();
+    for(var i=0;i<frows.length&&i<flimit;i++)frag.appendChild(frows[i]);
+    fb.textContent='';fb.appendChild(frag);
+    var n=Math.min(flimit,frows.length);
+    fcount.textContent=n<frows.length?'first '+n+' of '+frows.length+' findings shown':frows.length+' findings';
+    fmore.hidden=n>=frows.length;
+  };
+  fmore.addEventListener('click',function(){flimit+=${FINDINGS_PAGE};fshow();});
+  fshow();
+}
+document.documentElement.className='';
 })();
 `;
+
+/** Area names that do not fit over their two columns, hyphenated where they may break. */
+const AREA_LABELS: Readonly<Record<string, string>> = { configuration: 'config&shy;uration', collections: 'collec&shy;tions', approval: 'appro&shy;val' };
 
 function options(values: readonly string[], all: string): string {
   return [`<option value="">${escapeHtml(all)}</option>`, ...values.map((v) => `<option value="${escapeHtml(v)}">${escapeHtml(v)}</option>`)].join('');
 }
+
+/** The cell of a held permission, per matrix column; only risky grants are tinted, so the eye finds them in a wide row. */
+const HELD_CELLS: readonly string[] = MATRIX_PERMISSIONS.map((perm) => `<td class="y${isRisky(perm) ? ' r' : ''}" title="${escapeHtml(perm)}">✓</td>`);
 
 /** Renders the audit as one HTML document. */
 export function renderAuditHtml(report: AuditReport): string {
@@ -89,11 +126,8 @@ export function renderAuditHtml(report: AuditReport): string {
   for (const p of report.projects) {
     for (const k of p.keys) {
       const perms = [...k.permissions, ...k.unknownPermissions];
-      const cells = MATRIX_PERMISSIONS.map((perm) => {
-        if (!k.permissions.includes(perm)) return '<td></td>';
-        // Only the risky grants themselves are tinted, so the eye finds them in a wide row.
-        return `<td class="y${isRisky(perm) ? ' r' : ''}" title="${e(perm)}">✓</td>`;
-      }).join('');
+      const held = new Set(k.permissions);
+      const cells = MATRIX_PERMISSIONS.map((perm, i) => (held.has(perm) ? HELD_CELLS[i] : '<td></td>')).join('');
       keyRows.push(
         `<tr data-project="${e(p.token)}" data-risk="${k.risk}" data-owner="${e(k.owner ?? '')}" data-perms="${e(perms.join(' '))}" data-key="${e(`${k.description} ${k.uuid}`)}">` +
           `<td>${e(p.token)}</td><th scope="row">${e(k.description)}<br><small class="muted">${e(k.uuid)}</small></th>` +
@@ -104,7 +138,7 @@ export function renderAuditHtml(report: AuditReport): string {
       );
     }
   }
-  const groupRow = PERMISSION_AREAS.map((a) => `<th scope="colgroup" colspan="${a.permissions.length}">${a.area}</th>`).join('');
+  const groupRow = PERMISSION_AREAS.map((a) => `<th scope="colgroup" class="a" colspan="${a.permissions.length}" title="${a.area}">${AREA_LABELS[a.area] ?? a.area}</th>`).join('');
   const permHeads = MATRIX_PERMISSIONS.map((p) => `<th scope="col" class="p" title="${e(PERMISSION_DESCRIPTIONS[p])}">${p}</th>`).join('');
   // Fixed widths let the browser lay the table out from its columns instead of measuring every cell.
   const colgroups = PERMISSION_AREAS.map((a) => `<colgroup>${'<col class="p">'.repeat(a.permissions.length)}</colgroup>`).join('');
@@ -133,6 +167,7 @@ export function renderAuditHtml(report: AuditReport): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Scaleflex key audit</title>
 <style>${CSS}</style>
+<script>document.documentElement.className='loading'</script>
 </head>
 <body>
 <main>
@@ -163,9 +198,9 @@ ${keyRows.join('\n')}
 </table>
 <p><button id="more" type="button" hidden>Show more keys</button></p>
 </section>
-<section aria-labelledby="findings-h"><h2 id="findings-h">Policy findings</h2>
+<section class="later" aria-labelledby="findings-h"><h2 id="findings-h">Policy findings</h2>
 ${findingRows.length
-    ? `<table id="findings"><caption>Policy findings, each at the manifest line of its key</caption><thead><tr><th scope="col">Severity</th><th scope="col">Project</th><th scope="col">Key</th><th scope="col">Rule</th><th scope="col">Where</th><th scope="col">Message</th></tr></thead><tbody>\n${findingRows.join('\n')}\n</tbody></table>`
+    ? `<table id="findings"><caption>Policy findings, each at the manifest line of its key</caption><thead><tr><th scope="col">Severity</th><th scope="col">Project</th><th scope="col">Key</th><th scope="col">Rule</th><th scope="col">Where</th><th scope="col">Message</th></tr></thead><tbody>\n${findingRows.join('\n')}\n</tbody></table>\n<p><output id="findings-shown" aria-live="polite"></output> <button id="more-findings" type="button" hidden>Show more findings</button></p>`
     : '<p>No policy findings.</p>'}
 </section>
 </main>

@@ -3,6 +3,7 @@
  * warnings print), `plan --format github` annotations on the manifest lines, and `plan --base` labelling changes
  * intent or drift.
  */
+import Ajv2020 from 'ajv/dist/2020';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { callApi, expectNoSecretInOutput, liveKeys, runCli, startTestApi, tempDir, type TestApi } from '../helpers/cli';
@@ -58,13 +59,74 @@ test('plan --base labels a PR edit as intent and a hand-made change as drift', a
   // Someone widens "b" by hand; the PR edits "a".
   const b = (await liveKeys(api.handle, 'rev')).find((k) => k.description === 'b')!;
   await callApi(api.handle, 'rev', 'PATCH', `/keys/${b.uuid}`, { permissions: ['OBJECTS_LIST', 'FILE_UPLOAD'] });
-  fs.writeFileSync(path.join(dir, 'head.yaml'), manifest('      - description: "a"\n        permissions: [OBJECTS_LIST, OBJECTS_FETCH]\n      - description: "b"\n        permissions: [OBJECTS_LIST]\n'));
+  // The PR also adds a policy rule (a warning, so the plan still exits 0).
+  const owner = '        owner: "@team"\n';
+  fs.writeFileSync(
+    path.join(dir, 'head.yaml'),
+    manifest(`      - description: "a"\n        permissions: [OBJECTS_LIST, OBJECTS_FETCH]\n${owner}      - description: "b"\n        permissions: [OBJECTS_LIST]\n${owner}`, 'policy:\n  - requireOwner: true\n    severity: warning\n'),
+  );
   const r = await cli(['plan', '-f', 'head.yaml', '--base', 'base.yaml', '--format', 'json']);
   expect(r.code).toBe(0);
-  const doc = JSON.parse(r.stdout) as { projects: { changes: { uuid: string; origin: string }[] }[] };
+  const doc = JSON.parse(r.stdout) as { projects: { changes: { uuid: string; origin: string }[] }[]; policy_changes: unknown };
   const origins = Object.fromEntries(doc.projects[0]!.changes.map((c) => [c.uuid, c.origin]));
   expect(origins[b.uuid]).toBe('drift');
   expect(Object.values(origins)).toContain('intent');
+  expect(doc.policy_changes).toEqual({ added: ['requireOwner (warning)'], removed: [] });
+  // What the CLI prints is what schemas/plan.schema.json documents.
+  const schema = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'schemas', 'plan.schema.json'), 'utf8')) as object;
+  const validate = new Ajv2020({ allErrors: true, strict: true }).compile(schema);
+  expect(validate(doc) ? [] : validate.errors).toEqual([]);
+  // A --policy FILE applies to both sides: its rules are no change the pull request makes.
+  fs.writeFileSync(path.join(dir, 'org-policy.yaml'), 'policy:\n  - maxPermissions: 20\n');
+  const withFile = await cli(['plan', '-f', 'head.yaml', '--base', 'base.yaml', '--policy', 'org-policy.yaml', '--format', 'json']);
+  expect(withFile.code).toBe(0);
+  expect((JSON.parse(withFile.stdout) as { policy_changes: unknown }).policy_changes).toEqual({ added: ['requireOwner (warning)'], removed: [] });
   const text = await cli(['plan', '-f', 'head.yaml', '--base', 'base.yaml']);
   expect(text.stdout).toMatch(/Reverts changes made outside git/);
+});
+
+describe('every exit path of the policy through the CLI, at each severity', () => {
+  // One create planned (so --detailed-exitcode has changes to report) by a key that breaks `forbid`.
+  const write = (file: string, severity: 'error' | 'warning') =>
+    fs.writeFileSync(
+      path.join(dir, file),
+      manifest('      - description: "cleaner"\n        permissions: [FILE_DELETE]\n', `policy:\n  - forbid: [FILE_DELETE]\n    severity: ${severity}\n`),
+    );
+  beforeAll(() => {
+    write('sev-error.yaml', 'error');
+    write('sev-warning.yaml', 'warning');
+  });
+  const rows: { command: string[]; severity: 'error' | 'warning'; code: number; why: string }[] = [
+    { command: ['validate'], severity: 'error', code: 4, why: 'an error refuses' },
+    { command: ['validate'], severity: 'warning', code: 0, why: 'a warning prints' },
+    { command: ['plan'], severity: 'error', code: 4, why: 'an error refuses the plan' },
+    { command: ['plan'], severity: 'warning', code: 0, why: 'a warning prints' },
+    { command: ['plan', '--detailed-exitcode'], severity: 'error', code: 4, why: 'the policy wins over "changes" (never 2)' },
+    { command: ['plan', '--detailed-exitcode'], severity: 'warning', code: 2, why: 'changes, and the warning printed' },
+    { command: ['plan', '--format', 'github'], severity: 'error', code: 4, why: 'annotations, then the refusal' },
+    { command: ['audit', '--format', 'json'], severity: 'error', code: 0, why: 'audit reports findings, whatever they are' },
+    { command: ['audit', '--format', 'json'], severity: 'warning', code: 0, why: 'audit reports findings, whatever they are' },
+  ];
+  test.each(rows)('$command at $severity exits $code: $why', async ({ command, severity, code }) => {
+    const r = await cli([...command, '-f', `sev-${severity}.yaml`], command[0] === 'validate' ? {} : api.env());
+    expect(r.code).toBe(code);
+    if (command[0] === 'audit') {
+      const doc = JSON.parse(r.stdout) as { projects: { findings: { rule: string; severity: string }[] }[] };
+      expect(doc.projects[0]!.findings).toEqual([expect.objectContaining({ rule: 'forbid', severity })]);
+    } else if (command.includes('github')) {
+      expect(r.stdout).toMatch(new RegExp(`^::${severity} file=sev-${severity}\\.yaml,line=9,.*forbid`, 'm'));
+    } else {
+      expect(r.stderr).toMatch(new RegExp(`sev-${severity}\\.yaml:9:9: ${severity}: policy rule forbid \\[FILE_DELETE\\]`));
+    }
+  });
+
+  test.each([['validate'], ['plan'], ['audit', '--format', 'json']])('a malformed rule makes %s exit 1 at its line, before any request', async (...command) => {
+    fs.writeFileSync(path.join(dir, 'bad-rule.yaml'), manifest('      - description: "c"\n        permissions: [OBJECTS_LIST]\n', 'policy:\n  - maxPermissions: 0\n'));
+    api.handle.resetStats();
+    const r = await cli([...command, '-f', 'bad-rule.yaml']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad-rule\.yaml:3:\d+: error: .*maxPermissions/);
+    expect(r.stderr).not.toMatch(/\bat .*\.js:\d+/);
+    expect(api.handle.stats().requests).toBe(0);
+  });
 });

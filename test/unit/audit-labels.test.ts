@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
 import { labelChanges, policyChanges } from '../../src/audit';
 import { parseManifestText } from '../../src/manifest';
 import type { LiveKey } from '../../src/model';
@@ -69,5 +70,25 @@ describe('golden labelled plan', () => {
     const doc = labelPlanDocument(planToDocument(plan), labels, policy) as { projects: { changes: { origin: string }[] }[] };
     expect(doc.projects[0]!.changes.every((c) => ['intent', 'drift', 'intent+drift'].includes(c.origin))).toBe(true);
     golden('labelled-plan.json', `${JSON.stringify(doc, null, 2)}\n`);
+  });
+});
+
+describe('the labelled plan JSON against schemas/plan.schema.json', () => {
+  const schema = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'schemas', 'plan.schema.json'), 'utf8')) as object;
+  const validate = new Ajv2020({ allErrors: true, strict: true }).compile(schema);
+  const doc = labelPlanDocument(planToDocument(plan), labels, policy) as { projects: { changes: { origin: string }[] }[]; policy_changes: object };
+
+  test('the golden labelled plan (origin on every change, policy_changes) is valid', () => {
+    const golden = JSON.parse(fs.readFileSync(path.join(GOLDEN, 'labelled-plan.json'), 'utf8')) as unknown;
+    expect(validate(golden) ? [] : validate.errors).toEqual([]);
+    expect(validate(doc) ? [] : validate.errors).toEqual([]);
+  });
+
+  test('the schema constrains both: an unknown origin or a malformed policy_changes is invalid', () => {
+    const badOrigin = structuredClone(doc);
+    badOrigin.projects[0]!.changes[0]!.origin = 'revert';
+    expect(validate(badOrigin)).toBe(false);
+    expect(validate({ ...doc, policy_changes: { added: ['requireOwner (error)'] } })).toBe(false);
+    expect(validate({ ...doc, policy_changes: { added: [], removed: [], kept: [] } })).toBe(false);
   });
 });

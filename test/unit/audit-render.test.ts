@@ -75,6 +75,29 @@ test('the audit tells managed from unmanaged keys, finds drift, missing entries 
   ]);
 });
 
+test('which entry owns a key is what the reconciler matcher says, also for exact twins and an ambiguous match', () => {
+  const { parseManifestText } = require('../../src/manifest');
+  const state = parseManifestText(
+    'version: 1\nprojects:\n  - token: t\n    keys:\n      - description: twin\n        permissions: [OBJECTS_LIST]\n        owner: "@a"\n' +
+      '      - description: dup\n        permissions: [OBJECTS_LIST]\n        owner: "@b"\n      - description: renamed\n        formerDescriptions: [old]\n        permissions: [OBJECTS_LIST]\n        owner: "@c"\n',
+    'm.yaml',
+  ).state;
+  const k = (n: number, description: string, createdAt: string, permissions = ['OBJECTS_LIST']) => ({
+    uuid: `00000000-0000-4000-8000-00000000000${n}`, description, permissions, active: true, createdAt, secretPreview: '****',
+  });
+  // Two exact twins (a race's leftovers: same content, seconds apart), two keys "dup" that are not twins (the
+  // permissions differ: an ambiguity, so the plan is refused), a renamed key, and a key no entry claims.
+  const live = [
+    k(1, 'twin', '2026-01-01T00:00:00Z'), k(2, 'twin', '2026-01-01T00:00:05Z'),
+    k(3, 'dup', '2026-01-01T00:00:00Z'), k(4, 'dup', '2026-02-01T00:00:00Z', ['FILE_UPLOAD']),
+    k(5, 'old', '2026-01-01T00:00:00Z'), k(6, 'stray', '2026-01-01T00:00:00Z'),
+  ];
+  const audit = buildAudit({ live: new Map([['t', live]]), desired: state, now: NOW });
+  const owners = Object.fromEntries(audit.projects[0]!.keys.map((key) => [key.uuid.slice(-1), [key.managed, key.owner ?? null]]));
+  expect(owners).toEqual({ 1: [true, '@a'], 2: [true, '@a'], 3: [true, '@b'], 4: [true, '@b'], 5: [true, '@c'], 6: [false, null] });
+  expect(audit.projects[0]!.driftError).toMatch(/ambiguous match/);
+});
+
 test('a policy applies to live keys even without a manifest', () => {
   const live = buildAudit({ live: LIVE, rules, now: NOW });
   expect(live.withManifest).toBe(false);
@@ -101,7 +124,7 @@ test('the HTML page is self-contained, escapes user text and marks up the table 
   expect(html).not.toMatch(/@import|url\(/);
   expect(html).toContain("default-src 'none'");
   expect(html).toMatch(/<caption>/);
-  expect(html).toContain('<th scope="colgroup" colspan="10">files</th>');
+  expect(html).toContain('<th scope="colgroup" class="a" colspan="10" title="files">files</th>');
   expect(html.match(/<th scope="row">/g)!.length).toBeGreaterThanOrEqual(7);
 });
 

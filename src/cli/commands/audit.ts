@@ -11,6 +11,7 @@ import { ScaleflexKeysError, UsageError } from '../../errors';
 import { writeFileAtomic } from '../../atomic-file';
 import { runBounded } from '../../bounded';
 import type { DesiredState, LiveKey } from '../../model';
+import type { PolicyRule } from '../../policy/rules';
 import { EXIT } from '../exit-codes';
 import type { Io } from '../io';
 import type { AuditFlags, AuditFormat } from '../arguments/audit';
@@ -39,15 +40,17 @@ export async function run(opts: AuditFlags, io: Io): Promise<number> {
 
   // Everything local is read and checked before the first request (validate before you touch the network).
   let desired: DesiredState | undefined;
+  let manifestRules: readonly PolicyRule[] = [];
   if (opts.file !== undefined || opts.fromCdktf !== undefined) {
-    const { loadDesiredState } = await import('../../manifest');
-    desired = loadDesiredState(
+    const { loadDesiredReading } = await import('../../manifest');
+    // One parse gives the desired state and the manifest's own policy rules.
+    ({ state: desired, policy: manifestRules } = loadDesiredReading(
       { ...(opts.file !== undefined ? { file: opts.file } : {}), ...(opts.fromCdktf !== undefined ? { fromCdktf: opts.fromCdktf } : {}), cwd: io.cwd },
       { trust: trustFor(opts, io) },
-    );
+    ));
   }
   const { loadPolicy } = await import('../../policy');
-  const rules = loadPolicy({ cwd: io.cwd, ...(opts.policy !== undefined ? { policyFile: opts.policy } : {}), ...(opts.file !== undefined ? { manifestFile: opts.file } : {}) });
+  const rules = loadPolicy({ cwd: io.cwd, ...(opts.policy !== undefined ? { policyFile: opts.policy } : {}), manifestRules });
 
   const wanted = [...new Set(opts.project ?? [])];
   let refs: ProjectRef[];

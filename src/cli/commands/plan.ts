@@ -23,9 +23,8 @@ export async function run(flags: PlanFlags, io: Io): Promise<number> {
   const loaded = loadProjects(flags, io, trust);
   // Everything local is read before the first request: the policy, and the base manifest for --base.
   const { loadPolicy, evaluatePolicy, findingDiagnostics } = await import('../../policy');
-  const manifestFile = flags.fromCdktf === undefined ? loaded.source.path : undefined;
-  const rules = loadPolicy({ cwd: io.cwd, ...(flags.policy !== undefined ? { policyFile: flags.policy } : {}), ...(manifestFile ? { manifestFile } : {}) });
-  const base = flags.base !== undefined ? (await import('../../manifest')).loadDesiredState({ file: flags.base, cwd: io.cwd }, { trust }) : undefined;
+  const rules = loadPolicy({ cwd: io.cwd, ...(flags.policy !== undefined ? { policyFile: flags.policy } : {}), manifestRules: loaded.policy });
+  const base = flags.base !== undefined ? (await import('../../manifest')).loadDesiredReading({ file: flags.base, cwd: io.cwd }, { trust }) : undefined;
   const session = await ApiSession.start(io, flags, loaded.projects.map((p) => p.token), loaded.baseDir);
   let outcomes;
   try {
@@ -53,8 +52,9 @@ export async function run(flags: PlanFlags, io: Io): Promise<number> {
     io.out(renderAnnotations(plan, { desired: loaded.state, findings }));
   } else if (base) {
     const { labelChanges, policyChanges } = await import('../../audit/labels');
-    const labels = labelChanges(plan, { baseDesired: base, live });
-    const policy = policyChanges(loadPolicy({ cwd: io.cwd, manifestFile: flags.base! }), rules);
+    const labels = labelChanges(plan, { baseDesired: base.state, live });
+    // The two manifests' own rules: a --policy FILE applies to both sides, so it is no change the PR makes.
+    const policy = policyChanges(base.policy, loaded.policy);
     const render = await import('../../render/labels');
     if (flags.format === 'json') io.out(`${JSON.stringify(sortKeys(render.labelPlanDocument((await import('../../reconcile')).planToDocument(plan), labels, policy)), null, 2)}\n`);
     else if (flags.format === 'markdown') io.out(render.renderLabelledMarkdown(plan, labels, policy));

@@ -28,7 +28,7 @@ export async function run(flags: ValidateFlags, io: Io): Promise<number> {
     const { pastExpiryWarnings } = await import('../../reconcile/rotation');
     reading.diagnostics.push(...pastExpiryWarnings(reading.state, new Date()));
     const { loadPolicy, evaluatePolicy, findingDiagnostics } = await import('../../policy');
-    const rules = loadPolicy({ cwd: io.cwd, ...(flags.policy !== undefined ? { policyFile: flags.policy } : {}), ...(flags.fromCdktf === undefined ? { manifestFile: reading.file } : {}) });
+    const rules = loadPolicy({ cwd: io.cwd, ...(flags.policy !== undefined ? { policyFile: flags.policy } : {}), manifestRules: reading.policy ?? [] });
     const findings = findingDiagnostics(evaluatePolicy(reading.state, rules, { now: new Date() }), reading.file);
     policyErrors = findings.filter((d) => d.severity === 'error').length;
     reading.diagnostics.push(...findings);
