@@ -3,6 +3,7 @@
  * touching `process`, so they can run in-process under test; every byte written passes through the redactor.
  */
 import { redact } from '../redact';
+import { createInterface } from 'node:readline/promises';
 
 export interface Io {
   readonly env: NodeJS.ProcessEnv;
@@ -35,7 +36,6 @@ export function processIo(): Io {
     err: (text) => void process.stderr.write(redact(text)),
     unredactedOut: (text) => void process.stdout.write(text),
     readLine: async (prompt) => {
-      const { createInterface } = await import('node:readline/promises');
       const rl = createInterface({ input: process.stdin, output: process.stderr });
       try {
         return await rl.question(prompt);

@@ -5,6 +5,7 @@
  */
 import type { ApplyEvent } from '../reconcile';
 import type { Change, GuardViolation, Plan } from '../model';
+import { renderJson, renderMarkdown, renderText } from '../render';
 import { type Io, useColor } from './io';
 
 const quote = (s: string): string => JSON.stringify(s);
@@ -66,10 +67,9 @@ export async function renderPlan(
   violations: readonly GuardViolation[] = [],
   unplanned: readonly string[] = [],
 ): Promise<string> {
-  const render = await import('../render');
-  if (format === 'json') return render.renderJson(plan);
-  if (format === 'markdown') return render.renderMarkdown(plan, { violations, unplanned });
-  return render.renderText(plan, { color: useColor(io), violations, unplanned });
+  if (format === 'json') return renderJson(plan);
+  if (format === 'markdown') return renderMarkdown(plan, { violations, unplanned });
+  return renderText(plan, { color: useColor(io), violations, unplanned });
 }
 
 /** One project's outcome as the commands report it: a plan with its guard refusals, or the error that stopped it. */

@@ -11,6 +11,7 @@ import type { GuardViolation, LiveKey, Plan, ProjectPlan, ProjectSpec } from '..
 import { type GuardFlags, guardOptions } from './arguments/common';
 import type { Io } from './io';
 import { type Access, type ApiSession, listAll, type OpenedApi } from './session';
+import { checkGuards, lifecycleWarnings, planProject, savedProjectProblems } from '../reconcile';
 
 /** One project ready to apply: its plan, the client, and the listing the plan is checked against. */
 export interface ProjectRun {
@@ -46,7 +47,6 @@ export async function prepareRuns(
   flags: GuardFlags & { parallelism: number; now?: Date },
   progress?: (line: string) => void,
 ): Promise<Outcome[]> {
-  const { planProject, checkGuards, savedProjectProblems } = await import('../reconcile');
   const open = async (spec: ProjectSpec): Promise<{ api: OpenedApi; live: LiveKey[]; apiUrl: string }> => {
     const target = session.resolve(spec);
     const api = await session.open(spec, target, access);
@@ -105,7 +105,6 @@ export async function lifecycleWarningLines(
   specs: ReadonlyMap<string, ProjectSpec>,
   flags: { now?: Date; warnWithinMs: number },
 ): Promise<string> {
-  const { lifecycleWarnings } = await import('../reconcile');
   let out = '';
   for (const o of [...outcomes].sort((a, b) => (a.token < b.token ? -1 : 1))) {
     const spec = specs.get(o.token);

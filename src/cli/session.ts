@@ -5,6 +5,7 @@
  * per run. Opened only after the desired state is valid: no request is ever sent before.
  */
 import * as path from 'node:path';
+import { KeysApiFactory, resolveApiUrl, resolveCredentials } from '../api';
 import { InsecureUrlError } from '../errors';
 import type { CredentialsRef, LiveKey } from '../model';
 import { manifestApiUrlProblem, operatorTrust, type OperatorTrust } from '../trust';
@@ -12,8 +13,7 @@ import type { ApiFlags } from './arguments/common';
 import type { Io } from './io';
 import { startLocalApi, type LocalApi } from './local';
 
-type Api = typeof import('../api');
-type Factory = InstanceType<Api['KeysApiFactory']>;
+type Factory = KeysApiFactory;
 /** An opened client: the KeysApi seam plus the key it authenticated as. */
 export type OpenedApi = Awaited<ReturnType<Factory['open']>>;
 /** What a run needs its key to be allowed to do, and the command name its messages use. */
@@ -51,7 +51,6 @@ export class ApiSession {
   private constructor(
     private readonly io: Io,
     private readonly flags: ApiFlags,
-    private readonly api: Api,
     private readonly factory: Factory,
     readonly local: LocalApi | undefined,
     private readonly baseDir: string,
@@ -64,15 +63,14 @@ export class ApiSession {
    * `credentials.file` paths start: the manifest's directory (default: the current directory).
    */
   static async start(io: Io, flags: ApiFlags, tokens: readonly string[], baseDir = io.cwd): Promise<ApiSession> {
-    const api = await import('../api');
     const local = flags.local ? await startLocalApi(io.cwd, tokens, flags.stateDir) : undefined;
     const trace = traceEnabled(flags, io) ? (line: string) => io.err(`trace: ${line}\n`) : undefined;
-    const factory = new api.KeysApiFactory({
+    const factory = new KeysApiFactory({
       parallelism: flags.parallelism,
       deadlineMs: flags.timeoutSeconds * 1000,
       ...(trace ? { trace } : {}),
     });
-    return new ApiSession(io, flags, api, factory, local, path.resolve(io.cwd, baseDir));
+    return new ApiSession(io, flags, factory, local, path.resolve(io.cwd, baseDir));
   }
 
   /**
@@ -86,8 +84,8 @@ export class ApiSession {
       const problem = manifestApiUrlProblem(project.apiUrl, this.trust);
       if (problem) throw new InsecureUrlError(`project ${project.token}: ${problem.message}`, { hint: problem.hint });
     }
-    const apiUrl = this.api.resolveApiUrl({ ...(project.apiUrl ? { apiUrl: project.apiUrl } : {}) }, this.flags.apiUrl, this.io.env);
-    const cred = this.api.resolveCredentials(
+    const apiUrl = resolveApiUrl({ ...(project.apiUrl ? { apiUrl: project.apiUrl } : {}) }, this.flags.apiUrl, this.io.env);
+    const cred = resolveCredentials(
       { token: project.token, ...(project.credentials ? { credentials: project.credentials } : {}) },
       this.io.env,
       this.baseDir,

@@ -31,6 +31,12 @@ import { guardOptions } from '../arguments/common';
 import type { DeactivateFlags } from '../arguments/deactivate';
 import { eventLine, projectErrorLines } from '../output';
 import { ApiSession, listAll, MANAGE_FOR_APPLY, trustFor } from '../session';
+import { formatDiagnostics } from '../../manifest';
+import { readKeySpecText, readStackFile } from '../../manifest/cdktf/reader';
+import { operatorTrust } from '../../trust';
+import { destroyVerdict } from '../../manifest/cdktf/destroy-check';
+import { applyProjectPlan, buildPlan, checkGuards, planProject } from '../../reconcile';
+import { renderText } from '../../render';
 
 /**
  * The text of a `--key-spec-env` variable: JSON, or JSON gzipped and base64-encoded (Terraform's `base64gzip`,
@@ -56,7 +62,6 @@ interface Declared {
 /** Prints a spec reader's problems and throws them as a ManifestError. */
 async function refuse(diagnostics: readonly Diagnostic[], io: Io, what: string): Promise<never> {
   const errors = diagnostics.filter((d) => d.severity === 'error');
-  const { formatDiagnostics } = await import('../../manifest');
   if (errors.length) io.err(formatDiagnostics(errors, 'text').replace(/\n?$/, '\n'));
   throw new ManifestError(errors, what);
 }
@@ -75,9 +80,7 @@ async function readDeclared(flags: DeactivateFlags, io: Io): Promise<Declared> {
     });
   }
   const specText = decodeSpec(rawSpec);
-  const { readKeySpecText } = await import('../../manifest/cdktf/reader');
   const settings = { token: flags.project, ...(source.credentialsEnv !== undefined ? { credentials: { env: source.credentialsEnv } } : {}) };
-  const { operatorTrust } = await import('../../trust');
   // --credentials-env is on the operator's command line (the provisioner Terraform runs), not in a manifest.
   const trust = operatorTrust(io.env, { allowCredentialEnv: source.credentialsEnv !== undefined ? [source.credentialsEnv] : [] });
   const read = readKeySpecText(specText, `$${source.env}`, settings, { trust });
@@ -93,8 +96,6 @@ async function notARemoval(flags: DeactivateFlags, io: Io, declared: Declared): 
   const source = flags.source;
   if (source.kind !== 'key-env' || source.skipIfReplacedIn === undefined || declared.specText === undefined) return undefined;
   const { stackFile, keyResource } = source.skipIfReplacedIn;
-  const { readStackFile } = await import('../../manifest/cdktf/reader');
-  const { destroyVerdict } = await import('../../manifest/cdktf/destroy-check');
   const file = path.resolve(io.cwd, stackFile);
   const read = readStackFile(file);
   if (read.status === 'unreadable') throw new ManifestError(read.diagnostics);
@@ -130,7 +131,6 @@ export async function run(opts: DeactivateFlags, io: Io): Promise<number> {
     unmanaged: 'ignore',
     keys: declared.spec.keys.map((k) => ({ ...k, active: false })),
   };
-  const { planProject, checkGuards, buildPlan, applyProjectPlan } = await import('../../reconcile');
   const session = await ApiSession.start(io, opts, [target.token], declared.baseDir);
   try {
     const resolved = session.resolve(target);
@@ -159,7 +159,6 @@ export async function run(opts: DeactivateFlags, io: Io): Promise<number> {
       io.out(`project ${target.token}: no declared key is active; nothing to deactivate.\n`);
       return EXIT.OK;
     }
-    const { renderText } = await import('../../render');
     io.out(renderText(buildPlan([plan]), { color: useColor(io), violations }));
     if (violations.length > 0) {
       io.err('Nothing was deactivated: a guard refused (see above).\n');

@@ -17,6 +17,7 @@ import type { Io } from '../io';
 import type { ImportFlags } from '../arguments/import';
 import { projectErrorLines } from '../output';
 import { ApiSession, listAll, READ_FOR_IMPORT } from '../session';
+import { formatDiagnostics, parseManifestText } from '../../manifest';
 
 const SCHEMA_IN_PACKAGE = path.join('node_modules', 'scaleflex-keys', 'schemas', 'scaleflex-keys.schema.json');
 
@@ -47,7 +48,6 @@ async function readMergeTarget(full: string, file: string): Promise<string> {
       hint: 'without --merge, import writes a new file',
     });
   }
-  const { parseManifestText, formatDiagnostics } = await import('../../manifest');
   const problems = parseManifestText(text, file).diagnostics.filter((d) => d.severity === 'error');
   if (problems.length > 0) {
     throw new ScaleflexKeysError(`${file} is not a valid manifest, so nothing was merged into it:\n${formatDiagnostics(problems, 'text').trimEnd()}`, {
@@ -90,7 +90,6 @@ export async function run(opts: ImportFlags, io: Io): Promise<number> {
   const schemaRef = schemaRefFor(outPath === undefined ? io.cwd : path.dirname(outPath), io.cwd);
   const text = mergeInto === undefined ? importManifest(projects, { schemaRef }) : mergeImport(mergeInto, projects, { schemaRef });
   // The promise is that the manifest validates: check it with the validator itself before handing it out.
-  const { parseManifestText, formatDiagnostics } = await import('../../manifest');
   const problems = parseManifestText(text, opts.out ?? 'imported manifest').diagnostics.filter((d) => d.severity === 'error');
   if (problems.length > 0) {
     throw new ScaleflexKeysError(`the imported manifest does not validate, so it was not written:\n${formatDiagnostics(problems, 'text').trimEnd()}`, {

@@ -16,15 +16,20 @@ import type { Io } from '../io';
 import { allViolations, renderPlan, reportProblems } from '../output';
 import { lifecycleWarningLines, prepareRuns, progressTo } from '../runs';
 import { ApiSession, READ_FOR_PLAN, traceEnabled, trustFor } from '../session';
+import { evaluatePolicy, findingDiagnostics, loadPolicy } from '../../policy';
+import { buildPlan, countChanges, planToDocument, planToJson } from '../../reconcile';
+import { renderAnnotations } from '../../render/annotations';
+import { labelChanges, policyChanges } from '../../audit/labels';
+import { formatDiagnostics, loadDesiredReading } from '../../manifest';
+import { labelPlanDocument, renderLabelledMarkdown, renderLabelledText } from '../../render/labels';
 
 /** Runs `plan`; resolves to the exit code (0, 1, 2 with --detailed-exitcode, 3). */
 export async function run(flags: PlanFlags, io: Io): Promise<number> {
   const trust = trustFor(flags, io);
   const loaded = loadProjects(flags, io, trust);
   // Everything local is read before the first request: the policy, and the base manifest for --base.
-  const { loadPolicy, evaluatePolicy, findingDiagnostics } = await import('../../policy');
   const rules = loadPolicy({ cwd: io.cwd, ...(flags.policy !== undefined ? { policyFile: flags.policy } : {}), manifestRules: loaded.policy });
-  const base = flags.base !== undefined ? (await import('../../manifest')).loadDesiredReading({ file: flags.base, cwd: io.cwd }, { trust }) : undefined;
+  const base = flags.base !== undefined ? loadDesiredReading({ file: flags.base, cwd: io.cwd }, { trust }) : undefined;
   const session = await ApiSession.start(io, flags, loaded.projects.map((p) => p.token), loaded.baseDir);
   let outcomes;
   try {
@@ -33,7 +38,6 @@ export async function run(flags: PlanFlags, io: Io): Promise<number> {
     await session.close();
   }
 
-  const { buildPlan, planToJson, countChanges } = await import('../../reconcile');
   const planned = outcomes.flatMap((o) => (o.plan ? [o.plan] : []));
   const failed = outcomes.filter((o) => o.error !== undefined);
   const refused = outcomes.some((o) => o.violations.length > 0);
@@ -48,24 +52,20 @@ export async function run(flags: PlanFlags, io: Io): Promise<number> {
   const shown = flags.format !== 'json' && flags.format !== 'github' && planned.length > 0;
   const unplanned = failed.map((o) => o.token).sort();
   if (flags.format === 'github') {
-    const { renderAnnotations } = await import('../../render/annotations');
     io.out(renderAnnotations(plan, { desired: loaded.state, findings }));
   } else if (base) {
-    const { labelChanges, policyChanges } = await import('../../audit/labels');
     const labels = labelChanges(plan, { baseDesired: base.state, live });
     // The two manifests' own rules: a --policy FILE applies to both sides, so it is no change the PR makes.
     const policy = policyChanges(base.policy, loaded.policy);
-    const render = await import('../../render/labels');
-    if (flags.format === 'json') io.out(`${JSON.stringify(sortKeys(render.labelPlanDocument((await import('../../reconcile')).planToDocument(plan), labels, policy)), null, 2)}\n`);
-    else if (flags.format === 'markdown') io.out(render.renderLabelledMarkdown(plan, labels, policy));
-    else io.out(render.renderLabelledText(plan, labels, policy));
+    if (flags.format === 'json') io.out(`${JSON.stringify(sortKeys(labelPlanDocument(planToDocument(plan), labels, policy)), null, 2)}\n`);
+    else if (flags.format === 'markdown') io.out(renderLabelledMarkdown(plan, labels, policy));
+    else io.out(renderLabelledText(plan, labels, policy));
   } else if (flags.format !== 'text' || planned.length > 0) {
     io.out(await renderPlan(plan, flags.format, io, allViolations(outcomes), unplanned));
   }
   reportProblems(outcomes, io, shown);
   io.err(await lifecycleWarningLines(outcomes, new Map(loaded.projects.map((p) => [p.token, p])), flags));
   if (flags.format !== 'github' && findings.length > 0) {
-    const { formatDiagnostics } = await import('../../manifest');
     io.err(formatDiagnostics(findingDiagnostics(findings, loaded.source.path), 'text'));
   }
   if (shown && refused) io.err('error: a guard refused (see the plan above); apply would refuse too\n');

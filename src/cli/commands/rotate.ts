@@ -23,6 +23,9 @@ import { type Io, useColor } from '../io';
 import { eventLine, projectErrorLines } from '../output';
 import { ApiSession, listAll, MANAGE_FOR_APPLY, type OpenedApi, trustFor } from '../session';
 import { applyAll, finish, openSecretSink } from '../apply-runner';
+import { buildPlan, checkGuards, checkPreconditions, matchEntries, planProject, rotationBlocker } from '../../reconcile';
+import { renderText } from '../../render';
+import { planRollback } from '../../reconcile/rollback';
 
 const quote = (s: string): string => JSON.stringify(s);
 
@@ -52,7 +55,6 @@ export async function run(flags: RotateFlags, io: Io): Promise<number> {
     });
   }
   const sink = flags.rollback ? undefined : await openSecretSink(flags, io);
-  const { planProject, matchEntries, rotationBlocker, checkGuards, buildPlan } = await import('../../reconcile');
   const session = await ApiSession.start(io, flags, [spec.token], loaded.baseDir);
   try {
     const target = session.resolve(spec);
@@ -89,7 +91,6 @@ export async function run(flags: RotateFlags, io: Io): Promise<number> {
     }
     const plan: ProjectPlan = { ...full, changes };
     const violations = checkGuards(plan, guardOptions(flags, api.selfKey.uuid), live);
-    const { renderText } = await import('../../render');
     io.out(renderText(buildPlan([plan]), { color: useColor(io), violations }));
     if (violations.length > 0) {
       io.err('Nothing was rotated: a guard refused (see above).\n');
@@ -119,13 +120,10 @@ interface RollbackInput {
 
 /** `--rollback`: shows the steps, checks the guards, asks, then runs them one at a time in their order. */
 async function rollback(flags: RotateFlags, io: Io, { spec, entry, api, live, full, now }: RollbackInput): Promise<number> {
-  const { planRollback } = await import('../../reconcile/rollback');
-  const { checkGuards, buildPlan, checkPreconditions } = await import('../../reconcile');
   const rb = planRollback(entry, spec.keys, live, now);
   if ('nothing' in rb) throw new RotationRefusedError(`project ${spec.token}: ${rb.nothing}; nothing was changed`);
   const plan: ProjectPlan = { ...full, changes: rb.changes };
   const violations = checkGuards(plan, guardOptions(flags, api.selfKey.uuid), live);
-  const { renderText } = await import('../../render');
   io.out(renderText(buildPlan([plan]), { color: useColor(io), violations }));
   if (violations.length > 0) {
     io.err('Nothing was rolled back: a guard refused (see above).\n');

@@ -15,6 +15,7 @@ import type { Io } from '../io';
 import { projectErrorLines } from '../output';
 import { type KeySecret, preflightSecretsFile, protectSecret, secretsFormatFor, writeSecretsFile } from '../secrets-file';
 import { ApiSession, listAll, MANAGE_FOR_SECRETS, trustFor } from '../session';
+import { matchEntries, matchError } from '../../reconcile';
 
 /** Runs `secrets pull`; resolves to the exit code (0, or 1 when a project failed). */
 export async function run(opts: SecretsPullFlags, io: Io): Promise<number> {
@@ -22,7 +23,6 @@ export async function run(opts: SecretsPullFlags, io: Io): Promise<number> {
   const format = secretsFormatFor(file, opts.format);
   await preflightSecretsFile(file, format);
   const { projects, baseDir } = loadProjects(opts, io, trustFor(opts, io));
-  const { matchEntries, matchError } = await import('../../reconcile');
   const wanted = opts.description.length ? new Set(opts.description) : undefined;
   if (wanted) {
     const declared = new Set(projects.flatMap((p) => p.keys.map((k) => k.description)));

@@ -18,6 +18,7 @@ import { projectErrorLines } from '../output';
 import { protectSecret } from '../secrets-file';
 import { type Access, ApiSession, listAll, trustFor } from '../session';
 import type { ProjectSpec } from '../../model';
+import { matchEntries, matchError } from '../../reconcile';
 
 const MANAGE_FOR_PUSH: Access = { access: 'manage', purpose: 'secrets push' };
 
@@ -49,7 +50,6 @@ export async function run(opts: SecretsPushFlags, io: Io): Promise<number> {
   let projectErrors = 0;
   let delivered = 0;
   try {
-    const { matchEntries, matchError } = await import('../../reconcile');
     await runBounded(withSinks, opts.parallelism, async (spec, index) => {
       const w = grouped.section(index);
       try {

@@ -13,6 +13,7 @@ import type { ShowFlags } from '../arguments/show';
 import { EXIT } from '../exit-codes';
 import type { Io } from '../io';
 import { renderPlan } from '../output';
+import { parsePlanFile } from '../../reconcile';
 
 /** Runs `show`; resolves to 0, or throws PlanFileError (exit 1) for a missing or invalid plan file. */
 export async function run(flags: ShowFlags, io: Io): Promise<number> {
@@ -25,7 +26,6 @@ export async function run(flags: ShowFlags, io: Io): Promise<number> {
       hint: 'Write plans with `scaleflex-keys plan --out plan.json`.',
     });
   }
-  const { parsePlanFile } = await import('../../reconcile');
   const plan = parsePlanFile(text, file);
   io.out(await renderPlan(plan, flags.format, io));
   return EXIT.OK;

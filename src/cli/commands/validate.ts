@@ -8,6 +8,8 @@ import { operatorTrust } from '../../trust';
 import type { ValidateFlags } from '../arguments/validate';
 import { EXIT } from '../exit-codes';
 import type { Io } from '../io';
+import { pastExpiryWarnings } from '../../reconcile/rotation';
+import { evaluatePolicy, findingDiagnostics, loadPolicy } from '../../policy';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -25,9 +27,7 @@ export async function run(flags: ValidateFlags, io: Io): Promise<number> {
   let policyErrors = 0;
   if (valid && reading.state) {
     // A past `expires` is a legitimate way to switch a key off: a warning, never an error.
-    const { pastExpiryWarnings } = await import('../../reconcile/rotation');
     reading.diagnostics.push(...pastExpiryWarnings(reading.state, new Date()));
-    const { loadPolicy, evaluatePolicy, findingDiagnostics } = await import('../../policy');
     const rules = loadPolicy({ cwd: io.cwd, ...(flags.policy !== undefined ? { policyFile: flags.policy } : {}), manifestRules: reading.policy ?? [] });
     const findings = findingDiagnostics(evaluatePolicy(reading.state, rules, { now: new Date() }), reading.file);
     policyErrors = findings.filter((d) => d.severity === 'error').length;
