@@ -14,6 +14,7 @@ import * as planArgs from './arguments/plan';
 import * as secretsPullArgs from './arguments/secrets-pull';
 import * as showArgs from './arguments/show';
 import * as validateArgs from './arguments/validate';
+import * as whoisArgs from './arguments/whois';
 import { EXIT, exitCodeFor, EXIT_CODES_HELP } from './exit-codes';
 import { type Io, processIo } from './io';
 
@@ -51,6 +52,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   wire(auditArgs.define(program), auditArgs.parseFlags, () => import('./commands/audit'));
   const secrets = program.command('secrets').description('work with the secrets of live keys');
   wire(secretsPullArgs.define(secrets), secretsPullArgs.parseFlags, () => import('./commands/secrets-pull'));
+  wire(whoisArgs.define(program), whoisArgs.parseFlags, () => import('./commands/whois'));
   wire(emulatorArgs.define(program), emulatorArgs.parseFlags, () => import('./commands/emulator'));
   return program;
 }
