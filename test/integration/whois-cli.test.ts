@@ -216,6 +216,15 @@ test('--quarantine refuses a key a protected: true entry declares (exit 3), and 
   expect((await liveKeys(api.handle, 'who')).find((x) => x.uuid === k.uuid)?.active).toBe(true);
 });
 
+test('a read-only admin key is refused before any secret is read: whois needs ACCESS_MANAGE', async () => {
+  const [reader] = await api.handle.seedKeys('stray', [{ description: 'read only', permissions: ['ACCESS_READ', 'OBJECTS_LIST'] }]);
+  const k = key('stray', 'stray key');
+  const r = await runCli(['whois', '--project', 'stray'], { env: { ...env(), SCALEFLEX_API_KEY_STRAY: reader!.secret }, cwd: dir, input: k.secret });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/ACCESS_MANAGE.*whois/);
+  expect(fetchedSecrets()).toEqual([]);
+});
+
 test('no argument or option takes the secret: refused before any request, and never echoed', async () => {
   const k = key('who', 'bystander 1');
   for (const args of [[k.secret], ['--secret', k.secret], ['--project', 'who', k.secret]]) {
