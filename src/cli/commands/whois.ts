@@ -241,9 +241,11 @@ function renderText(matches: readonly Match[], checked: Checked, failed: readonl
     const where = failed.length ? ` (not checked: ${failed.join(', ')}, see the errors above)` : '';
     lines.push(`Not found: no key of the ${plural(projectCount - failed.length, 'project')} checked holds this secret${where}.`);
   }
+  const scope = `Checked ${plural(checked.keys, 'key')} in ${plural(checked.projects, 'project')}`;
   lines.push(
-    `Checked ${plural(checked.keys, 'key')} in ${plural(checked.projects, 'project')}: ${plural(checked.candidates, 'candidate')} fit the masked preview, ` +
-      `and only ${checked.secrets_fetched === 1 ? 'its secret was' : 'their secrets were'} fetched (${plural(checked.secrets_fetched, 'secret')}).`,
+    checked.candidates === 0
+      ? `${scope}: no masked preview fit, so no secret was fetched.`
+      : `${scope}: ${plural(checked.candidates, 'candidate')} fit the masked preview, and only ${checked.secrets_fetched === 1 ? 'its secret was' : 'their secrets were'} fetched (${plural(checked.secrets_fetched, 'secret')}).`,
   );
   return `${lines.join('\n')}\n`;
 }
