@@ -124,9 +124,12 @@ export function declarationOf(project: ProjectSpec | undefined, live: readonly L
   return { kind: 'undeclared', unmanaged: project.unmanaged };
 }
 
-/** Whether a `protected: true` entry stands, or may stand (an ambiguity, a twin), for the key. */
+/**
+ * Whether a `protected: true` entry stands, or may stand (an ambiguity), for the key. A newer twin is not protected:
+ * plans retire it whatever its entry says, as they do.
+ */
 export function isProtected(declaration: Declaration): boolean {
-  return declaration.kind !== 'undeclared' && declaration.kind !== 'no-manifest' && declaration.entry.protected === true;
+  return (declaration.kind === 'declared' || declaration.kind === 'ambiguous') && declaration.entry.protected === true;
 }
 
 /**

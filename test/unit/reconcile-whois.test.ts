@@ -228,6 +228,16 @@ describe('quarantineSpec, planned and guarded like any change', () => {
     expect(checkGuards(p, { ...DEFAULT_GUARD_OPTIONS, selfUuid: ADMIN.uuid }, [ADMIN, target]).map((v) => v.guard)).toEqual(['protected-key']);
   });
 
+  test.each([
+    { kind: 'declared' as const, protectedKey: true },
+    { kind: 'ambiguous' as const, protectedKey: true },
+    { kind: 'twin' as const, protectedKey: false },
+  ])('a $kind key whose entry is protected: protected $protectedKey', ({ kind, protectedKey }) => {
+    const e = entry('leaked', ['OBJECTS_LIST'], { protected: true });
+    const declaration = kind === 'twin' ? { kind, entry: e, kept: other } : { kind, entry: e };
+    expect(isProtected(declaration)).toBe(protectedKey);
+  });
+
   test('an inactive key plans nothing', () => {
     const off = { ...target, active: false };
     expect(plan(off, { kind: 'undeclared', unmanaged: 'ignore' }, [ADMIN, off]).changes).toEqual([]);
