@@ -16,6 +16,7 @@ import * as secretsPullArgs from './arguments/secrets-pull';
 import * as secretsPushArgs from './arguments/secrets-push';
 import * as showArgs from './arguments/show';
 import * as validateArgs from './arguments/validate';
+import * as whoisArgs from './arguments/whois';
 import { EXIT, exitCodeFor, EXIT_CODES_HELP } from './exit-codes';
 import { type Io, processIo } from './io';
 
@@ -57,6 +58,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const secrets = program.command('secrets').description('work with the secrets of live keys');
   wire(secretsPullArgs.define(secrets), secretsPullArgs.parseFlags, () => import('./commands/secrets-pull'));
   wire(secretsPushArgs.define(secrets), secretsPushArgs.parseFlags, () => import('./commands/secrets-push'));
+  wire(whoisArgs.define(program), whoisArgs.parseFlags, () => import('./commands/whois'));
   wire(emulatorArgs.define(program), emulatorArgs.parseFlags, () => import('./commands/emulator'));
   return program;
 }
