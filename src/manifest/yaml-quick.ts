@@ -154,12 +154,13 @@ export function parseQuick(text: string, file: string, precise: () => Locator): 
 
 /** A locator that answers for mappings from the recorded offsets and asks the precise path for anything else. */
 function quickLocator(text: string, file: string, root: unknown, mappings: Map<object, number>, precise: () => Locator): Locator {
-  let lineStarts: number[] | undefined;
+  let lineStarts: Uint32Array | undefined;
   let fallback: Locator | undefined;
   const at = (offset: number): SourceLocation => {
     if (!lineStarts) {
-      lineStarts = [0];
-      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+      const starts = [0];
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+      lineStarts = Uint32Array.from(starts);
     }
     // The last line start at or before `offset`.
     let lo = 0;
@@ -176,6 +177,13 @@ function quickLocator(text: string, file: string, root: unknown, mappings: Map<o
     if (pointer === '' || pointer === '/') return node;
     for (const raw of pointer.slice(1).split('/')) {
       if (node === null || typeof node !== 'object') return undefined;
+      if (Array.isArray(node)) {
+        // Only a canonical index (`0`, `12`, not `012`); anything else is the precise locator's to answer.
+        const index = Number(raw);
+        if (!(index >= 0 && index < node.length && Number.isInteger(index) && (raw === '0' || raw[0] !== '0'))) return undefined;
+        node = node[index];
+        continue;
+      }
       const segment = raw.includes('~') ? raw.replace(/~1/g, '/').replace(/~0/g, '~') : raw;
       if (!Object.prototype.hasOwnProperty.call(node, segment)) return undefined;
       node = (node as Record<string, unknown>)[segment];
