@@ -155,46 +155,70 @@ export function parseQuick(text: string, file: string, precise: () => Locator): 
 /** A locator that answers for mappings from the recorded offsets and asks the precise path for anything else. */
 function quickLocator(text: string, file: string, root: unknown, mappings: Map<object, number>, precise: () => Locator): Locator {
   let lineStarts: Uint32Array | undefined;
+  let lineCount = 0;
+  let lastLine = 0;
   let fallback: Locator | undefined;
   const at = (offset: number): SourceLocation => {
     if (!lineStarts) {
-      const starts = [0];
-      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
-      lineStarts = Uint32Array.from(starts);
+      let count = 1;
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) count++;
+      lineStarts = new Uint32Array(count);
+      for (let i = text.indexOf('\n'), n = 1; i >= 0; i = text.indexOf('\n', i + 1)) lineStarts[n++] = i + 1;
+      lineCount = count;
     }
-    // The last line start at or before `offset`.
-    let lo = 0;
-    let hi = lineStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((lineStarts[mid] as number) <= offset) lo = mid;
-      else hi = mid - 1;
+    const starts = lineStarts;
+    // Positions are mostly asked for in document order (one per key): look a few lines past the last answer first.
+    let line = lastLine;
+    if ((starts[line] as number) <= offset) {
+      const stop = Math.min(line + 16, lineCount - 1);
+      while (line < stop && (starts[line + 1] as number) <= offset) line++;
     }
-    return { file, line: lo + 1, column: offset - (lineStarts[lo] as number) + 1 };
+    if ((starts[line] as number) > offset || (line + 1 < lineCount && (starts[line + 1] as number) <= offset)) {
+      // The last line start at or before `offset`.
+      let lo = 0;
+      let hi = lineCount - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if ((starts[mid] as number) <= offset) lo = mid;
+        else hi = mid - 1;
+      }
+      line = lo;
+    }
+    lastLine = line;
+    return { file, line: line + 1, column: offset - (starts[line] as number) + 1 };
+  };
+  const child = (node: unknown, raw: string): unknown => {
+    if (node === null || typeof node !== 'object') return undefined;
+    if (Array.isArray(node)) {
+      // Only a canonical index (`0`, `12`, not `012`); anything else is the precise locator's to answer.
+      const index = Number(raw);
+      return index >= 0 && index < node.length && Number.isInteger(index) && (raw === '0' || raw[0] !== '0') ? node[index] : undefined;
+    }
+    const segment = raw.includes('~') ? raw.replace(/~1/g, '/').replace(/~0/g, '~') : raw;
+    return Object.prototype.hasOwnProperty.call(node, segment) ? (node as Record<string, unknown>)[segment] : undefined;
   };
   const lookup = (pointer: string): unknown => {
+    if (pointer === '' || pointer === '/') return root;
     let node = root;
-    if (pointer === '' || pointer === '/') return node;
-    for (const raw of pointer.slice(1).split('/')) {
-      if (node === null || typeof node !== 'object') return undefined;
-      if (Array.isArray(node)) {
-        // Only a canonical index (`0`, `12`, not `012`); anything else is the precise locator's to answer.
-        const index = Number(raw);
-        if (!(index >= 0 && index < node.length && Number.isInteger(index) && (raw === '0' || raw[0] !== '0'))) return undefined;
-        node = node[index];
-        continue;
-      }
-      const segment = raw.includes('~') ? raw.replace(/~1/g, '/').replace(/~0/g, '~') : raw;
-      if (!Object.prototype.hasOwnProperty.call(node, segment)) return undefined;
-      node = (node as Record<string, unknown>)[segment];
-    }
+    for (const raw of pointer.slice(1).split('/')) node = child(node, raw);
     return node;
   };
+  // Pointers come in runs under one parent (`/projects/0/keys/0`, `/projects/0/keys/1`, ...): the last parent is kept.
+  let parentPointer: string | undefined;
+  let parent: unknown;
   return (pointer, where = 'value') => {
-    if (where === 'value') {
-      const node = lookup(pointer);
+    if (where === 'value' && pointer.length > 1) {
+      const cut = pointer.lastIndexOf('/');
+      const head = pointer.slice(0, cut);
+      if (head !== parentPointer) {
+        parentPointer = head;
+        parent = lookup(head);
+      }
+      const node = child(parent, pointer.slice(cut + 1));
       const offset = node !== null && typeof node === 'object' ? mappings.get(node) : undefined;
       if (offset !== undefined) return at(offset);
+    } else if (where === 'value' && mappings.has(root as object)) {
+      return at(mappings.get(root as object) as number);
     }
     fallback ??= precise();
     return fallback(pointer, where);
