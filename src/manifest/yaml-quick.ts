@@ -132,6 +132,10 @@ export function parseQuick(text: string, file: string, precise: () => Locator): 
       if (text.charCodeAt(end) === HASH && text.charCodeAt(end - 1) !== SPACE) throw new NotPlain();
     }
     if (flowList) flowDepth--;
+    // js-yaml grows each list by pushing, which leaves room for 16 more items: a copy of the exact size is a
+    // quarter of that, which matters at 100,000 keys of one-permission lists. The parent stores `state.result`
+    // after this event, so it stores the copy.
+    if (kind === 'sequence') state.result = (state.result as unknown[]).slice();
     // A flow list followed by `:` is a mapping key, which the two parsers turn into different strings; inside a
     // flow list, `a: b` is a mapping, which js-yaml builds without events.
     if ((flowList || flowDepth > 0) && text.charCodeAt(skipSpaces(text, end)) === COLON) throw new NotPlain();
