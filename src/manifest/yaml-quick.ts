@@ -75,7 +75,8 @@ const HASH = code('#');
 const OPEN_BRACKET = code('[');
 const COLON = code(':');
 /** Characters that may not start a node here: anchors, aliases, tags, block scalars, flow mappings, explicit keys, reserved. */
-const NOT_PLAIN_START = new Set([...'&*!|>{}?%@`#,]:'].map(code));
+const NOT_PLAIN_START = new Uint8Array(128);
+for (const c of '&*!|>{}?%@`#,]:') NOT_PLAIN_START[code(c)] = 1;
 
 /** Offset of the first character at or after `i` that is not a space or a line break. */
 function skipSpaces(text: string, i: number): number {
@@ -115,7 +116,7 @@ export function parseQuick(text: string, file: string, precise: () => Locator): 
     if (event === 'open') {
       const start = skipFiller(text, state.position);
       const c = text.charCodeAt(start);
-      if (NOT_PLAIN_START.has(c)) throw new NotPlain();
+      if (c < 128 && NOT_PLAIN_START[c] === 1) throw new NotPlain();
       if (c === OPEN_BRACKET) flowDepth++;
       starts.push(start);
       return;
