@@ -7,7 +7,8 @@
  *   3. a generated 100,000-key manifest (about 7.7 MB): through the CLI, median wall ms and peak RSS.
  * Each target is printed with its limit, computed in this run where it is relative (to `node -e 0`, to the file
  * size), and the ratio measured / limit: at most 1 passes. Targets: 10,000 keys <= 300 ms and <= 6x `node -e 0`;
- * 100,000 keys <= 1.5 s with peak RSS <= 20x the file size.
+ * 100,000 keys <= 1.5 s with peak RSS <= 20x the file size; cost per key linear (the time above the cold validate of
+ * the example, per key, at most 1.25x as much at 100,000 keys as at 10,000).
  * Options: RUNS=N (default 9).
  */
 'use strict';
@@ -50,34 +51,42 @@ function generateManifest(count) {
   return `${lines.join('\n')}\n`;
 }
 
-/** A preload that writes the process's peak RSS (bytes) to the file named by SFK_BENCH_RSS_OUT, at exit. */
-const RSS_PRELOAD = `process.on('exit', () => require('node:fs').writeFileSync(process.env.SFK_BENCH_RSS_OUT, String(process.resourceUsage().maxRSS * 1024)));`;
+/**
+ * A preload that writes the process's peak RSS (bytes) and CPU time (ms, user + system, all threads) to the file
+ * named by SFK_BENCH_RSS_OUT, at exit. CPU time moves less with the machine's load than wall time does.
+ */
+const RSS_PRELOAD = `process.on('exit', () => { const u = process.resourceUsage(); require('node:fs').writeFileSync(process.env.SFK_BENCH_RSS_OUT, JSON.stringify({ rss: u.maxRSS * 1024, cpu: (u.userCPUTime + u.systemCPUTime) / 1000 })); });`;
 
-/** Runs the CLI RUNS times; wall times (ms) and, with `rssDir`, each run's peak RSS (bytes). */
-function timeCli(args, cwd, rssDir) {
+/** Runs the CLI RUNS times; wall times (ms) and, with `rssDir`, each run's peak RSS (bytes) and CPU time (ms). */
+function timeCli(args, cwd, rssDir, script = BIN) {
   const times = [];
   const rss = [];
+  const cpu = [];
   for (let i = 0; i < RUNS; i++) {
-    let argv = [BIN, ...args];
+    let argv = script ? [script, ...args] : args;
     let env = process.env;
     if (rssDir) {
       const preload = path.join(rssDir, 'rss-preload.js');
       fs.writeFileSync(preload, RSS_PRELOAD);
       argv = ['-r', preload, ...argv];
-      env = { ...process.env, SFK_BENCH_RSS_OUT: path.join(rssDir, 'rss.txt') };
+      env = { ...process.env, SFK_BENCH_RSS_OUT: path.join(rssDir, 'rss.json') };
     }
     const t = process.hrtime.bigint();
     const r = spawnSync(process.execPath, argv, { cwd, encoding: 'utf8', env });
     times.push(Number(process.hrtime.bigint() - t) / 1e6);
     if (r.status !== 0) throw new Error(`validate exited ${r.status}: ${r.stderr}`);
-    if (rssDir) rss.push(Number(fs.readFileSync(path.join(rssDir, 'rss.txt'), 'utf8')));
+    if (rssDir) {
+      const usage = JSON.parse(fs.readFileSync(path.join(rssDir, 'rss.json'), 'utf8'));
+      rss.push(usage.rss);
+      cpu.push(usage.cpu);
+    }
   }
-  return { times, rss };
+  return { times, rss, cpu };
 }
 
 /** One target line: what was measured, the limit (with how it was derived) and the ratio. */
 function target(name, measured, limit, unit, how) {
-  const show = (x) => (unit === 'MB' ? `${(x / 1e6).toFixed(1)} MB` : fmt(x));
+  const show = (x) => (unit === 'MB' ? `${(x / 1e6).toFixed(1)} MB` : unit === 'us' ? `${x.toFixed(1)} us` : fmt(x));
   const ratio = measured / limit;
   console.log(`  target ${name}: ${show(measured)} <= ${show(limit)}${how ? ` (${how})` : ''}: ratio ${ratio.toFixed(2)} ${ratio <= 1 ? 'PASS' : 'FAIL'}`);
 }
@@ -104,8 +113,12 @@ function main() {
     fs.writeFileSync(file, text);
 
     // The CLI runs first, while this process is idle: afterwards its own heap work would compete for the cores.
-    const cli = timeCli(['validate'], dir).times;
-    console.log(`10,000 keys (${(text.length / 1e6).toFixed(2)} MB), CLI \`validate\` (cold process): median ${fmt(median(cli))} wall (min ${fmt(Math.min(...cli))})`);
+    const small = timeCli(['validate'], dir, dir);
+    const cli = small.times;
+    console.log(`10,000 keys (${(text.length / 1e6).toFixed(2)} MB), CLI \`validate\` (cold process): median ${fmt(median(cli))} wall (min ${fmt(Math.min(...cli))}), CPU ${fmt(median(small.cpu))}`);
+    // The same ratio in CPU time, which a busy machine distorts less (not a target: for reading figures under load).
+    const bareCpu = median(timeCli(['-e', '0'], dir, dir, null).cpu);
+    console.log(`  CPU time: ${fmt(median(small.cpu))} = ${(median(small.cpu) / bareCpu).toFixed(2)}x the CPU of \`node -e 0\` (${fmt(bareCpu)})`);
     target('10,000 keys <= 300 ms', median(cli), 300, 'ms');
     target('10,000 keys <= 6x `node -e 0`', median(cli), 6 * median(nodeOnly), 'ms', `6 x ${fmt(median(nodeOnly))}`);
 
@@ -115,9 +128,15 @@ function main() {
     fs.writeFileSync(bigFile, bigText);
     const big = timeCli(['validate'], path.dirname(bigFile), dir);
     const bigBytes = Buffer.byteLength(bigText);
-    console.log(`100,000 keys (${(bigBytes / 1e6).toFixed(2)} MB), CLI \`validate\` (cold process): median ${fmt(median(big.times))} wall (min ${fmt(Math.min(...big.times))}), peak RSS median ${(median(big.rss) / 1e6).toFixed(1)} MB`);
+    console.log(`100,000 keys (${(bigBytes / 1e6).toFixed(2)} MB), CLI \`validate\` (cold process): median ${fmt(median(big.times))} wall (min ${fmt(Math.min(...big.times))}), CPU ${fmt(median(big.cpu))}, peak RSS median ${(median(big.rss) / 1e6).toFixed(1)} MB`);
     target('100,000 keys <= 1.5 s', median(big.times), 1500, 'ms');
     target('100,000 keys peak RSS <= 20x file size', median(big.rss), 20 * bigBytes, 'MB', `20 x ${(bigBytes / 1e6).toFixed(2)} MB`);
+    // Cost per key: the wall time above the cold validate of the small example (start-up and loading), per key.
+    const perKey = (ms, keys) => (ms - median(cold)) / keys;
+    const perKeySmall = perKey(median(cli), 10_000);
+    const perKeyLarge = perKey(median(big.times), 100_000);
+    console.log(`cost per key above the cold start: ${(perKeySmall * 1000).toFixed(1)} us at 10,000 keys, ${(perKeyLarge * 1000).toFixed(1)} us at 100,000 keys`);
+    target('cost per key linear: per key at 100,000 <= 1.25x per key at 10,000', perKeyLarge * 1000, 1.25 * perKeySmall * 1000, 'us', `1.25 x ${(perKeySmall * 1000).toFixed(1)} us`);
 
     const manifest = require(path.join(ROOT, 'dist', 'manifest'));
     const phases = { total: [] };

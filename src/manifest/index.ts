@@ -17,7 +17,7 @@ import { fileError, hasErrors, type Locator, maskDiagnostics, sortDiagnostics } 
 import { readManifestFile } from './read-source';
 import { buildDesiredState, checkRules } from './rules';
 import { schemaDiagnostics } from './schema-check';
-import { parseYamlManifest } from './yaml-source';
+import { type ParsedYaml, parseYamlManifest } from './yaml-source';
 
 export { formatDiagnostics, type DiagnosticFormat } from './format';
 export { MAX_MANIFEST_BYTES } from './read-source';
@@ -35,6 +35,8 @@ export interface ManifestOptions {
    * `operatorTrust({})`: the official API, loopback and `SCALEFLEX_*` variables only.
    */
   readonly trust?: OperatorTrust;
+  /** `false` reads YAML on the precise path only (the differential test compares both paths). Default true. */
+  readonly fastPath?: boolean;
 }
 
 function trustOf(options: ManifestOptions | undefined): OperatorTrust {
@@ -93,17 +95,27 @@ export function validateManifestDocument(
   }
 }
 
-/** Parses and validates manifest text (schema and semantic rules). Never throws for bad input. */
+/**
+ * Parses and validates manifest text (schema and semantic rules). Never throws for bad input.
+ * A plain manifest is read on the fast path; if anything is to be reported (an error or a warning), the text is
+ * read again on the precise path, so that every diagnostic comes from it exactly as if there were no fast path.
+ */
 export function parseManifestText(text: string, file: string, options?: ManifestOptions): ManifestResult {
   try {
-    const parsed = parseYamlManifest(text, file);
-    if (parsed.value === undefined) return masked({ diagnostics: sortDiagnostics(parsed.diagnostics) });
-    const result = validateLocatedDocument(parsed.value, parsed.locate, options);
-    const diagnostics = sortDiagnostics([...parsed.diagnostics, ...result.diagnostics]);
-    return masked(hasErrors(diagnostics) ? { diagnostics } : { ...result, diagnostics });
+    const parsed = parseYamlManifest(text, file, { fastPath: options?.fastPath });
+    const result = validateYaml(parsed, options);
+    if (parsed.quick && result.diagnostics.length > 0) return masked(validateYaml(parseYamlManifest(text, file, { fastPath: false }), options));
+    return masked(result);
   } catch (error) {
     return masked(unexpected(file, error));
   }
+}
+
+function validateYaml(parsed: ParsedYaml, options: ManifestOptions | undefined): ManifestResult {
+  if (parsed.value === undefined) return { diagnostics: sortDiagnostics(parsed.diagnostics) };
+  const result = validateLocatedDocument(parsed.value, parsed.locate, options);
+  const diagnostics = sortDiagnostics([...parsed.diagnostics, ...result.diagnostics]);
+  return hasErrors(diagnostics) ? { diagnostics } : { ...result, diagnostics };
 }
 
 /** What `readDesiredState` read: the name shown in diagnostics, the state when valid, every diagnostic. */
