@@ -31,7 +31,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('Manage Scaleflex DAM API keys as code: validate, plan and apply a manifest of keys.')
     .version(require('../../package.json').version as string)
     .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .configureOutput({
+      writeOut: (s) => io.out(s),
+      writeErr: (s) => io.err(s),
+      // `--api-key=VALUE` is unknown, and commander would print VALUE back: keep the option's name only.
+      outputError: (s, write) => write(s.replace(/(unknown option '[^'=]*)=[^']*'/g, "$1=…'")),
+    })
     .addHelpText('after', `\n${EXIT_CODES_HELP}`)
     .exitOverride();
 

@@ -84,4 +84,15 @@ describe('exit codes', () => {
     expect(await main(['plan', '--detailed-exitcod'], io)).toBe(1);
     expect(await main(['no-such-command'], io)).toBe(1);
   });
+
+  test("an unknown option's inline value (`--api-key=VALUE`, perhaps a secret) is never printed back", async () => {
+    const value = 'c0ffee0123456789abcdef0123456789';
+    for (const args of [['plan', `--api-key=${value}`], ['secrets', 'push', `--token=${value}`], ['whois', `--secret=${value}`]]) {
+      let printed = '';
+      const io: Io = { env: {}, cwd: process.cwd(), stdoutIsTTY: false, stdinIsTTY: false, out: (t) => void (printed += t), err: (t) => void (printed += t), readLine: async () => undefined };
+      expect(await main(args, io)).toBe(1);
+      expect(printed).toContain(`unknown option '${args[args.length - 1]!.split('=')[0]}=…'`);
+      expect(printed).not.toContain(value);
+    }
+  });
 });
