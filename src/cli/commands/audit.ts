@@ -1,10 +1,10 @@
 /**
  * `scaleflex-keys audit [-f FILE | --from-cdktf FILE] [--policy FILE] [--project T]... --format
- * markdown|html|csv|json|sarif [--out FILE] [--findings] [--older-than DAYS]`: reads the live keys of each
- * project (a read-only key is enough), and where given the manifest and the policy, and reports them (see
- * `src/audit`, `src/render/audit-*`). Changes nothing. Exit 0 when the report was written, whatever it found;
- * 1 when a project cannot be read (then nothing is written). `SOURCE_DATE_EPOCH` fixes "now" for reproducible
- * reports.
+ * markdown|html|csv|json|sarif [--out FILE] [--findings] [--older-than DAYS] [--now T] [--warn-within D]`: reads
+ * the live keys of each project (a read-only key is enough), and where given the manifest and the policy, and
+ * reports them (see `src/audit`, `src/render/audit-*`). Changes nothing. Exit 0 when the report was written,
+ * whatever it found; 1 when a project cannot be read (then nothing is written). "Now" (ages, rotations,
+ * expiries) is `--now`, else `SOURCE_DATE_EPOCH` (for reproducible reports), else the clock.
  */
 import * as path from 'node:path';
 import { ScaleflexKeysError, UsageError } from '../../errors';
@@ -36,7 +36,7 @@ export async function run(opts: AuditFlags, io: Io): Promise<number> {
   const format = opts.format;
   if (!AUDIT_FORMATS.includes(format)) throw new UsageError(`unknown format "${format}"; use ${AUDIT_FORMATS.join(', ')}`);
   if (opts.findings && format !== 'csv') throw new UsageError('--findings adds finding rows to the CSV; use it with --format csv');
-  const now = auditNow(io.env);
+  const now = opts.now ?? auditNow(io.env);
 
   // Everything local is read and checked before the first request (validate before you touch the network).
   let desired: DesiredState | undefined;
@@ -81,7 +81,7 @@ export async function run(opts: AuditFlags, io: Io): Promise<number> {
   const live = new Map(tokens.map((t, i) => [t, (settled[i] as PromiseFulfilledResult<LiveKey[]>).value]));
 
   const { buildAudit } = await import('../../audit');
-  const report = buildAudit({ live, ...(desired ? { desired } : {}), rules, now, olderThanDays: opts.olderThan });
+  const report = buildAudit({ live, ...(desired ? { desired } : {}), rules, now, olderThanDays: opts.olderThan, warnWithinMs: opts.warnWithinMs });
   const text = await render(report, format, opts.findings);
   if (opts.out !== undefined) {
     await writeFileAtomic(path.resolve(io.cwd, opts.out), text, 0o644, (m) => new ScaleflexKeysError(m));
