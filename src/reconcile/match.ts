@@ -17,7 +17,7 @@
  * to retire.
  */
 import { byString, canonicalUuid, sameList } from '../compare';
-import type { Change, KeySpec, LiveKey } from '../model';
+import type { Change, KeySpec, LiveKey, ProjectSpec } from '../model';
 import { canonicalPermissions } from '../permissions';
 import { parseRetiring, type RetiringName } from './rotation';
 
@@ -170,4 +170,20 @@ export function changeEntryLookup(m: MatchResult): (change: Change) => KeySpec |
   const byKey = entriesByKey(m);
   const created = new Map(m.newEntries.map((e) => [e.description, e]));
   return (change) => (change.kind === 'create' ? created.get(change.after.description) : byKey.get(change.uuid));
+}
+
+/**
+ * `changeEntryLookup` for a whole plan: `(project, change) -> entry`, pairing each project's entries with the live
+ * keys its plan was computed from. Projects without live keys (not planned) have no entries to look up.
+ */
+export function planEntryLookup(
+  projects: readonly ProjectSpec[],
+  live: ReadonlyMap<string, readonly LiveKey[]>,
+): (project: string, change: Change) => KeySpec | undefined {
+  const lookups = new Map<string, (change: Change) => KeySpec | undefined>();
+  for (const p of projects) {
+    const keys = live.get(p.token);
+    if (keys) lookups.set(p.token, changeEntryLookup(matchEntries(p.keys, keys)));
+  }
+  return (project, change) => lookups.get(project)?.(change);
 }

@@ -49,7 +49,9 @@ export async function run(flags: PlanFlags, io: Io): Promise<number> {
   const unplanned = failed.map((o) => o.token).sort();
   if (flags.format === 'github') {
     const { renderAnnotations } = await import('../../render/annotations');
-    io.out(renderAnnotations(plan, { desired: loaded.state, findings }));
+    const { planEntryLookup } = await import('../../reconcile/match');
+    // Pairs changes with entries by the matcher, over the same listing the plan was computed from.
+    io.out(renderAnnotations(plan, { desired: loaded.state, findings, entryOf: planEntryLookup(loaded.projects, live) }));
   } else if (base) {
     const { labelChanges, policyChanges } = await import('../../audit/labels');
     const labels = labelChanges(plan, { baseDesired: base.state, live });
