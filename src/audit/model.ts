@@ -302,11 +302,6 @@ export function buildAudit(input: AuditInput): AuditReport {
   });
 }
 
-/** Every permission appears in the matrix exactly once (checked at load: a new permission needs an area). */
-if (new Set(MATRIX_PERMISSIONS).size !== PERMISSIONS.length || MATRIX_PERMISSIONS.length !== PERMISSIONS.length) {
-  throw new Error('PERMISSION_AREAS must place each of the permissions in exactly one area');
-}
-
 /** An ISO instant for people: the day alone at midnight UTC, else without milliseconds. */
 function when(iso: string): string {
   return iso.replace(/T00:00:00(\.000)?Z$/, '').replace(/\.000Z$/, 'Z');
@@ -357,3 +352,8 @@ export function lifecycleTokens(k: AuditKey): string[] {
 
 /** The HTML filter's choices for `lifecycleTokens`, in the order offered. */
 export const LIFECYCLE_TOKENS: readonly string[] = Object.freeze(['rotation-overdue', 'rotation-soon', 'retiring', 'expired', 'expiry-soon']);
+
+/** Every permission appears in the matrix exactly once (checked at load: a new permission needs an area). */
+if (new Set(MATRIX_PERMISSIONS).size !== PERMISSIONS.length || MATRIX_PERMISSIONS.length !== PERMISSIONS.length) {
+  throw new Error('PERMISSION_AREAS must place each of the permissions in exactly one area');
+}
