@@ -7,7 +7,7 @@ import type { Diagnostic } from '../errors';
 import type { DesiredState, KeySpec, LiveKey, ProjectSpec, SourceLocation } from '../model';
 import { isRisky } from '../render/risk';
 import { byString } from '../compare';
-import { matchEntries } from '../reconcile/match';
+import { entriesByKey, matchEntries } from '../reconcile/match';
 import { globToRegExp, type PolicyRule, type PolicyRuleKind, type PolicySeverity, ruleLabel } from './rules';
 
 /** One key breaking one rule. */
@@ -46,20 +46,12 @@ export function ageInDays(createdAt: string, now: Date): number {
 }
 
 /**
- * Which entry each live key belongs to, by uuid, as the reconciler's matcher (`matchEntries`) pairs them: the
- * matched key, the exact twins it retires, and every candidate of an ambiguous entry (so a finding or an audit
- * row still names the entry a reviewer must fix). Keys no entry claims are absent.
+ * Which entry each live key belongs to, by uuid, as the reconciler's matcher pairs them (`entriesByKey`): the
+ * matched key, the exact twins it retires, every candidate of an ambiguous entry (so a finding or an audit row
+ * still names the entry a reviewer must fix), and keys its rotation is retiring. Keys no entry claims are absent.
  */
 export function entriesByUuid(entries: readonly KeySpec[], live: readonly LiveKey[]): Map<string, KeySpec> {
-  const m = matchEntries(entries, live);
-  const owners = new Map<string, KeySpec>();
-  for (const [entry, key] of m.matched) owners.set(key.uuid, entry);
-  for (const a of m.ambiguities) for (const key of a.candidates) owners.set(key.uuid, a.entry);
-  for (const { key, kept } of m.twins) {
-    const entry = owners.get(kept.uuid);
-    if (entry) owners.set(key.uuid, entry);
-  }
-  return owners;
+  return entriesByKey(matchEntries(entries, live));
 }
 
 function keyFindings(rule: PolicyRule, key: KeySpec): string | undefined {

@@ -10,7 +10,7 @@ export { checkGuards } from './guards';
 export { buildPlan, countChanges, changesByKey, type KeyChangeGroup } from './build';
 export { planToJson, parsePlanFile, planToDocument } from './plan-file';
 export { applyProjectPlan, checkPreconditions, type ApplyEvent, type ApplyOptions, type ApplyResult } from './apply';
-export { matchEntries, type MatchResult, TWIN_WINDOW_MS } from './match';
+export { changeEntryLookup, entriesByKey, matchEntries, type MatchResult, planEntryLookup, TWIN_WINDOW_MS } from './match';
 export { matchError, stateOf, lifecycleWarnings, rotationBlocker } from './diff';
 export { parseRetiring, retiringDescription } from './rotation';
 export { savedProjectProblems, type SavedProjectInput } from './saved-plan';

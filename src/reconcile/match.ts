@@ -17,7 +17,7 @@
  * to retire.
  */
 import { byString, canonicalUuid, sameList } from '../compare';
-import type { KeySpec, LiveKey } from '../model';
+import type { Change, KeySpec, LiveKey, ProjectSpec } from '../model';
 import { canonicalPermissions } from '../permissions';
 import { parseRetiring, type RetiringName } from './rotation';
 
@@ -142,4 +142,48 @@ export function matchEntries(entries: readonly KeySpec[], live: readonly LiveKey
     doublePins,
     twins,
   };
+}
+
+/**
+ * The entry each live key belongs to, by its uuid as listed, as `m` decides: matched keys, every candidate of an
+ * ambiguity (the entry claims them all, even though the plan is refused), the newer exact twins (their kept key's
+ * entry), and keys a rotation is retiring. Keys absent from the map are unmanaged.
+ */
+export function entriesByKey(m: MatchResult): Map<string, KeySpec> {
+  const owners = new Map<string, KeySpec>();
+  for (const [entry, key] of m.matched) owners.set(key.uuid, entry);
+  for (const a of m.ambiguities) for (const key of a.candidates) owners.set(key.uuid, a.entry);
+  for (const { key, kept } of m.twins) {
+    const entry = owners.get(kept.uuid);
+    if (entry) owners.set(key.uuid, entry);
+  }
+  for (const { entry, key } of m.retiring) owners.set(key.uuid, entry);
+  return owners;
+}
+
+/**
+ * The entry each change of a plan computed from `m` is about: a change to an existing key by its uuid
+ * (`entriesByKey`), a create by the new entry it creates; undefined for an unmanaged key. For renderers that
+ * anchor changes at manifest lines (annotations), so they never pair changes with entries by rules of their own.
+ */
+export function changeEntryLookup(m: MatchResult): (change: Change) => KeySpec | undefined {
+  const byKey = entriesByKey(m);
+  const created = new Map(m.newEntries.map((e) => [e.description, e]));
+  return (change) => (change.kind === 'create' ? created.get(change.after.description) : byKey.get(change.uuid));
+}
+
+/**
+ * `changeEntryLookup` for a whole plan: `(project, change) -> entry`, pairing each project's entries with the live
+ * keys its plan was computed from. Projects without live keys (not planned) have no entries to look up.
+ */
+export function planEntryLookup(
+  projects: readonly ProjectSpec[],
+  live: ReadonlyMap<string, readonly LiveKey[]>,
+): (project: string, change: Change) => KeySpec | undefined {
+  const lookups = new Map<string, (change: Change) => KeySpec | undefined>();
+  for (const p of projects) {
+    const keys = live.get(p.token);
+    if (keys) lookups.set(p.token, changeEntryLookup(matchEntries(p.keys, keys)));
+  }
+  return (project, change) => lookups.get(project)?.(change);
 }

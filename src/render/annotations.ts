@@ -1,12 +1,13 @@
 /**
  * A plan (and its policy findings) as GitHub workflow commands, anchored at manifest lines: `plan --format
  * github`. A warning for each risky grant (risk.ts), an error for each policy error (a warning for each policy
- * warning), a notice for each deactivation. Plan changes carry no positions, so each change is matched to its
- * KeySpec within the project (uuid pin, else description, else a former description) and takes the entry's
- * `source`; CDKTF entries name their construct path. Pure.
+ * warning), a notice for each deactivation and rotation. Plan changes carry no positions (they are the saved,
+ * fingerprinted plan), so the caller passes `entryOf`, the entry each change is about as the reconciler's one
+ * matcher pairs them (`planEntryLookup` in `reconcile/match.ts`, over the live keys the plan came from); the
+ * change is anchored at that entry's `source`, else at its project's. CDKTF entries name their construct path.
+ * Pure; depends on the model only.
  */
-import { parseRetiring } from '../reconcile/rotation';
-import type { Change, DesiredState, KeySpec, Plan, ProjectSpec, SourceLocation } from '../model';
+import type { Change, DesiredState, KeySpec, Plan, SourceLocation } from '../model';
 import type { PolicyFinding } from '../policy/evaluate';
 import { riskReason } from './risk';
 
@@ -31,26 +32,14 @@ function command(level: Level, at: SourceLocation | undefined, title: string, me
   return `::${level} ${props.join(',')}::${escapeData(message + where)}\n`;
 }
 
-/** The entry a plan change is about, within its project; undefined for a create of nothing or an unmanaged key. */
-export function entryForChange(project: ProjectSpec, change: Change): KeySpec | undefined {
-  if (change.kind !== 'create') {
-    const uuid = change.uuid.toLowerCase();
-    const pinned = project.keys.find((k) => k.uuid?.toLowerCase() === uuid);
-    if (pinned) return pinned;
-    if (change.kind === 'deactivate' && change.reason === 'unmanaged') return undefined;
-  }
-  // A rotated key (or one being rotated) belongs to the entry its retirement description names.
-  const retiring = change.kind !== 'create' ? parseRetiring(change.after.description) : undefined;
-  const description = retiring?.description ?? change.after.description;
-  return (
-    project.keys.find((k) => k.uuid === undefined && k.description === description) ??
-    (change.kind !== 'create' ? project.keys.find((k) => k.uuid === undefined && k.formerDescriptions.includes(change.before.description)) : undefined)
-  );
-}
-
 export interface AnnotationOptions {
-  /** The desired state the plan came from (for source positions). */
+  /** The desired state the plan came from (for its projects' source positions). */
   readonly desired: DesiredState;
+  /**
+   * The entry a change of `project` is about, as the matcher paired them when planning (`planEntryLookup`);
+   * undefined for an unmanaged key.
+   */
+  readonly entryOf: (project: string, change: Change) => KeySpec | undefined;
   /** Policy findings to annotate too (errors as errors, warnings as warnings). */
   readonly findings?: readonly PolicyFinding[];
 }
@@ -62,7 +51,7 @@ export function renderAnnotations(plan: Plan, opts: AnnotationOptions): string {
   for (const pp of plan.projects) {
     const project = projects.get(pp.project);
     for (const change of pp.changes) {
-      const entry = project ? entryForChange(project, change) : undefined;
+      const entry = opts.entryOf(pp.project, change);
       const at = entry?.source ?? project?.source;
       const name = `"${change.after.description}" in ${pp.project}`;
       const granted = change.kind === 'create' ? change.after.permissions : change.kind === 'update' ? change.permissionsAdded : [];

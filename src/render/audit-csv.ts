@@ -1,6 +1,7 @@
 /**
  * The audit as CSV (`audit --format csv`): one row per live key, and with `--findings` one more row per policy
- * finding, under one documented header (README "Audit and policy"). RFC 4180 quoting by csv-stringify; a cell
+ * finding, under one documented header (README "Audit and policy"). The rotation/expiry columns come last, so
+ * the earlier columns keep their positions for existing consumers. RFC 4180 quoting by csv-stringify; a cell
  * that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) is prefixed with `'`, because
  * descriptions come from whoever could create a key. Pure.
  */
@@ -11,6 +12,7 @@ import type { AuditReport } from '../audit/model';
 export const AUDIT_CSV_COLUMNS = Object.freeze([
   'row', 'project', 'uuid', 'description', 'active', 'risk', 'created_at', 'age_days', 'owner', 'purpose', 'managed',
   'drift', 'permissions', 'findings', 'rule', 'severity', 'message', 'file', 'line', 'column',
+  'rotation_due', 'rotation', 'off_after', 'expires', 'expiry',
 ] as const);
 
 function cell(value: string | number | boolean | undefined): string {
@@ -31,6 +33,8 @@ export function renderAuditCsv(report: AuditReport, opts: { findings?: boolean }
         permissions: [...k.permissions, ...k.unknownPermissions].join(' '), findings: k.findings,
         rule: undefined, severity: undefined, message: undefined,
         file: k.source?.file, line: k.source?.line, column: k.source?.column,
+        rotation_due: k.lifecycle.rotation?.dueAt, rotation: k.lifecycle.rotation?.state,
+        off_after: k.lifecycle.retiring?.offAfter, expires: k.lifecycle.expiry?.at, expiry: k.lifecycle.expiry?.state,
       };
       rows.push(AUDIT_CSV_COLUMNS.map((c) => cell(row[c])));
     }

@@ -3,11 +3,11 @@
  * Content-Security-Policy that allows nothing else), no external font. Without JavaScript it is a plain,
  * accessible document: a summary, the keys × permissions matrix (caption, grouped column headers with `scope`,
  * a row header per key) and the policy findings. With JavaScript, filters (project, risk, owner, permission,
- * text) and sortable columns appear, and long tables are paged (see SCRIPT). The script reads the table itself, so no data is embedded twice and no
+ * rotation/expiry state, text) and sortable columns appear, and long tables are paged (see SCRIPT). The script reads the table itself, so no data is embedded twice and no
  * user text ever reaches a script context. Pure and deterministic.
  */
 import type { AuditReport } from '../audit/model';
-import { MATRIX_PERMISSIONS, PERMISSION_AREAS, RISK_TIERS } from '../audit/model';
+import { LIFECYCLE_TOKENS, lifecyclePhrases, lifecycleTokens, MATRIX_PERMISSIONS, PERMISSION_AREAS, RISK_TIERS } from '../audit/model';
 import { PERMISSION_DESCRIPTIONS } from '../permissions';
 import { isRisky } from './risk';
 
@@ -53,16 +53,16 @@ var PAGE=${PAGE};
 var table=document.getElementById('matrix');if(!table)return;
 var body=table.tBodies[0];var rows=Array.prototype.slice.call(body.rows);
 // Read once: dataset lookups in every filter pass would cost more than the comparisons.
-var data=new Map(rows.map(function(r){var d=r.dataset;return[r,{project:d.project,risk:d.risk,owner:d.owner.toLowerCase(),perms:' '+d.perms+' ',key:d.key.toLowerCase()}];}));
+var data=new Map(rows.map(function(r){var d=r.dataset;return[r,{project:d.project,risk:d.risk,owner:d.owner.toLowerCase(),perms:' '+d.perms+' ',lc:' '+d.lifecycle+' ',key:d.key.toLowerCase()}];}));
 var form=document.getElementById('filters');form.hidden=false;
-var f={project:form.elements.project,risk:form.elements.risk,owner:form.elements.owner,permission:form.elements.permission,text:form.elements.text};
+var f={project:form.elements.project,risk:form.elements.risk,owner:form.elements.owner,permission:form.elements.permission,lifecycle:form.elements.lifecycle,text:form.elements.text};
 var count=document.getElementById('shown');var more=document.getElementById('more');var limit=PAGE;
 function apply(){
   var t0=performance.now();
-  var pr=f.project.value,rk=f.risk.value,ow=f.owner.value.trim().toLowerCase(),pm=f.permission.value,tx=f.text.value.trim().toLowerCase();
+  var pr=f.project.value,rk=f.risk.value,ow=f.owner.value.trim().toLowerCase(),pm=f.permission.value,lc=f.lifecycle.value,tx=f.text.value.trim().toLowerCase();
   var matched=0;var frag=document.createDocumentFragment();
   for(var i=0;i<rows.length;i++){var r=rows[i],d=data.get(r);
-    var ok=(!pr||d.project===pr)&&(!rk||d.risk===rk)&&(!ow||d.owner.indexOf(ow)>=0)&&(!pm||d.perms.indexOf(' '+pm+' ')>=0)&&(!tx||d.key.indexOf(tx)>=0);
+    var ok=(!pr||d.project===pr)&&(!rk||d.risk===rk)&&(!ow||d.owner.indexOf(ow)>=0)&&(!pm||d.perms.indexOf(' '+pm+' ')>=0)&&(!lc||d.lc.indexOf(' '+lc+' ')>=0)&&(!tx||d.key.indexOf(tx)>=0);
     if(ok){matched++;if(matched<=limit)frag.appendChild(r);}}
   body.textContent='';body.appendChild(frag);
   var shown=Math.min(matched,limit);
@@ -129,12 +129,12 @@ export function renderAuditHtml(report: AuditReport): string {
       const held = new Set(k.permissions);
       const cells = MATRIX_PERMISSIONS.map((perm, i) => (held.has(perm) ? HELD_CELLS[i] : '<td></td>')).join('');
       keyRows.push(
-        `<tr data-project="${e(p.token)}" data-risk="${k.risk}" data-owner="${e(k.owner ?? '')}" data-perms="${e(perms.join(' '))}" data-key="${e(`${k.description} ${k.uuid}`)}">` +
+        `<tr data-project="${e(p.token)}" data-risk="${k.risk}" data-owner="${e(k.owner ?? '')}" data-perms="${e(perms.join(' '))}" data-lifecycle="${lifecycleTokens(k).join(' ')}" data-key="${e(`${k.description} ${k.uuid}`)}">` +
           `<td>${e(p.token)}</td><th scope="row">${e(k.description)}<br><small class="muted">${e(k.uuid)}</small></th>` +
           `<td class="${k.risk}" data-v="${RISK_TIERS.indexOf(k.risk)}">${k.risk}</td><td>${k.active ? 'active' : 'inactive'}</td>` +
           `<td data-v="${k.ageDays}">${k.ageDays}</td><td>${k.owner !== undefined ? e(k.owner) : '<span class="muted">none</span>'}</td>` +
           `<td>${report.withManifest ? (k.managed ? 'managed' : '<strong>unmanaged</strong>') : '<span class="muted">no manifest</span>'}</td>` +
-          `<td>${k.drift.length ? k.drift.map(e).join('<br>') : ''}</td><td data-v="${k.findings}">${k.findings || ''}</td>${cells}</tr>`,
+          `<td>${k.drift.length ? k.drift.map(e).join('<br>') : ''}</td><td>${lifecyclePhrases(k).map(e).join('<br>')}</td><td data-v="${k.findings}">${k.findings || ''}</td>${cells}</tr>`,
       );
     }
   }
@@ -142,7 +142,7 @@ export function renderAuditHtml(report: AuditReport): string {
   const permHeads = MATRIX_PERMISSIONS.map((p) => `<th scope="col" class="p" title="${e(PERMISSION_DESCRIPTIONS[p])}">${p}</th>`).join('');
   // Fixed widths let the browser lay the table out from its columns instead of measuring every cell.
   const colgroups = PERMISSION_AREAS.map((a) => `<colgroup>${'<col class="p">'.repeat(a.permissions.length)}</colgroup>`).join('');
-  const fixedCols = ['m', 'w', 'm', 'm', 'm', 'm', 'm', 'w', 'm'].map((c) => `<col class="${c}">`).join('');
+  const fixedCols = ['m', 'w', 'm', 'm', 'm', 'm', 'm', 'w', 'w', 'm'].map((c) => `<col class="${c}">`).join('');
   const findings = report.projects.flatMap((p) => p.findings);
   const findingRows = findings.map(
     (f) =>
@@ -156,6 +156,14 @@ export function renderAuditHtml(report: AuditReport): string {
     ...(report.withManifest ? ([['Active keys no manifest entry manages', s.unmanagedActive], ['Keys drifted from the manifest', s.drifted]] as [string, number][]) : []),
     [`Active keys older than ${report.olderThanDays} days`, s.old],
     ['Inactive keys', s.inactive],
+    ...(report.withManifest
+      ? ([
+          ['Active keys due for rotation (overdue)', s.rotationOverdue],
+          ['Active keys past their expires', s.expired],
+          ['Active keys being rotated out (retiring)', s.retiring],
+          [`Rotations and expiries due within ${report.warnWithinDays} days`, s.dueSoon],
+        ] as [string, number][])
+      : []),
     ['Policy errors', s.errors],
     ['Policy warnings', s.warnings],
   ];
@@ -182,15 +190,16 @@ export function renderAuditHtml(report: AuditReport): string {
 <label>Risk<select name="risk">${options(RISK_TIERS, 'any risk')}</select></label>
 <label>Owner<input name="owner" type="search" placeholder="owner contains"></label>
 <label>Permission<select name="permission">${options(MATRIX_PERMISSIONS, 'any permission')}</select></label>
+<label>Rotation / expiry<select name="lifecycle">${options(LIFECYCLE_TOKENS, 'any state')}</select></label>
 <label>Key<input name="text" type="search" placeholder="description or uuid"></label>
 <output id="shown" aria-live="polite"></output>
 </form>
 <table id="matrix">
-<caption>Every live key with its risk tier, state, age, owner, management, drift from the manifest, policy findings, and the permissions it holds (✓), grouped by area</caption>
+<caption>Every live key with its risk tier, state, age, owner, management, drift from the manifest, rotation and expiry, policy findings, and the permissions it holds (✓), grouped by area</caption>
 <colgroup>${fixedCols}</colgroup>${colgroups}
 <thead>
-<tr><td colspan="9"></td>${groupRow}</tr>
-<tr><th scope="col">Project</th><th scope="col">Key</th><th scope="col" data-sort="number">Risk</th><th scope="col">Active</th><th scope="col" data-sort="number">Age (days)</th><th scope="col">Owner</th><th scope="col">Managed</th><th scope="col">Drift</th><th scope="col" data-sort="number">Findings</th>${permHeads}</tr>
+<tr><td colspan="10"></td>${groupRow}</tr>
+<tr><th scope="col">Project</th><th scope="col">Key</th><th scope="col" data-sort="number">Risk</th><th scope="col">Active</th><th scope="col" data-sort="number">Age (days)</th><th scope="col">Owner</th><th scope="col">Managed</th><th scope="col">Drift</th><th scope="col">Rotation / expiry</th><th scope="col" data-sort="number">Findings</th>${permHeads}</tr>
 </thead>
 <tbody>
 ${keyRows.join('\n')}

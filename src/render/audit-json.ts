@@ -10,6 +10,7 @@ export function renderAuditJson(report: AuditReport): string {
     format_version: 1,
     generated_at: report.generatedAt,
     older_than_days: report.olderThanDays,
+    warn_within_days: report.warnWithinDays,
     with_manifest: report.withManifest,
     summary: {
       projects: report.summary.projects,
@@ -22,6 +23,10 @@ export function renderAuditJson(report: AuditReport): string {
       drifted: report.summary.drifted,
       errors: report.summary.errors,
       warnings: report.summary.warnings,
+      rotation_overdue: report.summary.rotationOverdue,
+      expired: report.summary.expired,
+      retiring: report.summary.retiring,
+      due_soon: report.summary.dueSoon,
     },
     projects: report.projects.map((p) => ({
       project: p.token,
@@ -43,6 +48,13 @@ export function renderAuditJson(report: AuditReport): string {
         unknown_permissions: k.unknownPermissions,
         drift: k.drift,
         findings: k.findings,
+        lifecycle: {
+          rotation: k.lifecycle.rotation ? { due_at: k.lifecycle.rotation.dueAt, state: k.lifecycle.rotation.state } : null,
+          retiring: k.lifecycle.retiring
+            ? { rotated_on: k.lifecycle.retiring.rotatedOn, off_after: k.lifecycle.retiring.offAfter, past_deadline: k.lifecycle.retiring.pastDeadline }
+            : null,
+          expiry: k.lifecycle.expiry ? { at: k.lifecycle.expiry.at, state: k.lifecycle.expiry.state } : null,
+        },
       })),
       findings: p.findings.map((f) => ({
         rule: f.rule,

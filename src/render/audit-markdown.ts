@@ -1,9 +1,9 @@
 /**
  * The audit as GitHub Markdown (`audit --format markdown`, for a PR comment or a job summary): the summary,
- * then per project a key table (risk, active, age, owner, managed, drift, permissions by area) and the policy
+ * then per project a key table (risk, active, age, owner, managed, drift, rotation/expiry, permissions by area) and the policy
  * findings. User text goes through `escapeMarkdown`. Pure.
  */
-import { PERMISSION_AREAS, type AuditKey, type AuditReport } from '../audit/model';
+import { lifecyclePhrases, PERMISSION_AREAS, type AuditKey, type AuditReport } from '../audit/model';
 import { escapeMarkdown } from './markdown';
 
 const RISK_LABEL = { critical: '🔴 critical', high: '🟠 high', write: '🟡 write', read: '🟢 read' } as const;
@@ -31,6 +31,14 @@ export function renderAuditMarkdown(report: AuditReport): string {
     ...(report.withManifest ? [`| active keys no manifest entry manages | ${s.unmanagedActive} |`, `| keys that drifted from the manifest | ${s.drifted} |`] : []),
     `| active keys older than ${report.olderThanDays} days | ${s.old} |`,
     `| inactive keys | ${s.inactive} |`,
+    ...(report.withManifest
+      ? [
+          `| active keys due for rotation (overdue) | ${s.rotationOverdue} |`,
+          `| active keys past their \`expires\` | ${s.expired} |`,
+          `| active keys being rotated out (retiring) | ${s.retiring} |`,
+          `| rotations and expiries due within ${report.warnWithinDays} days | ${s.dueSoon} |`,
+        ]
+      : []),
     `| policy errors / warnings | ${s.errors} / ${s.warnings} |`,
     '',
   ];
@@ -39,12 +47,12 @@ export function renderAuditMarkdown(report: AuditReport): string {
     if (p.driftError !== undefined) out.push(`> Drift could not be computed: ${escapeMarkdown(p.driftError)}`, '');
     if (p.keys.length === 0) out.push('No keys.', '');
     else {
-      out.push('| key | risk | active | age (days) | owner | managed | drift | permissions |', '|---|---|---|---:|---|---|---|---|');
+      out.push('| key | risk | active | age (days) | owner | managed | drift | rotation / expiry | permissions |', '|---|---|---|---:|---|---|---|---|---|');
       for (const k of p.keys) {
         out.push(
           `| ${escapeMarkdown(k.description)}<br>\`${k.uuid}\` | ${RISK_LABEL[k.risk]} | ${k.active ? 'yes' : 'no'} | ${k.ageDays} | ` +
             `${k.owner !== undefined ? escapeMarkdown(k.owner) : '—'} | ${report.withManifest ? (k.managed ? 'yes' : '**no**') : '—'} | ` +
-            `${k.drift.length ? k.drift.map(escapeMarkdown).join('<br>') : '—'} | ${byArea(k)} |`,
+            `${k.drift.length ? k.drift.map(escapeMarkdown).join('<br>') : '—'} | ${lifecyclePhrases(k).join('<br>') || '—'} | ${byArea(k)} |`,
         );
       }
       out.push('');

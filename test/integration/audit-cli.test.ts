@@ -97,3 +97,38 @@ test('a broken policy file fails at its line before any request, without a stack
   expect(none.code).toBe(1);
   expect(none.stderr).toContain('--project');
 });
+
+test('audit --now and --warn-within report rotations and expiries as of that moment, like plan', async () => {
+  const day = 86_400_000;
+  const expires = new Date(Date.now() + 25 * day).toISOString().slice(0, 10);
+  fs.writeFileSync(
+    path.join(dir, 'rot.yaml'),
+    'version: 1\nprojects:\n  - token: aud\n    keys:\n' +
+      '      - description: uploader\n        permissions: [FILE_UPLOAD, OBJECTS_LIST, FILE_DELETE]\n        rotate: { every: 30d, overlap: 7d }\n' +
+      `      - description: hand made\n        permissions: [OBJECTS_LIST]\n        expires: ${expires}\n`,
+  );
+  const at = (days: number) => new Date(Date.now() + days * day).toISOString();
+  const audit = async (...extra: string[]) => {
+    const r = await cli(['audit', '-f', 'rot.yaml', '--format', 'json', ...extra]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    const by = (d: string) => doc.projects[0].keys.find((k: { description: string }) => k.description === d).lifecycle;
+    return { doc, uploader: by('uploader'), handMade: by('hand made') };
+  };
+  // In 20 days: the rotation (at 30 days) and the expiry (at 25) are within the default 14-day window.
+  const soon = await audit('--now', at(20));
+  expect(soon.doc.generated_at).toBe(new Date(Date.parse(soon.doc.generated_at)).toISOString());
+  expect(soon.uploader.rotation.state).toBe('soon');
+  expect(soon.handMade.expiry).toEqual({ at: `${expires}T00:00:00.000Z`, state: 'soon' });
+  expect(soon.doc.summary.due_soon).toBe(2);
+  // A 2-day window leaves both for later; in 40 days the rotation is overdue and the key has expired.
+  const later = await audit('--now', at(20), '--warn-within', '2d');
+  expect([later.uploader.rotation.state, later.handMade.expiry.state, later.doc.warn_within_days]).toEqual(['scheduled', 'scheduled', 2]);
+  const due = await audit('--now', at(40));
+  expect([due.uploader.rotation.state, due.handMade.expiry.state]).toEqual(['overdue', 'expired']);
+  expect(due.doc.summary).toMatchObject({ rotation_overdue: 1, expired: 1 });
+  const bad = await cli(['audit', '-f', 'rot.yaml', '--now', 'tomorrow']);
+  expect(bad.code).toBe(1);
+  expect(bad.stderr).toContain('--now');
+});

@@ -69,10 +69,10 @@ maybe('the HTML audit page in chromium', () => {
     const { page, errors, requests } = await open('audit-account.html', renderAuditHtml(buildAudit({ live: LIVE, desired, rules, now: NOW })));
     expect(await page.isVisible('#filters')).toBe(true);
     const row = (description: string) => page.locator('#matrix tbody tr', { has: page.locator('th', { hasText: description }) });
-    // Column indexes: 9 fixed columns, then the permissions in matrix order.
+    // Column indexes: 10 fixed columns, then the permissions in matrix order.
     const { MATRIX_PERMISSIONS } = await import('../../src/audit');
     const cell = async (description: string, permission: string) =>
-      (await row(description).locator('td, th').nth(9 + MATRIX_PERMISSIONS.indexOf(permission as never)).textContent())?.trim();
+      (await row(description).locator('td, th').nth(10 + MATRIX_PERMISSIONS.indexOf(permission as never)).textContent())?.trim();
     expect(await cell('Deployer', 'ACCESS_MANAGE')).toBe('✓');
     expect(await cell('Deployer', 'FILE_UPLOAD')).toBe('');
     expect(await cell('uploader', 'FILE_DELETE')).toBe('✓');
@@ -83,18 +83,30 @@ maybe('the HTML audit page in chromium', () => {
     expect(visible.sort()).toEqual(['Admin', 'Deployer']);
     await page.selectOption('#filters select[name=permission]', '');
     await page.fill('#filters input[name=owner]', '@C');
-    expect(await page.textContent('#shown')).toBe('1 of 7 keys match');
+    expect(await page.textContent('#shown')).toBe('1 of 10 keys match');
     expect(await page.$$eval('#matrix tbody tr th', (ths) => ths.map((th) => th.childNodes[0]!.textContent))).toEqual(['uploader']);
     await page.fill('#filters input[name=owner]', '');
     await page.selectOption('#filters select[name=project]', 'shop');
-    expect(await page.textContent('#shown')).toBe('2 of 7 keys match');
+    expect(await page.textContent('#shown')).toBe('5 of 10 keys match');
+    // The rotation/expiry filter keeps the keys in that state; the column says why.
+    await page.selectOption('#filters select[name=project]', '');
+    const shownKeys = () => page.$$eval('#matrix tbody tr th', (ths) => ths.map((th) => th.childNodes[0]!.textContent));
+    await page.selectOption('#filters select[name=lifecycle]', 'rotation-overdue');
+    expect(await shownKeys()).toEqual(['Admin']);
+    expect(await row('Admin').locator('td').nth(7).textContent()).toBe('rotation overdue (due 2026-05-30T09:00:00Z)expires soon: 2026-12-10');
+    await page.selectOption('#filters select[name=lifecycle]', 'expired');
+    expect(await shownKeys()).toEqual(['Campaign 2026']);
+    await page.selectOption('#filters select[name=lifecycle]', 'retiring');
+    expect(await shownKeys()).toEqual(['Feed sync (rotated 2026-11-28, off after 2026-11-30)']);
+    await page.selectOption('#filters select[name=lifecycle]', '');
+    await page.selectOption('#filters select[name=project]', 'shop');
     // The column headers sort: Age ascending, then (clicked again) descending, with aria-sort saying so.
     await page.selectOption('#filters select[name=project]', '');
     const ages = () => page.$$eval('#matrix tbody tr', (rows) => rows.map((r) => Number(r.querySelectorAll('td')[3]!.textContent)));
     const ageHeader = page.locator('#matrix thead th', { hasText: 'Age (days)' });
     await ageHeader.locator('button').click();
     const up = await ages();
-    expect(up).toHaveLength(7);
+    expect(up).toHaveLength(10);
     expect(up).toEqual([...up].sort((a, b) => a - b));
     expect(await ageHeader.getAttribute('aria-sort')).toBe('ascending');
     await ageHeader.locator('button').click();
@@ -114,7 +126,7 @@ maybe('the HTML audit page in chromium', () => {
     const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1600, height: 1000 } });
     const page = await context.newPage();
     await page.goto(pathToFileURL(full).href);
-    expect(await page.locator('#matrix tbody tr:visible').count()).toBe(7);
+    expect(await page.locator('#matrix tbody tr:visible').count()).toBe(10);
     expect(await page.isVisible('#filters')).toBe(false);
     expect(await page.locator('#findings tbody tr:visible').count()).toBe(5);
     await page.screenshot({ path: path.join(OUT, 'audit-account-nojs.png'), fullPage: true });

@@ -1,6 +1,7 @@
 /**
  * One account for the audit tests: a manifest with a policy and owners, and live keys that show every case
- * (managed, unmanaged, drifted, renamed, missing, old, inactive, an unknown permission, hostile descriptions).
+ * (managed, unmanaged, drifted, renamed, missing, old, inactive, an unknown permission, hostile descriptions,
+ * rotation overdue and due soon, a retiring key past its overlap, an expiry soon and one passed).
  */
 import { parseManifestText } from '../../src/manifest';
 import { parsePolicyText } from '../../src/policy';
@@ -36,6 +37,16 @@ projects:
       - description: Admin
         permissions: [ACCESS_MANAGE, CONFIG_CHANGE]
         owner: ops
+        rotate: { every: 90d, overlap: 7d }
+        expires: 2026-12-10
+      - description: Feed sync
+        permissions: [OBJECTS_LIST]
+        owner: ops
+        rotate: { every: 14d, overlap: 2d }
+      - description: Campaign 2026
+        permissions: [OBJECTS_LIST]
+        owner: ops
+        expires: 2026-11-30
 `;
 
 const key = (uuid: string, description: string, permissions: string[], createdAt: string, active = true, unknown?: string[]): LiveKey => ({
@@ -59,6 +70,11 @@ export const LIVE: ReadonlyMap<string, readonly LiveKey[]> = new Map([
   ['shop', [
     key('00000000-0000-4000-8000-000000000006', 'Admin', ['ACCESS_MANAGE', 'CONFIG_CHANGE'], '2026-03-01T09:00:00Z'),
     key('00000000-0000-4000-8000-000000000007', 'Hand-made', ['LABELS_LIST', 'LABEL_MANAGE'], '2026-09-01T09:00:00Z'),
+    // Rotation and expiry, at NOW: Admin's rotation is overdue and its expiry soon; Feed sync's rotation is due
+    // soon and its predecessor is past its overlap; Campaign 2026 has expired.
+    key('00000000-0000-4000-8000-000000000008', 'Feed sync', ['OBJECTS_LIST'], '2026-11-28T09:00:00Z'),
+    key('00000000-0000-4000-8000-000000000009', 'Feed sync (rotated 2026-11-28, off after 2026-11-30)', ['OBJECTS_LIST'], '2026-11-01T09:00:00Z'),
+    key('00000000-0000-4000-8000-00000000000a', 'Campaign 2026', ['OBJECTS_LIST'], '2026-06-01T09:00:00Z'),
   ]],
 ]);
 

@@ -1,6 +1,6 @@
 /**
  * The audit model and its five renderers: golden files for every format (test/golden/audit/*), and the facts
- * a reviewer relies on — risk tiers, managed vs unmanaged, drift, summary counts, CSV formula neutralising,
+ * a reviewer relies on — risk tiers, managed vs unmanaged, drift, rotation and expiry status, summary counts, CSV formula neutralising,
  * HTML escaping and self-containment, SARIF validity (against the SARIF 2.1.0 JSON Schema) and stable
  * fingerprints. To accept an intended change: `UPDATE_GOLDEN=1 npx jest test/unit/audit-render.test.ts`.
  */
@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import AjvDraft04 from 'ajv-draft-04';
 import addFormats from 'ajv-formats';
-import { buildAudit, MATRIX_PERMISSIONS, PERMISSION_AREAS, riskTier } from '../../src/audit';
+import { buildAudit, lifecyclePhrases, MATRIX_PERMISSIONS, PERMISSION_AREAS, riskTier } from '../../src/audit';
 import { PERMISSIONS } from '../../src/permissions';
 import { renderAuditCsv, AUDIT_CSV_COLUMNS } from '../../src/render/audit-csv';
 import { renderAuditHtml } from '../../src/render/audit-html';
@@ -64,7 +64,7 @@ test('the audit tells managed from unmanaged keys, finds drift, missing entries 
   expect(by('Gallery reader').drift).toEqual(['inactive (manifest: active)']);
   expect(by('=HYPERLINK("http://x")')).toMatchObject({ managed: false, risk: 'read' });
   expect(demo.missing).toEqual(['Not yet created']);
-  expect(report.summary).toMatchObject({ projects: 2, keys: 7, activeKeys: 5, accessManage: 2, unmanagedActive: 2, old: 2, inactive: 2, drifted: 2 });
+  expect(report.summary).toMatchObject({ projects: 2, keys: 10, activeKeys: 8, accessManage: 2, unmanagedActive: 2, old: 2, inactive: 2, drifted: 2 });
   // forbid (shop Admin), requireOwner x2 (Gallery reader, Not yet created), maxAge (Deployer, the =HYPERLINK key).
   expect(report.projects.flatMap((p) => p.findings.map((f) => `${f.severity} ${f.rule} ${f.project}/${f.description}`)).sort()).toEqual([
     'error forbid shop/Admin',
@@ -73,6 +73,35 @@ test('the audit tells managed from unmanaged keys, finds drift, missing entries 
     'warning requireOwner demo/Gallery reader',
     'warning requireOwner demo/Not yet created',
   ]);
+});
+
+test('each key shows its rotation and expiry status as plan judges it, and the summary counts them', () => {
+  const shop = report.projects.find((p) => p.token === 'shop')!;
+  const by = (d: string) => shop.keys.find((k) => k.description === d)!;
+  expect(by('Admin').lifecycle).toEqual({ rotation: { dueAt: '2026-05-30T09:00:00.000Z', state: 'overdue' }, expiry: { at: '2026-12-10T00:00:00.000Z', state: 'soon' } });
+  expect(by('Feed sync').lifecycle).toEqual({ rotation: { dueAt: '2026-12-12T09:00:00.000Z', state: 'soon' } });
+  expect(by('Campaign 2026').lifecycle).toEqual({ expiry: { at: '2026-11-30T00:00:00.000Z', state: 'expired' } });
+  // The key being rotated out belongs to its entry (not unmanaged) and does not repeat the entry's findings.
+  const retiring = by('Feed sync (rotated 2026-11-28, off after 2026-11-30)');
+  expect(retiring).toMatchObject({ managed: true, owner: 'ops', findings: 0, lifecycle: { retiring: { rotatedOn: '2026-11-28', offAfter: '2026-11-30', pastDeadline: true } } });
+  expect(lifecyclePhrases(retiring)).toEqual(['retiring: past its deadline 2026-11-30, the next plan deactivates it']);
+  expect(by('Hand-made').lifecycle).toEqual({});
+  expect(report.summary).toMatchObject({ rotationOverdue: 1, expired: 1, retiring: 1, dueSoon: 2 });
+  expect(report.warnWithinDays).toBe(14);
+
+  // On the deadline day the retiring key is still in its overlap; with no warning window nothing is "soon".
+  const earlier = buildAudit({ live: LIVE, desired, now: new Date('2026-11-30T12:00:00Z'), warnWithinMs: 0 });
+  const shop2 = earlier.projects.find((p) => p.token === 'shop')!.keys;
+  expect(shop2.map((k) => [k.description, lifecyclePhrases(k)])).toEqual([
+    ['Admin', ['rotation overdue (due 2026-05-30T09:00:00Z)', 'expires 2026-12-10']],
+    ['Campaign 2026', ['expired 2026-11-30']],
+    ['Feed sync', ['rotation due 2026-12-12T09:00:00Z']],
+    ['Feed sync (rotated 2026-11-28, off after 2026-11-30)', ['retiring: off after 2026-11-30']],
+    ['Hand-made', []],
+  ]);
+  expect(earlier.summary).toMatchObject({ rotationOverdue: 1, expired: 1, retiring: 1, dueSoon: 0 });
+  // Without a manifest there is no rotation or expiry to report.
+  expect(bare.projects.flatMap((p) => p.keys).every((k) => lifecyclePhrases(k).length === 0)).toBe(true);
 });
 
 test('which entry owns a key is what the reconciler matcher says, also for exact twins and an ambiguous match', () => {
@@ -109,7 +138,7 @@ test('the CSV has the documented header, one row per key, and neutralises formul
   const csv = renderAuditCsv(report);
   const lines = csv.trimEnd().split('\n');
   expect(lines[0]).toBe(AUDIT_CSV_COLUMNS.join(','));
-  expect(lines).toHaveLength(1 + 7);
+  expect(lines).toHaveLength(1 + 10);
   expect(csv).toContain(`"'=HYPERLINK(""http://x"")"`);
   expect(csv).not.toMatch(/(^|,)=HYPERLINK/m);
   const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
@@ -125,7 +154,7 @@ test('the HTML page is self-contained, escapes user text and marks up the table 
   expect(html).toContain("default-src 'none'");
   expect(html).toMatch(/<caption>/);
   expect(html).toContain('<th scope="colgroup" class="a" colspan="10" title="files">files</th>');
-  expect(html.match(/<th scope="row">/g)!.length).toBeGreaterThanOrEqual(7);
+  expect(html.match(/<th scope="row">/g)!.length).toBeGreaterThanOrEqual(10);
 });
 
 test('the SARIF log is valid SARIF 2.1.0, anchored at manifest lines, with fingerprints that survive moved lines', () => {

@@ -2,10 +2,11 @@
 import { type Command, Option } from 'commander';
 import { UsageError } from '../../errors';
 import { addApiOptions, apiFlags, type ApiFlags, collect, integer } from './common';
+import { addLifecycleOptions, lifecycleFlags, type LifecycleFlags } from './lifecycle';
 
 export type AuditFormat = 'markdown' | 'html' | 'csv' | 'json' | 'sarif';
 
-export interface AuditFlags extends ApiFlags {
+export interface AuditFlags extends ApiFlags, LifecycleFlags {
   readonly file?: string;
   readonly fromCdktf?: string;
   readonly policy?: string;
@@ -17,10 +18,10 @@ export interface AuditFlags extends ApiFlags {
 }
 
 export function define(program: Command): Command {
-  return addApiOptions(
+  return addLifecycleOptions(addApiOptions(
     program
       .command('audit')
-      .description('report the live keys: permissions matrix, risk, age, owner, drift from the manifest, policy findings (changes nothing); exit 0 written, 1 an error')
+      .description('report the live keys: permissions matrix, risk, age, owner, drift from the manifest, rotation/expiry due, policy findings (changes nothing); exit 0 written, 1 an error')
       .option('-f, --file <path>', 'manifest file: adds owners, managed/unmanaged, drift and its policy')
       .option('--from-cdktf <path>', 'read the desired state from a synthesized CDKTF stack (cdk.tf.json)')
       .option('--policy <file>', 'policy rules kept outside the manifest (YAML `policy:` list); the manifest can only add to them')
@@ -29,7 +30,7 @@ export function define(program: Command): Command {
       .option('--out <file>', 'write the report here instead of stdout')
       .option('--findings', 'with --format csv: one more row per policy finding')
       .option('--older-than <days>', 'count active keys older than this many days in the summary', integer(1), 365),
-  );
+  ));
 }
 
 export function parseFlags(o: Record<string, unknown>, args: readonly string[]): AuditFlags {
@@ -40,6 +41,7 @@ export function parseFlags(o: Record<string, unknown>, args: readonly string[]):
   const s = (k: string) => (typeof o[k] === 'string' ? { [k]: o[k] as string } : {});
   return {
     ...apiFlags(o),
+    ...lifecycleFlags(o),
     ...s('file'),
     ...s('fromCdktf'),
     ...s('policy'),

@@ -1,10 +1,10 @@
 /**
  * `scaleflex-keys audit [-f FILE | --from-cdktf FILE] [--policy FILE] [--project T]... --format
- * markdown|html|csv|json|sarif [--out FILE] [--findings] [--older-than DAYS]`: reads the live keys of each
- * project (a read-only key is enough), and where given the manifest and the policy, and reports them (see
- * `src/audit`, `src/render/audit-*`). Changes nothing. Exit 0 when the report was written, whatever it found;
- * 1 when a project cannot be read (then nothing is written). `SOURCE_DATE_EPOCH` fixes "now" for reproducible
- * reports.
+ * markdown|html|csv|json|sarif [--out FILE] [--findings] [--older-than DAYS] [--now T] [--warn-within D]`: reads
+ * the live keys of each project (a read-only key is enough), and where given the manifest and the policy, and
+ * reports them (see `src/audit`, `src/render/audit-*`). Changes nothing. Exit 0 when the report was written,
+ * whatever it found; 1 when a project cannot be read (then nothing is written). "Now" (ages, rotations,
+ * expiries) is `--now`, else `SOURCE_DATE_EPOCH` (for reproducible reports), else the clock.
  */
 import * as path from 'node:path';
 import { ScaleflexKeysError, UsageError } from '../../errors';
@@ -18,6 +18,14 @@ import type { AuditFlags, AuditFormat } from '../arguments/audit';
 import { selectProjects } from '../desired';
 import { projectErrorLines } from '../output';
 import { ApiSession, listAll, type ProjectRef, READ_FOR_IMPORT, trustFor } from '../session';
+import { loadDesiredReading } from '../../manifest';
+import { loadPolicy } from '../../policy';
+import { type AuditReport, buildAudit } from '../../audit';
+import { renderAuditMarkdown } from '../../render/audit-markdown';
+import { renderAuditHtml } from '../../render/audit-html';
+import { renderAuditCsv } from '../../render/audit-csv';
+import { renderAuditJson } from '../../render/audit-json';
+import { renderAuditSarif } from '../../render/audit-sarif';
 
 export type { AuditFlags, AuditFormat } from '../arguments/audit';
 
@@ -36,20 +44,18 @@ export async function run(opts: AuditFlags, io: Io): Promise<number> {
   const format = opts.format;
   if (!AUDIT_FORMATS.includes(format)) throw new UsageError(`unknown format "${format}"; use ${AUDIT_FORMATS.join(', ')}`);
   if (opts.findings && format !== 'csv') throw new UsageError('--findings adds finding rows to the CSV; use it with --format csv');
-  const now = auditNow(io.env);
+  const now = opts.now ?? auditNow(io.env);
 
   // Everything local is read and checked before the first request (validate before you touch the network).
   let desired: DesiredState | undefined;
   let manifestRules: readonly PolicyRule[] = [];
   if (opts.file !== undefined || opts.fromCdktf !== undefined) {
-    const { loadDesiredReading } = await import('../../manifest');
     // One parse gives the desired state and the manifest's own policy rules.
     ({ state: desired, policy: manifestRules } = loadDesiredReading(
       { ...(opts.file !== undefined ? { file: opts.file } : {}), ...(opts.fromCdktf !== undefined ? { fromCdktf: opts.fromCdktf } : {}), cwd: io.cwd },
       { trust: trustFor(opts, io) },
     ));
   }
-  const { loadPolicy } = await import('../../policy');
   const rules = loadPolicy({ cwd: io.cwd, ...(opts.policy !== undefined ? { policyFile: opts.policy } : {}), manifestRules });
 
   const wanted = [...new Set(opts.project ?? [])];
@@ -80,9 +86,8 @@ export async function run(opts: AuditFlags, io: Io): Promise<number> {
   }
   const live = new Map(tokens.map((t, i) => [t, (settled[i] as PromiseFulfilledResult<LiveKey[]>).value]));
 
-  const { buildAudit } = await import('../../audit');
-  const report = buildAudit({ live, ...(desired ? { desired } : {}), rules, now, olderThanDays: opts.olderThan });
-  const text = await render(report, format, opts.findings);
+  const report = buildAudit({ live, ...(desired ? { desired } : {}), rules, now, olderThanDays: opts.olderThan, warnWithinMs: opts.warnWithinMs });
+  const text = render(report, format, opts.findings);
   if (opts.out !== undefined) {
     await writeFileAtomic(path.resolve(io.cwd, opts.out), text, 0o644, (m) => new ScaleflexKeysError(m));
     const s = report.summary;
@@ -91,17 +96,17 @@ export async function run(opts: AuditFlags, io: Io): Promise<number> {
   return EXIT.OK;
 }
 
-async function render(report: import('../../audit').AuditReport, format: AuditFormat, findings: boolean): Promise<string> {
+function render(report: AuditReport, format: AuditFormat, findings: boolean): string {
   switch (format) {
     case 'markdown':
-      return (await import('../../render/audit-markdown')).renderAuditMarkdown(report);
+      return renderAuditMarkdown(report);
     case 'html':
-      return (await import('../../render/audit-html')).renderAuditHtml(report);
+      return renderAuditHtml(report);
     case 'csv':
-      return (await import('../../render/audit-csv')).renderAuditCsv(report, { findings });
+      return renderAuditCsv(report, { findings });
     case 'json':
-      return (await import('../../render/audit-json')).renderAuditJson(report);
+      return renderAuditJson(report);
     case 'sarif':
-      return (await import('../../render/audit-sarif')).renderAuditSarif(report, { version: require('../../../package.json').version as string });
+      return renderAuditSarif(report, { version: require('../../../package.json').version as string });
   }
 }

@@ -18,6 +18,7 @@ import { lifecycleWarningLines, prepareRuns, progressTo } from '../runs';
 import { ApiSession, READ_FOR_PLAN, traceEnabled, trustFor } from '../session';
 import { evaluatePolicy, findingDiagnostics, loadPolicy } from '../../policy';
 import { buildPlan, countChanges, planToDocument, planToJson } from '../../reconcile';
+import { planEntryLookup } from '../../reconcile/match';
 import { renderAnnotations } from '../../render/annotations';
 import { labelChanges, policyChanges } from '../../audit/labels';
 import { formatDiagnostics, loadDesiredReading } from '../../manifest';
@@ -46,13 +47,14 @@ export async function run(flags: PlanFlags, io: Io): Promise<number> {
   const plan = buildPlan(planned, flags.out !== undefined ? loaded.source : undefined);
 
   const live = new Map(outcomes.flatMap((o) => (o.run ? [[o.token, o.run.live] as const] : [])));
-  const findings = evaluatePolicy(loaded.state, rules, { now: new Date(), live });
+  const findings = evaluatePolicy(loaded.state, rules, { now: flags.now ?? new Date(), live });
   const policyErrors = findings.filter((f) => f.severity === 'error').length;
 
   const shown = flags.format !== 'json' && flags.format !== 'github' && planned.length > 0;
   const unplanned = failed.map((o) => o.token).sort();
   if (flags.format === 'github') {
-    io.out(renderAnnotations(plan, { desired: loaded.state, findings }));
+    // Pairs changes with entries by the matcher, over the same listing the plan was computed from.
+    io.out(renderAnnotations(plan, { desired: loaded.state, findings, entryOf: planEntryLookup(loaded.projects, live) }));
   } else if (base) {
     const labels = labelChanges(plan, { baseDesired: base.state, live });
     // The two manifests' own rules: a --policy FILE applies to both sides, so it is no change the PR makes.
