@@ -131,7 +131,8 @@ async function applyMode(cwd: string, planFile: string): Promise<void> {
   }
   await core.summary.addRaw(md.stdout, true).write();
   const secretsOut = core.getInput('secrets-out');
-  const apply = await cli(['apply', planFile, ...(secretsOut ? ['--secrets-out', secretsOut] : [])], true, cwd);
+  const execSinks = core.getInput('exec-sinks') !== 'false';
+  const apply = await cli(['apply', planFile, ...(secretsOut ? ['--secrets-out', secretsOut] : []), ...(execSinks ? [] : ['--no-exec-sinks'])], true, cwd);
   core.setOutput('exitcode', String(apply.code));
   core.setOutput('has_changes', 'false');
   core.setOutput('plan', planFile);

@@ -81,7 +81,7 @@ const key = (description: string, perms = 'OBJECTS_LIST') => `      - descriptio
 
 beforeAll(async () => {
   if (!fs.existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: run \`npm run build\` first`);
-  api = await startTestApi(['shop', 'locked', 'drifty']);
+  api = await startTestApi(['shop', 'locked', 'drifty', 'sinky']);
   gh = await startGithubServer('acme', 'keys');
   dir = tempDir();
 });
@@ -148,6 +148,21 @@ describe('mode: apply on push', () => {
     expect(r.summary).toContain('## scaleflex-keys plan');
     expect((await liveKeys(api.handle, 'shop')).map((k) => k.description).sort()).toEqual(['CI uploader', 'Storefront', 'shop admin (bootstrap)']);
     expect((fs.statSync(path.join(dir, 'secrets.json')).mode & 0o777).toString(8)).toBe('600');
+  });
+
+  test('with exec-sinks: false, a reviewed plan whose new key has an exec sink is refused and nothing is created', async () => {
+    fs.writeFileSync(
+      path.join(dir, 'sinky.yaml'),
+      `version: 1\nprojects:\n  - token: sinky\n    unmanaged: ignore\n    deliver:\n      - exec: [gh, secret, set, "{name}"]\n    keys:\n${key('Deployer')}`,
+    );
+    const planned = await runAction('pull_request', pr, { mode: 'plan', manifest: 'sinky.yaml', plan: 'sinky-plan.json', comment: 'false' }, ['sinky']);
+    expect(planned.outputs.exitcode).toBe('2');
+    const before = await liveKeys(api.handle, 'sinky');
+    const r = await runAction('push', push, { mode: 'apply', plan: 'sinky-plan.json', 'exec-sinks': 'false' }, ['sinky']);
+    expect(r.code).not.toBe(0);
+    expect(r.outputs.exitcode).toBe('1');
+    expect(r.stdout + r.stderr).toContain('exec');
+    expect(await liveKeys(api.handle, 'sinky')).toEqual(before);
   });
 
   test('without a downloaded plan and without plan-afresh it fails and changes nothing', async () => {
