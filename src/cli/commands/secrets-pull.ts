@@ -6,7 +6,6 @@
  */
 import * as path from 'node:path';
 import { runBounded } from '../../bounded';
-import { UsageError } from '../../errors';
 import type { SecretsPullFlags } from '../arguments/secrets-pull';
 import { loadProjects } from '../desired';
 import { EXIT } from '../exit-codes';
@@ -14,8 +13,8 @@ import { GroupedOutput } from '../grouped-output';
 import type { Io } from '../io';
 import { projectErrorLines } from '../output';
 import { type KeySecret, preflightSecretsFile, protectSecret, secretsFormatFor, writeSecretsFile } from '../secrets-file';
-import { ApiSession, listAll, MANAGE_FOR_SECRETS, trustFor } from '../session';
-import { matchEntries, matchError } from '../../reconcile';
+import { ApiSession, MANAGE_FOR_SECRETS, trustFor } from '../session';
+import { matchedDeclaredKeys, wantedDescriptions } from '../declared-keys';
 
 /** Runs `secrets pull`; resolves to the exit code (0, or 1 when a project failed). */
 export async function run(opts: SecretsPullFlags, io: Io): Promise<number> {
@@ -23,12 +22,7 @@ export async function run(opts: SecretsPullFlags, io: Io): Promise<number> {
   const format = secretsFormatFor(file, opts.format);
   await preflightSecretsFile(file, format);
   const { projects, baseDir } = loadProjects(opts, io, trustFor(opts, io));
-  const wanted = opts.description.length ? new Set(opts.description) : undefined;
-  if (wanted) {
-    const declared = new Set(projects.flatMap((p) => p.keys.map((k) => k.description)));
-    const unknown = [...wanted].filter((d) => !declared.has(d));
-    if (unknown.length) throw new UsageError(`--description ${unknown.map((d) => JSON.stringify(d)).join(', ')}: no such key in the manifest`);
-  }
+  const wanted = wantedDescriptions(projects, opts.description);
 
   const session = await ApiSession.start(io, opts, projects.map((p) => p.token), baseDir);
   const grouped = new GroupedOutput(io, projects.length);
@@ -39,15 +33,8 @@ export async function run(opts: SecretsPullFlags, io: Io): Promise<number> {
       const w = grouped.section(index);
       try {
         const api = await session.open(spec, session.resolve(spec), MANAGE_FOR_SECRETS);
-        const live = await listAll(api);
-        // The plan's own matcher, so secrets pull and plan never disagree; an ambiguity refuses the same way.
-        const m = matchEntries(spec.keys, live);
-        const refused = matchError(spec.token, m);
-        if (refused) throw refused;
+        const { match: m, chosen } = await matchedDeclaredKeys(api, spec, wanted);
         const missing = m.newEntries.map((e) => e.description);
-        const chosen = [...m.matched]
-          .filter(([entry]) => !wanted || wanted.has(entry.description))
-          .sort(([a, x], [b, y]) => (a.description < b.description ? -1 : a.description > b.description ? 1 : x.uuid < y.uuid ? -1 : 1));
         const fetched = await runBounded(chosen, opts.parallelism, async ([, key]) => {
           const secret = await api.getSecret(key.uuid);
           protectSecret(io, secret);

@@ -16,9 +16,9 @@ import { GroupedOutput } from '../grouped-output';
 import type { Io } from '../io';
 import { projectErrorLines } from '../output';
 import { protectSecret } from '../secrets-file';
-import { type Access, ApiSession, listAll, trustFor } from '../session';
+import { type Access, ApiSession, trustFor } from '../session';
 import type { ProjectSpec } from '../../model';
-import { matchEntries, matchError } from '../../reconcile';
+import { matchedDeclaredKeys, wantedDescriptions } from '../declared-keys';
 
 const MANAGE_FOR_PUSH: Access = { access: 'manage', purpose: 'secrets push' };
 
@@ -26,12 +26,7 @@ const MANAGE_FOR_PUSH: Access = { access: 'manage', purpose: 'secrets push' };
 export async function run(opts: SecretsPushFlags, io: Io): Promise<number> {
   const trust = trustFor(opts, io);
   const { projects, baseDir } = loadProjects(opts, io, trust);
-  const wanted = opts.description.length ? new Set(opts.description) : undefined;
-  if (wanted) {
-    const declared = new Set(projects.flatMap((p) => p.keys.map((k) => k.description)));
-    const unknown = [...wanted].filter((d) => !declared.has(d));
-    if (unknown.length) throw new UsageError(`--description ${unknown.map((d) => JSON.stringify(d)).join(', ')}: no such key in the manifest`);
-  }
+  const wanted = wantedDescriptions(projects, opts.description);
   const specs = new Map<string, ProjectSpec>(projects.map((p) => [p.token, p]));
   const chosen = projects.flatMap((p) =>
     p.keys.filter((k) => (!wanted || wanted.has(k.description)) && (k.deliver?.length ?? 0) > 0).map((k) => ({ project: p.token, description: k.description, deliver: k.deliver! })),
@@ -54,14 +49,7 @@ export async function run(opts: SecretsPushFlags, io: Io): Promise<number> {
       const w = grouped.section(index);
       try {
         const api = await session.open(spec, session.resolve(spec), MANAGE_FOR_PUSH);
-        const live = await listAll(api);
-        // The plan's own matcher, so push and plan never disagree; an ambiguity refuses the same way.
-        const m = matchEntries(spec.keys, live);
-        const refused = matchError(spec.token, m);
-        if (refused) throw refused;
-        const keys = [...m.matched]
-          .filter(([entry]) => (!wanted || wanted.has(entry.description)) && (entry.deliver?.length ?? 0) > 0)
-          .sort(([a, x], [b, y]) => (a.description < b.description ? -1 : a.description > b.description ? 1 : x.uuid < y.uuid ? -1 : 1));
+        const { match: m, chosen: keys } = await matchedDeclaredKeys(api, spec, wanted, (entry) => (entry.deliver?.length ?? 0) > 0);
         // Keys side by side (`--parallelism`), their lines in key order.
         const lines = new GroupedOutput(w, keys.length);
         const outcomes = await runBounded(keys, opts.parallelism, async ([entry, key], at) => {
