@@ -4,9 +4,7 @@
  *   1. tail under faults: plan of one project of 10,000 keys, 20 ms added to every answer, fault rate 0.2 with
  *      every fault kind (stalls held 65 s, past every fixed timeout); median over 5 seeds. Limit: the same plan
  *      without faults (median of 3). Target <= 3x.
- *   2. plan latency: 500 projects x 50 keys at the default parallelism (8), 20 ms per answer. Limit:
- *      ceil(500 / 8) x 1 page x 20 ms, plus the CLI's own time for the same plan at 0 ms latency (process start,
- *      parsing 25,000 keys, planning), measured in the same run. Target <= 1.2x.
+ * (The 500-project plan that was measured here is in bench/reconcile.js, with the other plan targets.)
  * Usage: npm run bench:faults [-- --seeds N]
  */
 'use strict';
@@ -15,7 +13,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { startEmulator } = require('../dist/emulator');
 const { median } = require('./stats');
-const { runCli } = require('./run-cli');
+const { runCli, loadAverage } = require('./run-cli');
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
@@ -51,7 +49,7 @@ async function plan(handle, file, tokens, dir) {
 
 function report(name, measured, limitMs, target, detail) {
   const ratio = measured / limitMs;
-  console.log(`${name}: ${secs(measured)} ${detail}; limit ${secs(limitMs)}; ${ratio.toFixed(2)}x (target <= ${target}x) ${ratio <= target ? 'OK' : 'MISSED'}`);
+  console.log(`${name}: ${secs(measured)} ${detail}; limit ${secs(limitMs)}; ${ratio.toFixed(2)}x (target <= ${target}x) ${ratio <= target ? 'OK' : 'MISSED'}; load ${loadAverage()}`);
 }
 
 async function benchTail(dir) {
@@ -82,35 +80,10 @@ async function benchTail(dir) {
   }
 }
 
-async function benchManyProjects(dir) {
-  const tokens = Array.from({ length: 500 }, (_, i) => `p${String(i).padStart(3, '0')}`);
-  const handle = await startEmulator({ stateDir: path.join(dir, 'many'), port: 0, projects: tokens });
-  try {
-    for (const t of tokens) await seed(handle, t, 50);
-    fs.writeFileSync(path.join(dir, 'many.yaml'), manifest(tokens.map((t) => [t, 50])));
-    const local = [];
-    for (let i = 0; i < 3; i++) local.push(await plan(handle, 'many.yaml', tokens, dir));
-    handle.configure({ latencyMs: LATENCY_MS });
-    const timed = [];
-    for (let i = 0; i < 3; i++) timed.push(await plan(handle, 'many.yaml', tokens, dir));
-    const rounds = Math.ceil(tokens.length / 8) * 1;
-    report(
-      'plan 500 projects x 50 keys, parallelism 8, 20 ms',
-      median(timed),
-      median(local) + rounds * LATENCY_MS,
-      1.2,
-      `median of 3 [${timed.map(secs).join(', ')}]; limit = CLI time at 0 ms ${secs(median(local))} + ${rounds} rounds x ${LATENCY_MS} ms`,
-    );
-  } finally {
-    await handle.close();
-  }
-}
-
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfk-bench-faults-'));
   try {
     await benchTail(dir);
-    await benchManyProjects(dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
