@@ -1,6 +1,7 @@
 /**
  * The HTTP layer of the client: one undici `Agent` (a keep-alive `Pool` per origin; at most `parallelism`
- * requests in flight per origin and per key, plus the self checks sent beside a first page, see `companion`) composed with two interceptors, outermost first:
+ * requests in flight per origin and per key, plus the self checks sent beside a first page, see `companion`)
+ * composed with two interceptors, outermost first:
  *
  *  1. undici's own retry interceptor (`interceptors.retry`, the engine of `RetryAgent`) for every call, with
  *     our `retry` decision function. We keep undici's machinery (re-dispatch, dropping failed bodies, passing
@@ -101,9 +102,9 @@ export interface CallSpec {
    */
   readonly retry: 'idempotent' | 'answered-only';
   /**
-   * The call rides alongside another of the same key (the self check that `open` sends with page 1): it takes
-   * one of the key's permits but none of the origin's, so that it costs no round of its own. The origin's
-   * pool has a connection for it (see the Transport constructor).
+   * The call rides alongside another of the same key (the self check that `open` sends with page 1, one per
+   * open): it takes none of the origin's or the key's permits, so that it costs no round of its own. The
+   * origin's pool has a connection for it (see the Transport constructor).
    */
   readonly companion?: boolean;
 }
@@ -141,7 +142,7 @@ interface CallState {
   /** The path without its query string: what traces and errors show. */
   readonly label: string;
   readonly bucket: BucketState;
-  /** The origin's permits (`parallelism` requests in flight), or undefined for a companion call. */
+  /** The origin's permits (`parallelism` requests in flight), or undefined for a companion call (no permits). */
   readonly origin: Permits | undefined;
   readonly clock: ServerClock;
   readonly policy: RetryPolicy;
@@ -343,8 +344,10 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.done = true;
     clearTimeout(this.timer);
     this.call.bucket.inFlight -= 1;
-    this.call.bucket.permits.release();
-    this.call.origin?.release();
+    if (this.call.origin) {
+      this.call.bucket.permits.release();
+      this.call.origin.release();
+    }
     if (this.trace) {
       this.trace(redact(`${this.call.method} ${this.call.label} ${outcome} attempt=${this.call.attempt} ${Date.now() - this.started}ms`));
     }
@@ -366,14 +369,15 @@ function paceAndTrace(trace: ((line: string) => void) | undefined): Dispatcher.D
         attempt.onResponseError(null, err as Error);
       }
     };
-    // Backoff first (holding nothing), then one of the origin's permits (unless a companion), then one of the
-    // key's, then a token of its bucket. Always in that order, so no two attempts wait on each other's permits.
+    // Backoff first (holding nothing), then one of the origin's permits and one of the key's (a companion takes
+    // neither), then a token of its bucket. Always in that order, so no two attempts wait on each other's permits.
     const reserve = () => {
       const wait = call.bucket.bucket.take(Date.now());
       if (wait > 0) setTimeout(send, wait);
       else send();
     };
-    const queue = () => (call.origin ? call.origin.acquire(() => call.bucket.permits.acquire(reserve)) : call.bucket.permits.acquire(reserve));
+    const origin = call.origin;
+    const queue = () => (origin ? origin.acquire(() => call.bucket.permits.acquire(reserve)) : reserve());
     const backoff = call.notBefore - Date.now();
     if (backoff > 0) setTimeout(queue, backoff);
     else queue();
