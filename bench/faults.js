@@ -4,9 +4,9 @@
  *   1. tail under faults: plan of one project of 10,000 keys, 20 ms added to every answer, fault rate 0.2 with
  *      every fault kind (stalls held 65 s, past every fixed timeout); median over 5 seeds. Limit: the same plan
  *      without faults (median of 3). Target <= 3x.
- *   2. plan latency: 500 projects x 50 keys at the default parallelism (8), 20 ms per answer. Limit:
- *      ceil(500 / 8) x 1 page x 20 ms, plus the CLI's own time for the same plan at 0 ms latency (process start,
- *      parsing 25,000 keys, planning), measured in the same run. Target <= 1.2x.
+ * (The 500-project plan that was measured here is in bench/reconcile.js, with the other plan targets.)
+ *    Each injected 429 and 503 carries Retry-After: 1, which the client honours; the same runs less those waits
+ *    are printed too (what the client itself adds to the tail).
  * Usage: npm run bench:faults [-- --seeds N]
  */
 'use strict';
@@ -15,7 +15,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { startEmulator } = require('../dist/emulator');
 const { median } = require('./stats');
-const { runCli } = require('./run-cli');
+const { runCli, loadAverage } = require('./run-cli');
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
@@ -23,6 +23,8 @@ const arg = (name, dflt) => {
 };
 const SEEDS = arg('--seeds', 5);
 const LATENCY_MS = 20;
+/** What the emulator's injected 429 and 503 answers ask for (`Retry-After: 1`). */
+const RETRY_AFTER_MS = 1000;
 const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
 
 function manifest(projects) {
@@ -51,7 +53,7 @@ async function plan(handle, file, tokens, dir) {
 
 function report(name, measured, limitMs, target, detail) {
   const ratio = measured / limitMs;
-  console.log(`${name}: ${secs(measured)} ${detail}; limit ${secs(limitMs)}; ${ratio.toFixed(2)}x (target <= ${target}x) ${ratio <= target ? 'OK' : 'MISSED'}`);
+  console.log(`${name}: ${secs(measured)} ${detail}; limit ${secs(limitMs)}; ${ratio.toFixed(2)}x (target <= ${target}x) ${ratio <= target ? 'OK' : 'MISSED'}; load ${loadAverage()}`);
 }
 
 async function benchTail(dir) {
@@ -62,12 +64,18 @@ async function benchTail(dir) {
     const clean = [];
     for (let i = 0; i < 3; i++) clean.push(await plan(handle, 'big.yaml', ['big'], dir));
     const faulty = [];
+    const beyondMandated = [];
     const faults = {};
     for (let s = 1; s <= SEEDS; s++) {
       handle.configure({ faultRate: 0.2, seed: s });
       handle.resetStats();
-      faulty.push(await plan(handle, 'big.yaml', ['big'], dir));
-      for (const [k, v] of Object.entries(handle.stats().faults)) faults[k] = (faults[k] ?? 0) + v;
+      const ms = await plan(handle, 'big.yaml', ['big'], dir);
+      const injected = handle.stats().faults;
+      faulty.push(ms);
+      // Every injected 429 and 503 says Retry-After: 1, which the client honours (the pages are a sequential
+      // chain, so each such wait adds to the wall time): the server's own floor for this seed.
+      beyondMandated.push(ms - ((injected.http429 ?? 0) + (injected.http503 ?? 0)) * RETRY_AFTER_MS);
+      for (const [k, v] of Object.entries(injected)) faults[k] = (faults[k] ?? 0) + v;
       handle.configure({ faultRate: 0 });
     }
     report(
@@ -77,29 +85,10 @@ async function benchTail(dir) {
       3,
       `median of ${SEEDS} seeds [${faulty.map(secs).join(', ')}]; faults injected ${JSON.stringify(faults)}; fault-free [${clean.map(secs).join(', ')}]`,
     );
-  } finally {
-    await handle.close();
-  }
-}
-
-async function benchManyProjects(dir) {
-  const tokens = Array.from({ length: 500 }, (_, i) => `p${String(i).padStart(3, '0')}`);
-  const handle = await startEmulator({ stateDir: path.join(dir, 'many'), port: 0, projects: tokens });
-  try {
-    for (const t of tokens) await seed(handle, t, 50);
-    fs.writeFileSync(path.join(dir, 'many.yaml'), manifest(tokens.map((t) => [t, 50])));
-    const local = [];
-    for (let i = 0; i < 3; i++) local.push(await plan(handle, 'many.yaml', tokens, dir));
-    handle.configure({ latencyMs: LATENCY_MS });
-    const timed = [];
-    for (let i = 0; i < 3; i++) timed.push(await plan(handle, 'many.yaml', tokens, dir));
-    const rounds = Math.ceil(tokens.length / 8) * 1;
-    report(
-      'plan 500 projects x 50 keys, parallelism 8, 20 ms',
-      median(timed),
-      median(local) + rounds * LATENCY_MS,
-      1.2,
-      `median of 3 [${timed.map(secs).join(', ')}]; limit = CLI time at 0 ms ${secs(median(local))} + ${rounds} rounds x ${LATENCY_MS} ms`,
+    const rest = median(beyondMandated);
+    console.log(
+      `  the same runs less the Retry-After waits the server asked for (1 s per injected 429 or 503): median ${secs(rest)} ` +
+        `[${beyondMandated.map(secs).join(', ')}], ${(rest / median(clean)).toFixed(2)}x the fault-free run`,
     );
   } finally {
     await handle.close();
@@ -110,7 +99,6 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfk-bench-faults-'));
   try {
     await benchTail(dir);
-    await benchManyProjects(dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

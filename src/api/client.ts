@@ -173,7 +173,13 @@ class ProjectChannel {
   }
 
   /** Sends a call; returns the answer whatever its status (NoAnswerError when there is none). */
-  async send(method: 'GET' | 'POST' | 'PATCH', path: string, body: string | undefined, retry: 'idempotent' | 'answered-only'): Promise<Answer> {
+  async send(
+    method: 'GET' | 'POST' | 'PATCH',
+    path: string,
+    body: string | undefined,
+    retry: 'idempotent' | 'answered-only',
+    companion = false,
+  ): Promise<Answer> {
     return this.transport.send({
       origin: this.origin,
       path: this.prefix + path,
@@ -181,6 +187,7 @@ class ProjectChannel {
       apiKey: this.apiKey,
       ...(body === undefined ? {} : { body }),
       retry,
+      ...(companion ? { companion } : {}),
     });
   }
 
@@ -222,9 +229,9 @@ class ProjectChannel {
     });
   }
 
-  /** A GET of JSON, retried as idempotent. */
-  async get<T>(path: string, parse: (body: unknown) => T): Promise<T> {
-    return this.decode('GET', path, await this.send('GET', path, undefined, 'idempotent'), parse);
+  /** A GET of JSON, retried as idempotent (`companion`: see CallSpec). */
+  async get<T>(path: string, parse: (body: unknown) => T, companion = false): Promise<T> {
+    return this.decode('GET', path, await this.send('GET', path, undefined, 'idempotent', companion), parse);
   }
 }
 
@@ -575,7 +582,8 @@ export class KeysApiFactory {
     firstPage?.catch(() => undefined);
     let self: LiveKey;
     try {
-      self = channel.observe(await channel.get(channel.ep.self, keyFromBody));
+      // A companion of the first page when that is sent too: the pair costs one round of the origin's parallelism.
+      self = channel.observe(await channel.get(channel.ep.self, keyFromBody, firstPage !== undefined));
     } catch (e) {
       throw selfError(e, opts, purpose, url.origin);
     }

@@ -1,6 +1,7 @@
 /**
- * The HTTP layer of the client: one undici `Agent` (a keep-alive `Pool` per origin, at most `parallelism`
- * connections each) composed with two interceptors, outermost first:
+ * The HTTP layer of the client: one undici `Agent` (a keep-alive `Pool` per origin; at most `parallelism`
+ * requests in flight per origin and per key, plus the self checks sent beside a first page, see `companion`)
+ * composed with two interceptors, outermost first:
  *
  *  1. undici's own retry interceptor (`interceptors.retry`, the engine of `RetryAgent`) for every call, with
  *     our `retry` decision function. We keep undici's machinery (re-dispatch, dropping failed bodies, passing
@@ -73,7 +74,7 @@ export const NO_ANSWER_HINT =
 export const DEFAULT_PARALLELISM = 8;
 
 export interface TransportOptions {
-  /** Connections (and so concurrent requests) per origin. */
+  /** Concurrent requests per origin and per key (a `companion` call aside). */
   readonly parallelism?: number;
   readonly timeouts?: Partial<Timeouts>;
   readonly retry?: Partial<RetryPolicy>;
@@ -100,6 +101,12 @@ export interface CallSpec {
    * resolve (POST /keys).
    */
   readonly retry: 'idempotent' | 'answered-only';
+  /**
+   * The call rides alongside another of the same key (the self check that `open` sends with page 1, one per
+   * open): it takes none of the origin's or the key's permits, so that it costs no round of its own. The
+   * origin's pool has a connection for it (see the Transport constructor).
+   */
+  readonly companion?: boolean;
 }
 
 /** An answer: any status. */
@@ -135,6 +142,8 @@ interface CallState {
   /** The path without its query string: what traces and errors show. */
   readonly label: string;
   readonly bucket: BucketState;
+  /** The origin's permits (`parallelism` requests in flight), or undefined for a companion call (no permits). */
+  readonly origin: Permits | undefined;
   readonly clock: ServerClock;
   readonly policy: RetryPolicy;
   readonly requestMs: number;
@@ -230,6 +239,18 @@ export class LatencyTracker {
   /** …but never below this (loopback timer noise, a GC pause). */
   static readonly FLOOR_MS = 250;
 
+  /**
+   * The timeout of a read's attempt `attempt` before enough latencies were seen: a run's first reads (the self
+   * check, page 1) would otherwise wait out the fixed 30 s header timeout on a stall, which at the head of a
+   * sequential page chain is the whole tail. 2 s is ~100x a loopback round trip and ~10x a slow WAN one; it
+   * doubles per retry (2, 4, 8, 16 s...), so a server that is merely slow is still waited for.
+   */
+  static readonly INITIAL_MS = 2_000;
+
+  static initialTimeoutMs(attempt: number): number {
+    return LatencyTracker.INITIAL_MS * 2 ** Math.max(0, attempt - 1);
+  }
+
   record(ms: number): void {
     if (this.samples.length < LatencyTracker.SIZE) this.samples.push(ms);
     else this.samples[this.next] = ms;
@@ -274,7 +295,8 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     // The attempt's own limit, cut short by the call's overall deadline (--timeout) so no attempt outlives it,
     // and for a read by the adaptive timeout: a stalled read is asked again instead of waited out.
     this.sentAt = Date.now();
-    const adaptive = this.call.latency?.timeoutMs(this.call.attempt) ?? Infinity;
+    const latency = this.call.latency;
+    const adaptive = latency ? (latency.timeoutMs(this.call.attempt) ?? LatencyTracker.initialTimeoutMs(this.call.attempt)) : Infinity;
     const limit = Math.max(1, Math.min(this.call.requestMs, adaptive, this.call.startedAt + this.call.policy.deadlineMs - this.sentAt));
     this.timer = setTimeout(() => controller.abort(new AttemptDeadlineError(`the attempt took longer than ${limit} ms`)), limit);
     this.inner.onRequestStart?.(controller, context);
@@ -322,7 +344,10 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.done = true;
     clearTimeout(this.timer);
     this.call.bucket.inFlight -= 1;
-    this.call.bucket.permits.release();
+    if (this.call.origin) {
+      this.call.bucket.permits.release();
+      this.call.origin.release();
+    }
     if (this.trace) {
       this.trace(redact(`${this.call.method} ${this.call.label} ${outcome} attempt=${this.call.attempt} ${Date.now() - this.started}ms`));
     }
@@ -344,13 +369,15 @@ function paceAndTrace(trace: ((line: string) => void) | undefined): Dispatcher.D
         attempt.onResponseError(null, err as Error);
       }
     };
-    // Backoff first (holding nothing), then one of the key's permits, then a token of its bucket.
+    // Backoff first (holding nothing), then one of the origin's permits and one of the key's (a companion takes
+    // neither), then a token of its bucket. Always in that order, so no two attempts wait on each other's permits.
     const reserve = () => {
       const wait = call.bucket.bucket.take(Date.now());
       if (wait > 0) setTimeout(send, wait);
       else send();
     };
-    const queue = () => call.bucket.permits.acquire(reserve);
+    const origin = call.origin;
+    const queue = () => (origin ? origin.acquire(() => call.bucket.permits.acquire(reserve)) : reserve());
     const backoff = call.notBefore - Date.now();
     if (backoff > 0) setTimeout(queue, backoff);
     else queue();
@@ -398,7 +425,11 @@ export class Transport {
     const parallelism = Math.max(1, Math.floor(opts.parallelism ?? DEFAULT_PARALLELISM));
     this.parallelism = parallelism;
     this.agent = new Agent({
-      connections: parallelism,
+      // Twice the parallelism: `parallelism` requests in flight (the origin's permits) plus as many companions
+      // (the self check `open` sends with page 1). With one connection each, the self checks of a round of
+      // projects queued behind the pages and every project paid a second round trip (500 projects x 50 keys,
+      // 20 ms: ~1.3 s).
+      connections: 2 * parallelism,
       pipelining: 1,
       // Keep-alive: undici follows the server's Keep-Alive hint (minus a safety margin), else 4 s idle.
       headersTimeout: this.timeouts.headersMs,
@@ -425,6 +456,14 @@ export class Transport {
     return c;
   }
 
+  private readonly originPermits = new Map<string, Permits>();
+
+  private permitsOf(origin: string): Permits {
+    let p = this.originPermits.get(origin);
+    if (!p) this.originPermits.set(origin, (p = new Permits(this.parallelism)));
+    return p;
+  }
+
   private bucketFor(origin: string, apiKey: string): BucketState {
     // The map is keyed by a hash so that the key itself is held in one place only (the caller's channel).
     const id = `${origin} ${createHash('sha256').update(apiKey).digest('hex')}`;
@@ -442,6 +481,7 @@ export class Transport {
       method: spec.method,
       label: spec.path.split('?')[0]!,
       bucket: this.bucketFor(spec.origin, spec.apiKey),
+      origin: spec.companion ? undefined : this.permitsOf(spec.origin),
       clock: this.clock(spec.origin),
       policy: this.policy,
       requestMs: this.timeouts.requestMs,

@@ -77,6 +77,8 @@ export interface EmulatorStats {
   byRoute: Record<string, number>;
   byStatus: Record<string, number>;
   faults: Record<string, number>;
+  /** Per route, total milliseconds spent beyond the injected latency (see the server's `ServerStats`). */
+  serviceMs: Record<string, number>;
 }
 
 export interface EmulatorHandle {

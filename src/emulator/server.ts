@@ -48,6 +48,12 @@ export interface ServerStats {
   byRoute: Record<string, number>;
   byStatus: Record<string, number>;
   faults: Record<string, number>;
+  /**
+   * Per route, the total milliseconds spent answering beyond the injected latency (reading the body, the
+   * journal's fsync, writing the answer): what the emulator itself adds to every round trip. Benchmarks add it
+   * to the latency-only physical limit, so that a client is not charged for the server's own work.
+   */
+  serviceMs: Record<string, number>;
 }
 
 interface Answer {
@@ -144,7 +150,7 @@ export class EmulatorServer {
   private faultRandom: Random;
   private latencyRandom: Random;
   private readonly limiter: RateLimiter;
-  private counters: ServerStats = { requests: 0, byRoute: {}, byStatus: {}, faults: {} };
+  private counters: ServerStats = { requests: 0, byRoute: {}, byStatus: {}, faults: {}, serviceMs: {} };
   private closing = false;
 
   constructor(
@@ -195,7 +201,7 @@ export class EmulatorServer {
   }
 
   resetStats(): void {
-    this.counters = { requests: 0, byRoute: {}, byStatus: {}, faults: {} };
+    this.counters = { requests: 0, byRoute: {}, byStatus: {}, faults: {}, serviceMs: {} };
   }
 
   /** Stops listening and cuts every open connection (stalled ones included). */
@@ -229,8 +235,11 @@ export class EmulatorServer {
     this.counters.requests += 1;
     this.bump(this.counters.byRoute, route.name === 'other' ? 'other' : route.name);
 
+    let delay = 0;
     const finish = (status: string): void => {
       this.bump(this.counters.byStatus, status);
+      const key = route.name === 'other' ? 'other' : route.name;
+      this.counters.serviceMs[key] = (this.counters.serviceMs[key] ?? 0) + Math.max(0, performance.now() - started - delay);
       this.log?.(`${method} ${logPath} ${status} ${Math.round(performance.now() - started)}ms ${requestId}`);
     };
 
@@ -244,7 +253,7 @@ export class EmulatorServer {
     const limit = this.limiter.take(caller ? `${project!.token}/${caller.uuid}` : 'anonymous');
 
     const fault = limit.allowed ? chooseFault(this.faultRandom, { rate: this.knobs.faultRate, kinds: this.knobs.faults }, route.mutation) : undefined;
-    const delay = latencyFor(this.latencyRandom, this.knobs.latencyMs);
+    delay = latencyFor(this.latencyRandom, this.knobs.latencyMs);
     if (delay > 0) await this.sleep(delay);
     if (this.closing) return finish('closed');
     if (fault) this.bump(this.counters.faults, fault);

@@ -18,12 +18,18 @@ import type {
 } from '../model';
 import { CHANGE_KIND_ORDER } from '../model';
 import { byString } from '../compare';
+import { hasLazyFields } from './fingerprint';
 
 /** Freezes an object graph of plain data (plans are values: nobody downstream may edit them). */
 export function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const v of Object.values(value as object)) deepFreeze(v);
+    if (hasLazyFields(value)) {
+      // Lazy getters (fingerprints) are frozen in place but not read: reading them is what they defer.
+      for (const d of Object.values(Object.getOwnPropertyDescriptors(value))) if ('value' in d) deepFreeze(d.value);
+    } else {
+      for (const v of Object.values(value as object)) deepFreeze(v);
+    }
   }
   return value;
 }

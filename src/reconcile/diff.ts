@@ -23,7 +23,7 @@ import { AmbiguousMatchError, PinnedKeyNotFoundError } from '../errors';
 import type { Change, KeySpec, KeyState, LiveKey, Permission, ProjectPlan, ProjectSpec } from '../model';
 import { canonicalPermissions, isPermission } from '../permissions';
 import { deepFreeze, sortChanges } from './build';
-import { desiredFingerprint, liveFingerprint } from './fingerprint';
+import { withLazyFingerprints } from './fingerprint';
 import { type MatchResult, matchEntries } from './match';
 import { retiredDescription } from './raced-creates';
 import { fitsRetirement, isExpired, lifecycleNotices, noticeText, pastDeadline, retirementAt, rotationDueAt } from './rotation';
@@ -218,11 +218,12 @@ export function planProject(input: PlanProjectInput): ProjectPlan {
     for (const key of m.unclaimed) if (key.active && key.uuid !== selfKey.uuid) changes.push(deactivation(key, 'unmanaged'));
   }
 
-  return deepFreeze({
+  // Fingerprints are computed on first read (a saved plan or a format that shows them), see fingerprint.ts.
+  const plan: ProjectPlan = {
     project: desired.token,
     apiUrl: input.apiUrl,
-    liveFingerprint: liveFingerprint(live),
-    desiredFingerprint: desiredFingerprint(desired),
+    liveFingerprint: '',
+    desiredFingerprint: '',
     selfUuid: selfKey.uuid,
     unmanaged: desired.unmanaged,
     liveKeys: live.length,
@@ -231,7 +232,8 @@ export function planProject(input: PlanProjectInput): ProjectPlan {
     planningKeyAccess: selfKey.permissions.includes('ACCESS_MANAGE') ? 'manage' : 'read',
     protectedUuids: [...m.matched].filter(([e]) => e.protected).map(([, k]) => k.uuid).sort(byString),
     changes: sortChanges(changes),
-  });
+  };
+  return deepFreeze(withLazyFingerprints(plan, live, desired));
 }
 
 /**

@@ -16,6 +16,8 @@ function sha256(value: unknown): string {
 
 /**
  * Fingerprint of a live listing: keys sorted by uuid, each as `[uuid, description, sorted permissions, active]`.
+ * One native JSON.stringify of the rows measured faster than hashing them row by row (100,000 keys: ~0.3 s
+ * against ~0.45 s under load), so the whole text is built once; it is computed only when read (see below).
  */
 export function liveFingerprint(live: readonly LiveKey[]): string {
   const canonical = [...live]
@@ -47,4 +49,45 @@ export function desiredFingerprint(desired: ProjectSpec): string {
     }))
     .sort((a, b) => byString(a.description, b.description) || byString(a.uuid ?? '', b.uuid ?? ''));
   return sha256({ token: desired.token, unmanaged: desired.unmanaged, keys });
+}
+
+/** Objects whose fingerprints are getters not yet read: `deepFreeze` must freeze them without reading them. */
+const lazyHolders = new WeakSet<object>();
+
+/** Whether `value` carries lazy fingerprint getters (see `withLazyFingerprints`). */
+export function hasLazyFields(value: object): boolean {
+  return lazyHolders.has(value);
+}
+
+/**
+ * Turns `plan`'s `liveFingerprint` and `desiredFingerprint` into enumerable getters, each computed on its first
+ * read and then remembered: only a saved plan, a format that prints them or a saved-plan check reads them, so a
+ * text plan of 100,000 keys never hashes its listing. Reading is indistinguishable from a plain property
+ * (spread, JSON, equality); the keys keep their place in the object. `live` is copied so that a caller's later
+ * edits to its array cannot change what the plan was made against.
+ */
+export function withLazyFingerprints<T extends { liveFingerprint: string; desiredFingerprint: string }>(
+  plan: T,
+  live: readonly LiveKey[],
+  desired: ProjectSpec,
+): T {
+  let liveKeys: readonly LiveKey[] | undefined = [...live];
+  let liveValue: string | undefined;
+  let desiredValue: string | undefined;
+  Object.defineProperty(plan, 'liveFingerprint', {
+    enumerable: true,
+    get: () => {
+      if (liveValue === undefined) {
+        liveValue = liveFingerprint(liveKeys!);
+        liveKeys = undefined;
+      }
+      return liveValue;
+    },
+  });
+  Object.defineProperty(plan, 'desiredFingerprint', {
+    enumerable: true,
+    get: () => (desiredValue ??= desiredFingerprint(desired)),
+  });
+  lazyHolders.add(plan);
+  return plan;
 }

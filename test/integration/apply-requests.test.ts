@@ -10,7 +10,7 @@ let api: TestApi;
 let dir: string;
 
 beforeAll(async () => {
-  api = await startTestApi(['deact', 'perms', 'saved']);
+  api = await startTestApi(['deact', 'perms', 'saved', 'deact2k']);
   dir = tempDir();
 });
 afterAll(async () => {
@@ -30,6 +30,17 @@ test('250 deactivations: 1 self check, 3 list pages, 3 bulk calls — nothing el
   expect(r.code).toBe(0);
   expect(api.handle.stats().byRoute).toEqual({ 'GET /keys/self': 1, 'GET /keys': 3, 'POST /keys/status': 3 });
 });
+
+test("2,000 deactivations (bench:apply's first row): 1 self check, 21 list pages, 20 bulk calls of 100", async () => {
+  await seed('deact2k', 2000);
+  fs.writeFileSync(path.join(dir, 'deact2k.yaml'), 'version: 1\nprojects:\n  - token: deact2k\n    keys: []\n');
+  api.handle.resetStats();
+  const r = await runCli(['apply', '-f', 'deact2k.yaml', '--auto-approve', '--force'], { env: api.env('deact2k'), cwd: dir });
+  expect(r.code).toBe(0);
+  // 2,000 keys and the admin key: 2,001 keys in pages of 100.
+  expect(api.handle.stats().byRoute).toEqual({ 'GET /keys/self': 1, 'GET /keys': 21, 'POST /keys/status': 20 });
+  expect(r.stdout).toContain('2000 deactivated');
+}, 60_000);
 
 test('120 permission changes: 1 self check, 2 list pages, one PATCH per key', async () => {
   await seed('perms', 120);
