@@ -211,7 +211,7 @@ function quickLocator(text: string, file: string, root: unknown, mappings: Map<o
   // Pointers come in runs under one parent (`/projects/0/keys/0`, `/projects/0/keys/1`, ...): the last parent is kept.
   let parentPointer: string | undefined;
   let parent: unknown;
-  return (pointer, where = 'value') => {
+  const locate: Locator = (pointer, where = 'value') => {
     if (where === 'value' && pointer.length > 1) {
       const cut = pointer.lastIndexOf('/');
       const head = pointer.slice(0, cut);
@@ -228,4 +228,10 @@ function quickLocator(text: string, file: string, root: unknown, mappings: Map<o
     fallback ??= precise();
     return fallback(pointer, where);
   };
+  return Object.assign(locate, {
+    mapping: (node: object): SourceLocation | undefined => {
+      const offset = mappings.get(node);
+      return offset === undefined ? undefined : at(offset);
+    },
+  });
 }

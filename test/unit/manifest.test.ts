@@ -10,6 +10,7 @@ import { MAX_DESCRIPTION_LENGTH } from '../../src/contract';
 import { startEmulator } from '../../src/emulator';
 import { formatDiagnostics, MANIFEST_SCHEMA, parseManifestText, readDesiredState } from '../../src/manifest';
 import { secretVariableName } from '../../src/secret-names';
+import { variablePart, variablePrefix } from '../../src/manifest/rules';
 import { operatorTrust } from '../../src/trust';
 
 const lines = (...ls: string[]) => `${ls.join('\n')}\n`;
@@ -797,6 +798,15 @@ describe('secret variable names are unique across the manifest', () => {
     expect(secretVariableName('demo-ci', 'x')).toBe('SCALEFLEX_KEY_DEMO_CI_X');
     expect(secretVariableName('demo', '--')).toBe('SCALEFLEX_KEY_DEMO_KEY');
     expect(secretVariableName('', 'Ünïcode 🚀 key')).toBe('SCALEFLEX_KEY_N_CODE_KEY');
+  });
+
+  test('the rule computes secretVariableName in two parts (token once per project) and always agrees with it', () => {
+    const texts = ['demo', 'demo-ci', '', '--', '_a_', 'CI uploader', 'Ünïcode 🚀 key', 'ß straße', ' x ', 'a__b', 'svc-12 t3', '\u0131i', '-9-', 'KEY'];
+    for (const token of texts) {
+      for (const description of texts) {
+        expect(variablePrefix(token) + (variablePart(description) || 'KEY')).toBe(secretVariableName(token, description));
+      }
+    }
   });
 });
 
