@@ -524,24 +524,36 @@ function protectedStaysActive(ctx: RuleContext): void {
  * one description are meant to be the same name and are exempt.
  */
 function uniqueSecretVariables(ctx: RuleContext): void {
-  /** Variable -> where it was first claimed, as `p * 2^32 + k` (no object per key). */
-  const first = new Map<string, number>();
   const projects = projectsOf(ctx.walk, ctx.doc);
-  for (const { project, pp, p } of projects) {
+  const prefixes = projects.map(({ project }) => (typeof project.token === 'string' ? variablePrefix(project.token) : ''));
+  // Variable -> where it was first claimed, as `p * 2^32 + k` (no object per key), one map per token prefix: two
+  // variables with different prefixes can be equal only when one prefix begins the other (`A_` and `A_B_`), and
+  // then every variable goes into one map under its whole name.
+  // (Sorted, a prefix comes right before some name it begins, if any does.)
+  const sorted = [...new Set(prefixes.filter((x) => x !== ''))].sort();
+  const overlap = sorted.some((a, i) => i + 1 < sorted.length && (sorted[i + 1] as string).startsWith(a));
+  const maps = new Map<string, Map<string, number>>();
+  for (let i = 0; i < projects.length; i++) {
+    const { project, pp, p } = projects[i] as ProjectEntry;
     const token = str(project.token);
     if (token === undefined) continue;
-    const prefix = variablePrefix(token);
+    const prefix = prefixes[i] as string;
+    const mapKey = overlap ? '' : prefix;
+    let first = maps.get(mapKey);
+    if (!first) maps.set(mapKey, (first = new Map()));
     const keys = asArray(project.keys);
     for (let k = 0; k < keys.length; k++) {
       const key = keys[k];
       if (!isObj(key) || typeof key.description !== 'string') continue;
       const description = key.description;
-      const variable = prefix + (variablePart(description) || 'KEY');
-      const claimed = first.get(variable);
+      const part = variablePart(description) || 'KEY';
+      const name = overlap ? prefix + part : part;
+      const claimed = first.get(name);
       if (claimed === undefined) {
-        first.set(variable, p * 2 ** 32 + k);
+        first.set(name, p * 2 ** 32 + k);
         continue;
       }
+      const variable = prefix + part;
       const earlierP = Math.floor(claimed / 2 ** 32);
       const earlierK = claimed % 2 ** 32;
       const earlierProject = asArray(ctx.doc.projects)[earlierP] as Obj;
@@ -781,9 +793,9 @@ export function buildDesiredState(doc: Obj, locate: Locator): DesiredState {
     return { file, line, column, ...(construct !== undefined ? { construct } : {}) };
   };
   // The locator's shortcut for mappings answers with a fresh {file, line, column}, the shape `source` builds.
-  const keySource = (key: Obj, pointer: () => string): SourceLocation => {
+  const keySource = (key: Obj, p: number, k: number): SourceLocation => {
     const loc = locate.mapping?.(key);
-    return loc !== undefined && loc.construct === undefined ? loc : source(pointer());
+    return loc !== undefined && loc.construct === undefined ? loc : source(`/projects/${p}/keys/${k}`);
   };
   /** Effective permissions by what a key names: most keys name one of a few combinations. */
   const permissionLists = new Map<string, readonly Permission[]>();
@@ -813,12 +825,30 @@ export function buildDesiredState(doc: Obj, locate: Locator): DesiredState {
       const rotate = key.rotate !== undefined ? rotationOf(key.rotate) : typeof key.uuid === 'string' ? undefined : projectRotate;
       const expires = typeof key.expires === 'string' ? parseUtcInstant(key.expires) : undefined;
       const former = key.formerDescriptions as string[] | undefined;
+      const formerDescriptions = former !== undefined && former.length > 0 ? Object.freeze([...former]) : NO_FORMER_DESCRIPTIONS;
+      const permissions = permissionsOf(key.permissions as string[] | undefined, key.permissionSets as string[] | undefined);
+      const active = (key.active as boolean | undefined) ?? true;
+      if (
+        typeof key.uuid !== 'string' &&
+        key.protected !== true &&
+        typeof key.owner !== 'string' &&
+        typeof key.purpose !== 'string' &&
+        typeof key.justification !== 'string' &&
+        !rotate &&
+        expires === undefined &&
+        (deliver === undefined || deliver.length === 0)
+      ) {
+        // The common key: one literal with every field (smaller than one grown field by field).
+        const source = keySource(key, p, k);
+        keys[k] = Object.freeze({ description: key.description as string, permissions, active, formerDescriptions, source });
+        continue;
+      }
       // Fields assigned in the order the spec has always had them (JSON output follows it); optional ones only when set.
       const spec: { -readonly [F in keyof KeySpec]: KeySpec[F] } = {
         description: key.description as string,
-        permissions: permissionsOf(key.permissions as string[] | undefined, key.permissionSets as string[] | undefined),
-        active: (key.active as boolean | undefined) ?? true,
-        formerDescriptions: former !== undefined && former.length > 0 ? Object.freeze([...former]) : NO_FORMER_DESCRIPTIONS,
+        permissions,
+        active,
+        formerDescriptions,
       } as KeySpec;
       if (typeof key.uuid === 'string') spec.uuid = key.uuid;
       if (key.protected === true) spec.protected = true;
@@ -828,7 +858,7 @@ export function buildDesiredState(doc: Obj, locate: Locator): DesiredState {
       if (rotate) spec.rotate = Object.freeze(rotate);
       if (expires !== undefined) spec.expires = expires;
       if (deliver !== undefined && deliver.length > 0) spec.deliver = deliver;
-      spec.source = keySource(key, () => `/projects/${p}/keys/${k}`);
+      spec.source = keySource(key, p, k);
       keys[k] = Object.freeze(spec);
     }
     const credentials = isObj(project.credentials) ? (Object.freeze({ ...project.credentials }) as CredentialsRef) : undefined;

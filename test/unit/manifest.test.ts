@@ -760,6 +760,16 @@ describe('secret variable names are unique across the manifest', () => {
     }
   });
 
+  test('across projects with one token part: demo-x + "a" and demo--x + "A" collide; alpha and beta never do', () => {
+    const project = (token: string, description: string) => [`  - token: ${token}`, '    keys:', `      - description: ${description}`, '        permissions: [OBJECTS_LIST]'];
+    const same = parseManifestText(lines('version: 1', 'projects:', ...project('demo-x', 'a'), ...project('demo--x', 'A')), 'm.yaml');
+    const collisions = same.diagnostics.filter((d) => d.message.includes('would store its secret'));
+    expect(collisions.map((d) => [d.line, d.column])).toEqual([[9, 22]]);
+    expect(collisions[0]!.message).toContain('SCALEFLEX_KEY_DEMO_X_A, like key "a" of project "demo-x" at line 5, column 22');
+    const distinct = parseManifestText(lines('version: 1', 'projects:', ...project('alpha', 'a'), ...project('beta', 'a')), 'm.yaml');
+    expect(distinct.diagnostics).toEqual([]);
+  });
+
   test('across projects: demo-ci + "x" and demo + "ci x" collide', () => {
     const text = lines(
       'version: 1',
