@@ -524,36 +524,43 @@ function protectedStaysActive(ctx: RuleContext): void {
  * one description are meant to be the same name and are exempt.
  */
 function uniqueSecretVariables(ctx: RuleContext): void {
+  // Variable -> its first claim, as `p * 2^32 + k`, kept by a 30-bit hash of the name (a small integer: neither a
+  // string nor a boxed number per key). Names are compared whenever two hashes meet: a name whose hash another name
+  // holds goes into `exact`, by name. So a hash collision costs two names, never a wrong answer.
+  const byHash = new Map<number, number>();
+  const exact = new Map<string, number>();
   const projects = projectsOf(ctx.walk, ctx.doc);
-  const prefixes = projects.map(({ project }) => (typeof project.token === 'string' ? variablePrefix(project.token) : ''));
-  // Variable -> where it was first claimed, as `p * 2^32 + k` (no object per key), one map per token prefix: two
-  // variables with different prefixes can be equal only when one prefix begins the other (`A_` and `A_B_`), and
-  // then every variable goes into one map under its whole name.
-  // (Sorted, a prefix comes right before some name it begins, if any does.)
-  const sorted = [...new Set(prefixes.filter((x) => x !== ''))].sort();
-  const overlap = sorted.some((a, i) => i + 1 < sorted.length && (sorted[i + 1] as string).startsWith(a));
-  const maps = new Map<string, Map<string, number>>();
-  for (let i = 0; i < projects.length; i++) {
-    const { project, pp, p } = projects[i] as ProjectEntry;
+  const nameOf = (claim: number): string => {
+    const project = asArray(ctx.doc.projects)[Math.floor(claim / 2 ** 32)] as Obj;
+    const key = asArray(project.keys)[claim % 2 ** 32] as Obj;
+    return variablePrefix(project.token as string) + (variablePart(key.description as string) || 'KEY');
+  };
+  for (const { project, pp, p } of projects) {
     const token = str(project.token);
     if (token === undefined) continue;
-    const prefix = prefixes[i] as string;
-    const mapKey = overlap ? '' : prefix;
-    let first = maps.get(mapKey);
-    if (!first) maps.set(mapKey, (first = new Map()));
+    const prefix = variablePrefix(token);
+    const prefixHash = nameHash(prefix, 0, prefix.length, HASH_SEED);
     const keys = asArray(project.keys);
     for (let k = 0; k < keys.length; k++) {
       const key = keys[k];
       if (!isObj(key) || typeof key.description !== 'string') continue;
       const description = key.description;
-      const part = variablePart(description) || 'KEY';
-      const name = overlap ? prefix + part : part;
-      const claimed = first.get(name);
-      if (claimed === undefined) {
-        first.set(name, p * 2 ** 32 + k);
+      const claim = p * 2 ** 32 + k;
+      const hash = descriptionHash(description, prefixHash);
+      const hashed = byHash.get(hash);
+      if (hashed === undefined) {
+        byHash.set(hash, claim);
         continue;
       }
-      const variable = prefix + part;
+      const variable = prefix + (variablePart(description) || 'KEY');
+      let claimed: number | undefined = hashed;
+      if (nameOf(hashed) !== variable) {
+        claimed = exact.get(variable);
+        if (claimed === undefined) {
+          exact.set(variable, claim);
+          continue;
+        }
+      }
       const earlierP = Math.floor(claimed / 2 ** 32);
       const earlierK = claimed % 2 ** 32;
       const earlierProject = asArray(ctx.doc.projects)[earlierP] as Obj;
@@ -574,6 +581,40 @@ function uniqueSecretVariables(ctx: RuleContext): void {
       );
     }
   }
+}
+
+export const HASH_SEED = 0x811c9dc5 | 0;
+/** FNV-1a over `text[from, to)`, continuing from `hash`. */
+export function nameHash(text: string, from: number, to: number, hash: number): number {
+  for (let i = from; i < to; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash;
+}
+
+/**
+ * The 30-bit hash of `prefix + (variablePart(description) || 'KEY')`, given the prefix's running hash, without
+ * building the name: for ASCII the part is computed character by character (upper-cased, runs of other characters as
+ * one `_`, none at either end); anything else goes through `variablePart`.
+ */
+export function descriptionHash(description: string, prefixHash: number): number {
+  let hash = prefixHash;
+  let emitted = false;
+  let gap = false;
+  for (let i = 0; i < description.length; i++) {
+    let c = description.charCodeAt(i);
+    if (c >= 128) {
+      const part = variablePart(description) || 'KEY';
+      return nameHash(part, 0, part.length, prefixHash) & 0x3fffffff;
+    }
+    if (c >= 0x61 && c <= 0x7a) c -= 0x20;
+    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)) {
+      if (gap && emitted) hash = Math.imul(hash ^ 0x5f, 0x01000193);
+      hash = Math.imul(hash ^ c, 0x01000193);
+      emitted = true;
+      gap = false;
+    } else gap = true;
+  }
+  if (!emitted) hash = nameHash('KEY', 0, 3, hash);
+  return hash & 0x3fffffff;
 }
 
 /**

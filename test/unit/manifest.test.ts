@@ -10,7 +10,7 @@ import { MAX_DESCRIPTION_LENGTH } from '../../src/contract';
 import { startEmulator } from '../../src/emulator';
 import { formatDiagnostics, MANIFEST_SCHEMA, parseManifestText, readDesiredState } from '../../src/manifest';
 import { secretVariableName } from '../../src/secret-names';
-import { variablePart, variablePrefix } from '../../src/manifest/rules';
+import { descriptionHash, HASH_SEED, nameHash, variablePart, variablePrefix } from '../../src/manifest/rules';
 import { operatorTrust } from '../../src/trust';
 
 const lines = (...ls: string[]) => `${ls.join('\n')}\n`;
@@ -758,6 +758,30 @@ describe('secret variable names are unique across the manifest', () => {
       expect(d.message).toContain('hint: rename one of them');
       expect(d.related).toEqual([{ file: 'm.yaml', line: 5, column: 22, message: 'also SCALEFLEX_KEY_DEMO_CI_UPLOADER' }]);
     }
+  });
+
+  test('the rule keeps names by a hash: equal names hash alike, and two names that share a hash are still told apart', () => {
+    const texts = ['demo', 'CI uploader', 'ci-uploader', '--', '', 'Ünïcode 🚀 key', 'ß straße', 'a__b', ' x ', 'KEY', 'svc-12 t3'];
+    for (const d of texts) expect(descriptionHash(d, HASH_SEED)).toBe(descriptionHash(variablePart(d) || 'KEY', HASH_SEED));
+    // Two different names with one 30-bit hash, found by trying: neither is reported against the other, and each
+    // is still found again under another spelling.
+    const prefix = nameHash('SCALEFLEX_KEY_DEMO_', 0, 'SCALEFLEX_KEY_DEMO_'.length, HASH_SEED);
+    const seen = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; !pair; i++) {
+      const d = `k${i}`;
+      const h = descriptionHash(d, prefix);
+      const other = seen.get(h);
+      if (other !== undefined) pair = [other, d];
+      else seen.set(h, d);
+    }
+    const [a, b] = pair;
+    const key = (d: string) => [`      - description: ${d}`, '        permissions: [OBJECTS_LIST]'];
+    const result = parseManifestText(demo(...key(a), ...key(b), ...key(b.toUpperCase()), ...key(`-${a.toUpperCase()}`)), 'm.yaml');
+    expect(result.diagnostics.map((d) => [d.line, d.message.slice(0, d.message.indexOf(' at line'))])).toEqual([
+      [9, `key "${b.toUpperCase()}" of project "demo" would store its secret in the variable SCALEFLEX_KEY_DEMO_${b.toUpperCase()}, like key "${b}" of project "demo"`],
+      [11, `key "-${a.toUpperCase()}" of project "demo" would store its secret in the variable SCALEFLEX_KEY_DEMO_${a.toUpperCase()}, like key "${a}" of project "demo"`],
+    ]);
   });
 
   test('across projects with one token part: demo-x + "a" and demo--x + "A" collide; alpha and beta never do', () => {
