@@ -111,7 +111,6 @@ function projectsOf(walk: Walk, doc: Obj): ProjectEntry[] {
   return list;
 }
 
-
 /** The project token, for messages: the token when it is a string, else its position in the list. */
 function tokenName(project: Obj, p: number): string {
   return str(project.token) ?? String(p);
