@@ -12,7 +12,13 @@ import { redact } from '../redact';
  * `at: 'key'` asks for the mapping key of the last segment (used for unknown fields), when the source has one.
  * A location with an empty `file` is a construct in memory (CDKTF synth-time validation), named by `construct`.
  */
-export type Locator = (pointer: string, at?: 'value' | 'key') => SourceLocation;
+export type Locator = ((pointer: string, at?: 'value' | 'key') => SourceLocation) & {
+  /**
+   * Optional shortcut: where the mapping `node` (a node of the located value) starts, as `locate(itsPointer)` would
+   * answer, or undefined when this locator cannot tell. Spares building a pointer per key to place each KeySpec.
+   */
+  readonly mapping?: (node: object) => SourceLocation | undefined;
+};
 
 /** An error diagnostic at `loc`, with the other places it involves. */
 export function errorAt(loc: SourceLocation, message: string, path: string, related?: readonly RelatedLocation[]): Diagnostic {

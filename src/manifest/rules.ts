@@ -12,7 +12,6 @@ import type { Diagnostic } from '../errors';
 import { deliveryFileProblem, DELIVERY_PLACEHOLDERS, unknownPlaceholders } from '../delivery';
 import type { CredentialsRef, DeliverySpec, DesiredState, KeySpec, Permission, ProjectSpec, RotationSpec, SourceLocation, UnmanagedPolicy } from '../model';
 import { canonicalPermissions, isPermission } from '../permissions';
-import { secretVariableName } from '../secret-names';
 import { credentialEnvProblem, credentialFilePathProblem, manifestApiUrlProblem, type OperatorTrust, type UrlProblem } from '../trust';
 import { errorAt, escapePointer, type Locator, relatedAt, where } from './diagnostics';
 import { MANIFEST_SCHEMA, quote } from './schema-check';
@@ -88,14 +87,19 @@ interface RuleContext {
 }
 
 type ProjectEntry = { project: Obj; pp: string; p: number };
-type KeyEntry = { key: Obj; kp: string; k: number };
-/** The lists every rule walks, built once per run (10,000 keys, eleven rules), not once per rule. */
+/**
+ * What the rules share, built once per run rather than once per rule. Key entries are walked by index, and a
+ * key's pointer is built only when something is reported about it: at 100,000 keys, a string and an object per
+ * key and rule were most of the rules' time and memory.
+ */
 interface Walk {
   readonly projects: WeakMap<Obj, ProjectEntry[]>;
-  readonly keys: WeakMap<Obj, KeyEntry[]>;
-  readonly descriptions: WeakMap<Obj, Map<string, number[]>>;
+  readonly descriptions: WeakMap<Obj, Descriptions>;
 }
-const newWalk = (): Walk => ({ projects: new WeakMap(), keys: new WeakMap(), descriptions: new WeakMap() });
+const newWalk = (): Walk => ({ projects: new WeakMap(), descriptions: new WeakMap() });
+
+/** The pointer of key entry `k` of the project at `pp`. */
+const keyAt = (pp: string, k: number): string => `${pp}/keys/${k}`;
 
 /** Each project entry that is a mapping, with its pointer. */
 function projectsOf(walk: Walk, doc: Obj): ProjectEntry[] {
@@ -103,16 +107,6 @@ function projectsOf(walk: Walk, doc: Obj): ProjectEntry[] {
   if (!list) {
     list = asArray(doc.projects).flatMap((project, p) => (isObj(project) ? [{ project, pp: `/projects/${p}`, p }] : []));
     walk.projects.set(doc, list);
-  }
-  return list;
-}
-
-/** Each key entry that is a mapping, with its pointer. */
-function keysOf(walk: Walk, project: Obj, pp: string): KeyEntry[] {
-  let list = walk.keys.get(project);
-  if (!list) {
-    list = asArray(project.keys).flatMap((key, k) => (isObj(key) ? [{ key, kp: `${pp}/keys/${k}`, k }] : []));
-    walk.keys.set(project, list);
   }
   return list;
 }
@@ -158,7 +152,7 @@ export function checkRules(doc: unknown, locate: Locator, options: RuleOptions):
 
 /** Fields named like a secret (`key:`, `apiSecret:`) anywhere: the value is a secret that was pasted in. */
 function secretFields(doc: unknown, report: RuleContext['report'], superseded: Set<string>): void {
-  findSecretFields(doc, '', 0, (pointer, name) => {
+  findSecretFields(doc, [], new Map(), (pointer, name) => {
     superseded.add(pointer);
     report(
       pointer,
@@ -240,14 +234,17 @@ function trustedCredentials(ctx: RuleContext): void {
 /** A uuid may be pinned by one entry of a project only. */
 function uniqueUuids(ctx: RuleContext): void {
   for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
-    const first = new Map<string, string>();
-    for (const { key, kp } of keysOf(ctx.walk, project, pp)) {
-      const uuid = str(key.uuid);
-      if (uuid === undefined) continue;
-      const here = `${kp}/uuid`;
-      const earlier = first.get(uuid.toLowerCase());
-      if (earlier === undefined) first.set(uuid.toLowerCase(), here);
+    const first = new Map<string, number>();
+    const keys = asArray(project.keys);
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k];
+      if (!isObj(key) || typeof key.uuid !== 'string') continue;
+      const uuid = key.uuid;
+      const earlierK = first.get(uuid.toLowerCase());
+      if (earlierK === undefined) first.set(uuid.toLowerCase(), k);
       else {
+        const earlier = `${keyAt(pp, earlierK)}/uuid`;
+        const here = `${keyAt(pp, k)}/uuid`;
         ctx.report(here, `uuid ${uuid} is pinned by two entries: at ${ctx.pos(earlier)} and here, at ${ctx.pos(here)}; a live key can match one entry only`, {
           related: [{ pointer: earlier, message: 'first pinned here' }],
         });
@@ -256,20 +253,35 @@ function uniqueUuids(ctx: RuleContext): void {
   }
 }
 
-/** Current description -> the indices of the key entries that carry it, in order. */
-function descriptionsOf(walk: Walk, project: Obj, pp: string): Map<string, number[]> {
+/**
+ * A project's current descriptions: the first key entry carrying each, and, for the descriptions carried more than
+ * once, every entry that does (in order). No list per key: almost every description is carried once.
+ */
+interface Descriptions {
+  readonly first: Map<string, number>;
+  readonly shared: Map<string, number[]>;
+}
+
+function descriptionsOf(walk: Walk, project: Obj): Descriptions {
   const cached = walk.descriptions.get(project);
   if (cached) return cached;
-  const byDescription = new Map<string, number[]>();
-  walk.descriptions.set(project, byDescription);
-  for (const { key, k } of keysOf(walk, project, pp)) {
-    const description = str(key.description);
-    if (description === undefined) continue;
-    const entries = byDescription.get(description);
+  const found: Descriptions = { first: new Map(), shared: new Map() };
+  walk.descriptions.set(project, found);
+  const keys = asArray(project.keys);
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k];
+    if (!isObj(key) || typeof key.description !== 'string') continue;
+    const description = key.description;
+    const first = found.first.get(description);
+    if (first === undefined) {
+      found.first.set(description, k);
+      continue;
+    }
+    const entries = found.shared.get(description);
     if (entries) entries.push(k);
-    else byDescription.set(description, [k]);
+    else found.shared.set(description, [first, k]);
   }
-  return byDescription;
+  return found;
 }
 
 /** Whether every entry of `entries` pins a uuid (live projects do have several keys with one description). */
@@ -281,8 +293,10 @@ function allPinned(project: Obj, entries: readonly number[]): boolean {
 /** Descriptions are unique within a project, unless every entry sharing one pins a uuid. */
 function uniqueDescriptions(ctx: RuleContext): void {
   for (const { project, pp, p } of projectsOf(ctx.walk, ctx.doc)) {
-    for (const [description, entries] of descriptionsOf(ctx.walk, project, pp)) {
-      if (entries.length < 2 || allPinned(project, entries)) continue;
+    // In the order of each description's first entry, as when every description had its list.
+    const shared = [...descriptionsOf(ctx.walk, project).shared].sort((a, b) => (a[1][0] as number) - (b[1][0] as number));
+    for (const [description, entries] of shared) {
+      if (allPinned(project, entries)) continue;
       const [firstK, ...rest] = entries as [number, ...number[]];
       const first = `${pp}/keys/${firstK}/description`;
       for (const k of rest) {
@@ -302,15 +316,18 @@ function uniqueDescriptions(ctx: RuleContext): void {
 /** A former description is no current description, and belongs to one key only. */
 function formerDescriptions(ctx: RuleContext): void {
   for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
-    const current = descriptionsOf(ctx.walk, project, pp);
+    const current = descriptionsOf(ctx.walk, project).first;
     const claimedAt = new Map<string, string>();
-    for (const { key, kp, k } of keysOf(ctx.walk, project, pp)) {
-      asArray(key.formerDescriptions).forEach((former, f) => {
+    const keys = asArray(project.keys);
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k];
+      if (!isObj(key) || !Array.isArray(key.formerDescriptions)) continue;
+      const kp = keyAt(pp, k);
+      key.formerDescriptions.forEach((former: unknown, f: number) => {
         if (typeof former !== 'string') return;
         const here = `${kp}/formerDescriptions/${f}`;
-        const owners = current.get(former);
-        if (owners !== undefined) {
-          const owner = owners[0] as number;
+        const owner = current.get(former);
+        if (owner !== undefined) {
           const ownerAt = `${pp}/keys/${owner}/description`;
           if (owner === k) ctx.report(here, `former description ${quote(former)} is this key's current description; remove it from formerDescriptions`);
           else {
@@ -418,15 +435,20 @@ const TRIMMED = new RegExp((MANIFEST_SCHEMA.$defs as Record<string, { pattern?: 
 
 /** Descriptions and former descriptions print as they are: no invisible, bidi-control or non-printing characters. */
 function printableDescriptions(ctx: RuleContext): void {
+  // Printable ASCII first: it is what almost every description is, and much cheaper to test than TRIMMED.
   const problemOf = (label: string, text: unknown) =>
-    typeof text === 'string' && TRIMMED.test(text) ? nonPrintingProblem(label, text) : undefined;
+    typeof text === 'string' && !PRINTABLE_ASCII.test(text) && TRIMMED.test(text) ? nonPrintingProblem(label, text) : undefined;
   for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
-    for (const { key, kp } of keysOf(ctx.walk, project, pp)) {
+    const keys = asArray(project.keys);
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k];
+      if (!isObj(key)) continue;
       const problem = problemOf('description', key.description);
-      if (problem) ctx.report(`${kp}/description`, problem);
-      asArray(key.formerDescriptions).forEach((former, f) => {
+      if (problem) ctx.report(`${keyAt(pp, k)}/description`, problem);
+      if (!Array.isArray(key.formerDescriptions)) continue;
+      key.formerDescriptions.forEach((former: unknown, f: number) => {
         const formerProblem = problemOf('former description', former);
-        if (formerProblem) ctx.report(`${kp}/formerDescriptions/${f}`, formerProblem);
+        if (formerProblem) ctx.report(`${keyAt(pp, k)}/formerDescriptions/${f}`, formerProblem);
       });
     }
   }
@@ -436,16 +458,19 @@ function printableDescriptions(ctx: RuleContext): void {
 function effectivePermissions(ctx: RuleContext): void {
   const setNames = Object.keys(ctx.sets);
   for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
-    for (const { key, kp } of keysOf(ctx.walk, project, pp)) {
+    const keys = asArray(project.keys);
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k];
+      if (!isObj(key)) continue;
       let effective = 0;
       let unknownSet = false;
-      for (const permission of asArray(key.permissions)) if (typeof permission === 'string' && isPermission(permission)) effective++;
-      asArray(key.permissionSets).forEach((name, s) => {
+      if (Array.isArray(key.permissions)) for (const permission of key.permissions) if (typeof permission === 'string' && isPermission(permission)) effective++;
+      if (Array.isArray(key.permissionSets)) key.permissionSets.forEach((name: unknown, s: number) => {
         if (typeof name !== 'string') return;
         if (!Object.prototype.hasOwnProperty.call(ctx.sets, name)) {
           unknownSet = true;
           ctx.report(
-            `${kp}/permissionSets/${s}`,
+            `${keyAt(pp, k)}/permissionSets/${s}`,
             `unknown permission set ${quote(name)}` +
               (setNames.length === 0
                 ? '; no permissionSets are defined at the top level'
@@ -455,13 +480,16 @@ function effectivePermissions(ctx: RuleContext): void {
         }
         effective += asArray(ctx.sets[name]).length;
       });
+      // The rest is looked at only for a key with no permission (pure checks, so the order does not matter).
+      if (effective !== 0 || unknownSet) continue;
       const invalidPermissions = asArray(key.permissions).some((x) => typeof x !== 'string' || !isPermission(x));
       const malformed =
         (key.permissions !== undefined && !Array.isArray(key.permissions)) ||
         (key.permissionSets !== undefined && !Array.isArray(key.permissionSets));
       // A misspelt field (`permisions:`) already has its own error; "no permissions" would only repeat it.
       const misspelt = Object.keys(key).some((field) => !KEY_FIELDS.has(field));
-      if (effective === 0 && !unknownSet && !invalidPermissions && !malformed && !misspelt) {
+      if (!invalidPermissions && !malformed && !misspelt) {
+        const kp = keyAt(pp, k);
         ctx.report(key.permissions !== undefined ? `${kp}/permissions` : kp, noPermissionMessage(key));
       }
     }
@@ -476,8 +504,11 @@ function noPermissionMessage(key: Obj): string {
 /** A `protected: true` key is never deactivated, so it cannot also say `active: false`. */
 function protectedStaysActive(ctx: RuleContext): void {
   for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
-    for (const { key, kp } of keysOf(ctx.walk, project, pp)) {
-      if (key.protected !== true || key.active !== false) continue;
+    const keys = asArray(project.keys);
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k];
+      if (!isObj(key) || key.protected !== true || key.active !== false) continue;
+      const kp = keyAt(pp, k);
       const name = typeof key.description === 'string' ? `key ${quote(key.description)}` : 'this key';
       ctx.report(`${kp}/active`, `${name} is \`protected: true\` and \`active: false\`; a protected key is never deactivated: keep it active, or remove \`protected\` first (in a reviewed change of its own)`, {
         related: [{ pointer: `${kp}/protected`, message: 'protected here' }],
@@ -492,22 +523,54 @@ function protectedStaysActive(ctx: RuleContext): void {
  * one description are meant to be the same name and are exempt.
  */
 function uniqueSecretVariables(ctx: RuleContext): void {
-  const first = new Map<string, { pointer: string; token: string; description: string }>();
-  for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
+  // Variable -> its first claim, as `p * 2^32 + k`, kept by a 30-bit hash of the name (a small integer: neither a
+  // string nor a boxed number per key). Names are compared whenever two hashes meet: a name whose hash another name
+  // holds goes into `exact`, by name. So a hash collision costs two names, never a wrong answer.
+  const byHash = new Map<number, number>();
+  const exact = new Map<string, number>();
+  const projects = projectsOf(ctx.walk, ctx.doc);
+  const nameOf = (claim: number): string => {
+    const project = asArray(ctx.doc.projects)[Math.floor(claim / 2 ** 32)] as Obj;
+    const key = asArray(project.keys)[claim % 2 ** 32] as Obj;
+    return variablePrefix(project.token as string) + (variablePart(key.description as string) || 'KEY');
+  };
+  for (const { project, pp, p } of projects) {
     const token = str(project.token);
     if (token === undefined) continue;
-    for (const { key, kp } of keysOf(ctx.walk, project, pp)) {
-      const description = str(key.description);
-      if (description === undefined) continue;
-      const variable = secretVariableName(token, description);
-      const here = `${kp}/description`;
-      const earlier = first.get(variable);
-      if (earlier === undefined) {
-        first.set(variable, { pointer: here, token, description });
+    const prefix = variablePrefix(token);
+    const prefixHash = nameHash(prefix, 0, prefix.length, HASH_SEED);
+    const keys = asArray(project.keys);
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k];
+      if (!isObj(key) || typeof key.description !== 'string') continue;
+      const description = key.description;
+      const claim = p * 2 ** 32 + k;
+      const hash = descriptionHash(description, prefixHash);
+      const hashed = byHash.get(hash);
+      if (hashed === undefined) {
+        byHash.set(hash, claim);
         continue;
       }
+      const variable = prefix + (variablePart(description) || 'KEY');
+      let claimed: number | undefined = hashed;
+      if (nameOf(hashed) !== variable) {
+        claimed = exact.get(variable);
+        if (claimed === undefined) {
+          exact.set(variable, claim);
+          continue;
+        }
+      }
+      const earlierP = Math.floor(claimed / 2 ** 32);
+      const earlierK = claimed % 2 ** 32;
+      const earlierProject = asArray(ctx.doc.projects)[earlierP] as Obj;
+      const earlier = {
+        pointer: `${keyAt(`/projects/${earlierP}`, earlierK)}/description`,
+        token: earlierProject.token as string,
+        description: (asArray(earlierProject.keys)[earlierK] as Obj).description as string,
+      };
       // Same project and description: the duplicate-description rule decides (pinned entries may share one).
       if (earlier.token === token && earlier.description === description) continue;
+      const here = `${keyAt(pp, k)}/description`;
       ctx.report(
         here,
         `key ${quote(description)} of project ${quote(token)} would store its secret in the variable ${variable}, ` +
@@ -517,6 +580,61 @@ function uniqueSecretVariables(ctx: RuleContext): void {
       );
     }
   }
+}
+
+export const HASH_SEED = 0x811c9dc5 | 0;
+/** FNV-1a over `text[from, to)`, continuing from `hash`. */
+export function nameHash(text: string, from: number, to: number, hash: number): number {
+  for (let i = from; i < to; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash;
+}
+
+/**
+ * The 30-bit hash of `prefix + (variablePart(description) || 'KEY')`, given the prefix's running hash, without
+ * building the name: for ASCII the part is computed character by character (upper-cased, runs of other characters as
+ * one `_`, none at either end); anything else goes through `variablePart`.
+ */
+export function descriptionHash(description: string, prefixHash: number): number {
+  let hash = prefixHash;
+  let emitted = false;
+  let gap = false;
+  for (let i = 0; i < description.length; i++) {
+    let c = description.charCodeAt(i);
+    if (c >= 128) {
+      const part = variablePart(description) || 'KEY';
+      return nameHash(part, 0, part.length, prefixHash) & 0x3fffffff;
+    }
+    if (c >= 0x61 && c <= 0x7a) c -= 0x20;
+    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)) {
+      if (gap && emitted) hash = Math.imul(hash ^ 0x5f, 0x01000193);
+      hash = Math.imul(hash ^ c, 0x01000193);
+      emitted = true;
+      gap = false;
+    } else gap = true;
+  }
+  if (!emitted) hash = nameHash('KEY', 0, 3, hash);
+  return hash & 0x3fffffff;
+}
+
+/**
+ * `secretVariableName(token, description)` in two parts, the token's computed once per project: the same
+ * upper-casing, runs of other characters as one `_`, `_` trimmed (a unit test compares the two).
+ */
+export function variablePrefix(token: string): string {
+  const part = variablePart(token);
+  return part === '' ? 'SCALEFLEX_KEY_' : `SCALEFLEX_KEY_${part}_`;
+}
+
+const NOT_NAME_CHARACTERS = /[^A-Z0-9]+/g;
+
+/** One part of a secret variable name (see `variablePrefix`). */
+export function variablePart(text: string): string {
+  const name = text.toUpperCase().replace(NOT_NAME_CHARACTERS, '_');
+  let start = 0;
+  let end = name.length;
+  while (start < end && name.charCodeAt(start) === 95) start++;
+  while (end > start && name.charCodeAt(end - 1) === 95) end--;
+  return start === 0 && end === name.length ? name : name.slice(start, end);
 }
 
 /** A `rotate:` mapping's durations in milliseconds, or undefined when either does not parse. */
@@ -542,7 +660,12 @@ function lifecycleFields(ctx: RuleContext): void {
   };
   for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
     if (project.rotate !== undefined) checkRotation(project.rotate, `${pp}/rotate`);
-    for (const { key, kp } of keysOf(ctx.walk, project, pp)) {
+    const keys = asArray(project.keys);
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k];
+      if (!isObj(key)) continue;
+      if (key.rotate === undefined && key.expires === undefined) continue;
+      const kp = keyAt(pp, k);
       if (key.rotate !== undefined) {
         checkRotation(key.rotate, `${kp}/rotate`);
         if (typeof key.uuid === 'string') {
@@ -612,7 +735,11 @@ function deliverySinks(ctx: RuleContext): void {
     });
   for (const { project, pp } of projectsOf(ctx.walk, ctx.doc)) {
     check(project.deliver, `${pp}/deliver`);
-    for (const { key, kp } of keysOf(ctx.walk, project, pp)) check(key.deliver, `${kp}/deliver`);
+    const keys = asArray(project.keys);
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k];
+      if (isObj(key) && key.deliver !== undefined) check(key.deliver, `${keyAt(pp, k)}/deliver`);
+    }
   }
 }
 
@@ -633,20 +760,46 @@ const PROJECT_RULES: ReadonlyArray<(ctx: RuleContext) => void> = [
   deliverySinks,
 ];
 
-function findSecretFields(node: unknown, pointer: string, depth: number, found: (pointer: string, name: string) => void): void {
-  if (depth > 64 || node === null || typeof node !== 'object') return;
+/**
+ * Walks every node for fields named like a secret. The path is kept as segments and joined into a pointer only for
+ * a field found; each distinct field name is normalized once (`names`, per run): a manifest repeats a dozen names.
+ */
+function findSecretFields(
+  node: unknown,
+  path: Array<string | number>,
+  names: Map<string, boolean>,
+  found: (pointer: string, name: string) => void,
+): void {
+  if (path.length > 64 || node === null || typeof node !== 'object') return;
   if (Array.isArray(node)) {
-    node.forEach((item, i) => findSecretFields(item, `${pointer}/${i}`, depth + 1, found));
+    for (let i = 0; i < node.length; i++) {
+      const item: unknown = node[i];
+      if (item === null || typeof item !== 'object') continue;
+      path.push(i);
+      findSecretFields(item, path, names, found);
+      path.pop();
+    }
     return;
   }
   // Inside permissionSets the keys are user-chosen set names, not fields.
-  const namesAreData = pointer === '/permissionSets';
-  for (const [name, value] of Object.entries(node as Obj)) {
-    const child = `${pointer}/${escapePointer(name)}`;
+  const namesAreData = path.length === 1 && path[0] === 'permissionSets';
+  for (const name of Object.keys(node)) {
+    const value: unknown = (node as Obj)[name];
     // A list or mapping under such a name is a misspelt field (`key:` for `keys:`), left to the schema's "did you mean".
     const scalar = value === null || typeof value !== 'object';
-    if (!namesAreData && scalar && SECRET_FIELD_NAMES.has(name.toLowerCase().replace(/[-_]/g, ''))) found(child, name);
-    else findSecretFields(value, child, depth + 1, found);
+    if (scalar) {
+      if (namesAreData) continue;
+      let secret = names.get(name);
+      if (secret === undefined) {
+        secret = SECRET_FIELD_NAMES.has(name.toLowerCase().replace(/[-_]/g, ''));
+        names.set(name, secret);
+      }
+      if (secret) found(`${path.map((segment) => `/${escapePointer(segment)}`).join('')}/${escapePointer(name)}`, name);
+      continue;
+    }
+    path.push(name);
+    findSecretFields(value, path, names, found);
+    path.pop();
   }
 }
 
@@ -664,10 +817,14 @@ function deliverySpecs(list: unknown): readonly DeliverySpec[] | undefined {
   );
 }
 
+/** The empty list every key without former descriptions shares (frozen, so sharing it is safe). */
+const NO_FORMER_DESCRIPTIONS: readonly string[] = Object.freeze([]);
+
 /**
  * Builds the DesiredState from a manifest that passed the schema and the rules: defaults applied
  * (`active: true`, `unmanaged: deactivate`), permission sets expanded into sorted effective permissions,
- * `protected` set only when true.
+ * `protected` set only when true. Every part is frozen; frozen lists that are equal may be shared (keys with the
+ * same permissions share one list), which at 100,000 keys saves a list per key.
  */
 export function buildDesiredState(doc: Obj, locate: Locator): DesiredState {
   const sets = (isObj(doc.permissionSets) ? doc.permissionSets : {}) as Record<string, string[]>;
@@ -675,33 +832,75 @@ export function buildDesiredState(doc: Obj, locate: Locator): DesiredState {
     const { file, line, column, construct } = locate(pointer);
     return { file, line, column, ...(construct !== undefined ? { construct } : {}) };
   };
+  // The locator's shortcut for mappings answers with a fresh {file, line, column}, the shape `source` builds.
+  const keySource = (key: Obj, p: number, k: number): SourceLocation => {
+    const loc = locate.mapping?.(key);
+    return loc !== undefined && loc.construct === undefined ? loc : source(`/projects/${p}/keys/${k}`);
+  };
+  /** Effective permissions by what a key names: most keys name one of a few combinations. */
+  const permissionLists = new Map<string, readonly Permission[]>();
+  const permissionsOf = (permissions: string[] | undefined, permissionSets: string[] | undefined): readonly Permission[] => {
+    const id =
+      permissionSets === undefined && permissions !== undefined && permissions.length === 1
+        ? (permissions[0] as string)
+        : `${(permissions ?? []).join('\n')}\n\n${(permissionSets ?? []).join('\n')}`;
+    let list = permissionLists.get(id);
+    if (list === undefined) {
+      const names = [...(permissions ?? [])];
+      for (const set of permissionSets ?? []) names.push(...(sets[set] ?? []));
+      list = Object.freeze(canonicalPermissions(names) as Permission[]);
+      permissionLists.set(id, list);
+    }
+    return list;
+  };
   const projects: ProjectSpec[] = (doc.projects as Obj[]).map((project, p) => {
     const projectRotate = project.rotate !== undefined ? rotationOf(project.rotate) : undefined;
     const projectDeliver = deliverySpecs(project.deliver);
-    const keys: KeySpec[] = (project.keys as Obj[]).map((key, k) => {
-      const deliver = deliverySpecs(key.deliver) ?? projectDeliver;
+    const projectKeys = project.keys as Obj[];
+    const keys: KeySpec[] = new Array<KeySpec>(projectKeys.length);
+    for (let k = 0; k < projectKeys.length; k++) {
+      const key = projectKeys[k] as Obj;
+      const deliver = key.deliver !== undefined ? (deliverySpecs(key.deliver) ?? projectDeliver) : projectDeliver;
       // A pinned entry never inherits the project's rotation: its successor would not match the pin.
       const rotate = key.rotate !== undefined ? rotationOf(key.rotate) : typeof key.uuid === 'string' ? undefined : projectRotate;
       const expires = typeof key.expires === 'string' ? parseUtcInstant(key.expires) : undefined;
-      const names = [...((key.permissions as string[] | undefined) ?? [])];
-      for (const set of (key.permissionSets as string[] | undefined) ?? []) names.push(...(sets[set] ?? []));
-      const spec: KeySpec = {
+      const former = key.formerDescriptions as string[] | undefined;
+      const formerDescriptions = former !== undefined && former.length > 0 ? Object.freeze([...former]) : NO_FORMER_DESCRIPTIONS;
+      const permissions = permissionsOf(key.permissions as string[] | undefined, key.permissionSets as string[] | undefined);
+      const active = (key.active as boolean | undefined) ?? true;
+      if (
+        typeof key.uuid !== 'string' &&
+        key.protected !== true &&
+        typeof key.owner !== 'string' &&
+        typeof key.purpose !== 'string' &&
+        typeof key.justification !== 'string' &&
+        !rotate &&
+        expires === undefined &&
+        (deliver === undefined || deliver.length === 0)
+      ) {
+        // The common key: one literal with every field (smaller than one grown field by field).
+        const source = keySource(key, p, k);
+        keys[k] = Object.freeze({ description: key.description as string, permissions, active, formerDescriptions, source });
+        continue;
+      }
+      // Fields assigned in the order the spec has always had them (JSON output follows it); optional ones only when set.
+      const spec: { -readonly [F in keyof KeySpec]: KeySpec[F] } = {
         description: key.description as string,
-        permissions: Object.freeze(canonicalPermissions(names) as Permission[]),
-        active: (key.active as boolean | undefined) ?? true,
-        formerDescriptions: Object.freeze([...((key.formerDescriptions as string[] | undefined) ?? [])]),
-        ...(typeof key.uuid === 'string' ? { uuid: key.uuid } : {}),
-        ...(key.protected === true ? { protected: true } : {}),
-        ...(typeof key.owner === 'string' ? { owner: key.owner } : {}),
-        ...(typeof key.purpose === 'string' ? { purpose: key.purpose } : {}),
-        ...(typeof key.justification === 'string' ? { justification: key.justification } : {}),
-        ...(rotate ? { rotate: Object.freeze(rotate) } : {}),
-        ...(expires !== undefined ? { expires } : {}),
-        ...(deliver !== undefined && deliver.length > 0 ? { deliver } : {}),
-        source: source(`/projects/${p}/keys/${k}`),
-      };
-      return Object.freeze(spec);
-    });
+        permissions,
+        active,
+        formerDescriptions,
+      } as KeySpec;
+      if (typeof key.uuid === 'string') spec.uuid = key.uuid;
+      if (key.protected === true) spec.protected = true;
+      if (typeof key.owner === 'string') spec.owner = key.owner;
+      if (typeof key.purpose === 'string') spec.purpose = key.purpose;
+      if (typeof key.justification === 'string') spec.justification = key.justification;
+      if (rotate) spec.rotate = Object.freeze(rotate);
+      if (expires !== undefined) spec.expires = expires;
+      if (deliver !== undefined && deliver.length > 0) spec.deliver = deliver;
+      spec.source = keySource(key, p, k);
+      keys[k] = Object.freeze(spec);
+    }
     const credentials = isObj(project.credentials) ? (Object.freeze({ ...project.credentials }) as CredentialsRef) : undefined;
     const spec: ProjectSpec = {
       token: project.token as string,

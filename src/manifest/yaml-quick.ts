@@ -9,54 +9,37 @@
  * caller takes the precise path. It never reports anything itself: diagnostics come from the precise path only
  * (see `parseManifestText`), and so do positions other than mappings', computed lazily when asked for.
  * Loads neither `yaml` nor the precise path unless a position needs them.
+ *
+ * Before js-yaml, the line reader (`yaml-lines`) tries the block-style subset manifests are written in; js-yaml
+ * (loaded only then) reads what it leaves.
  */
-import { FAILSAFE_SCHEMA, load, type LoadOptions, type State, Type } from 'js-yaml';
+import type { LoadOptions, Schema, State } from 'js-yaml';
 import type { SourceLocation } from '../model';
 import type { Locator } from './diagnostics';
+import { corePlainScalar, STRING } from './yaml-core';
+import { readPlainManifest } from './yaml-lines';
 
-/** Marks a plain scalar that the core schema leaves a string. */
-const STRING = Symbol('string');
+export { corePlainScalar } from './yaml-core';
 
-const NULL = /^(?:~|[Nn]ull|NULL)?$/;
-const BOOL = /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/;
-const INT_OCT = /^0o[0-7]+$/;
-const INT = /^[-+]?[0-9]+$/;
-const INT_HEX = /^0x[0-9a-fA-F]+$/;
-const FLOAT_NAN = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/;
-const FLOAT_EXP = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/;
-const FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/;
-/** Every non-string core scalar starts with one of these; the rest skip the regular expressions. */
-const MAY_BE_CORE = /^[~nNtTfF0-9+\-.]/;
-
-/**
- * A plain scalar's value under the YAML 1.2 core schema: `yaml`'s core tags (yaml 2.x, `schema/core/*.js`) in
- * their order, with their resolve functions. `yes` stays a string. A unit test compares this with `yaml`.
- */
-export function corePlainScalar(text: string): unknown {
-  if (text !== '' && !MAY_BE_CORE.test(text)) return STRING;
-  if (NULL.test(text)) return null;
-  if (BOOL.test(text)) return text[0] === 't' || text[0] === 'T';
-  if (INT_OCT.test(text)) return parseInt(text.substring(2), 8);
-  if (INT.test(text)) return parseInt(text, 10);
-  if (INT_HEX.test(text)) return parseInt(text.substring(2), 16);
-  if (FLOAT_NAN.test(text)) {
-    if (text.slice(-3).toLowerCase() === 'nan') return Number.NaN;
-    return text[0] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
-  }
-  if (FLOAT_EXP.test(text) || FLOAT.test(text)) return parseFloat(text);
-  return STRING;
+/** js-yaml and its schema, loaded on first use: most manifests are read by the line reader alone. */
+let jsYaml: { load: typeof import('js-yaml').load; schema: Schema } | undefined;
+function loadJsYaml(): NonNullable<typeof jsYaml> {
+  if (jsYaml) return jsYaml;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { FAILSAFE_SCHEMA, load, Type } = require('js-yaml') as typeof import('js-yaml');
+  // js-yaml's failsafe schema (strings, lists, mappings) plus one implicit type for the core schema's plain scalars.
+  const schema = FAILSAFE_SCHEMA.extend({
+    implicit: [
+      new Type('tag:scaleflex-keys,2026:core-plain', {
+        kind: 'scalar',
+        resolve: (text: string) => corePlainScalar(text) !== STRING,
+        construct: (text: string) => corePlainScalar(text),
+      }),
+    ],
+  });
+  jsYaml = { load, schema };
+  return jsYaml;
 }
-
-/** js-yaml's failsafe schema (strings, lists, mappings) plus one implicit type for the core schema's plain scalars. */
-const SCHEMA = FAILSAFE_SCHEMA.extend({
-  implicit: [
-    new Type('tag:scaleflex-keys,2026:core-plain', {
-      kind: 'scalar',
-      resolve: (text: string) => corePlainScalar(text) !== STRING,
-      construct: (text: string) => corePlainScalar(text),
-    }),
-  ],
-});
 
 /** Signals "take the precise path"; thrown from the listener, caught in `parseQuick` only. */
 class NotPlain extends Error {}
@@ -108,6 +91,8 @@ export interface QuickResult {
  */
 export function parseQuick(text: string, file: string, precise: () => Locator): QuickResult | undefined {
   if (NOT_PLAIN_TEXT.test(text)) return undefined;
+  const lines = readPlainManifest(text);
+  if (lines) return { value: lines.value, locate: quickLocator(text, file, lines.value, lines.mappings, precise) };
   const starts: number[] = [];
   /** Where each mapping starts (its first key, as the precise path reports it). */
   const mappings = new Map<object, number>();
@@ -148,7 +133,8 @@ export function parseQuick(text: string, file: string, precise: () => Locator): 
 
   let value: unknown;
   try {
-    value = load(text, { schema: SCHEMA, listener, maxDepth: MAX_NESTING } as LoadOptions);
+    const { load, schema } = loadJsYaml();
+    value = load(text, { schema, listener, maxDepth: MAX_NESTING } as LoadOptions);
   } catch {
     // A js-yaml error, a NotPlain, or too deep: all are the precise path's to read and to report.
     return undefined;
@@ -211,7 +197,7 @@ function quickLocator(text: string, file: string, root: unknown, mappings: Map<o
   // Pointers come in runs under one parent (`/projects/0/keys/0`, `/projects/0/keys/1`, ...): the last parent is kept.
   let parentPointer: string | undefined;
   let parent: unknown;
-  return (pointer, where = 'value') => {
+  const locate: Locator = (pointer, where = 'value') => {
     if (where === 'value' && pointer.length > 1) {
       const cut = pointer.lastIndexOf('/');
       const head = pointer.slice(0, cut);
@@ -228,4 +214,10 @@ function quickLocator(text: string, file: string, root: unknown, mappings: Map<o
     fallback ??= precise();
     return fallback(pointer, where);
   };
+  return Object.assign(locate, {
+    mapping: (node: object): SourceLocation | undefined => {
+      const offset = mappings.get(node);
+      return offset === undefined ? undefined : at(offset);
+    },
+  });
 }

@@ -1,8 +1,9 @@
 /**
  * The second stage of reading a manifest: text -> plain value + a locator (JSON pointer -> file:line:col) +
  * YAML diagnostics. Refuses what cannot be a manifest (too large, binary, empty), then takes the fast path
- * (`yaml-quick`, js-yaml, for plain manifests) or the precise one (`yaml-document`, the `yaml` Document API,
- * which produces every YAML diagnostic). The precise path, and `yaml` with it, is loaded only when needed.
+ * (`yaml-quick`: the line reader `yaml-lines`, then js-yaml, for plain manifests) or the precise one
+ * (`yaml-document`, the `yaml` Document API, which produces every YAML diagnostic). js-yaml, and the precise path
+ * with `yaml`, are loaded only when needed.
  */
 import type { Diagnostic } from '../errors';
 import { fileError, type Locator } from './diagnostics';

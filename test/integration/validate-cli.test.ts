@@ -141,8 +141,10 @@ test('validate loads neither undici nor cdktf', () => {
   expect(r.code).toBe(0);
   const loaded: string[] = JSON.parse(fs.readFileSync(record, 'utf8'));
   // The recorder works: the manifest stack is there.
-  // A plain manifest is read by js-yaml (the fast path); `yaml` loads only for the precise path.
-  expect(loaded.some((f) => /[\\/]node_modules[\\/]js-yaml[\\/]/.test(f))).toBe(true);
+  // A plain manifest is read by the line reader (the fast path's first tier); js-yaml loads only for what it leaves,
+  // and `yaml` only for the precise path.
+  expect(loaded.some((f) => f.endsWith(path.join('dist', 'manifest', 'yaml-lines.js')))).toBe(true);
+  expect(loaded.filter((f) => /[\\/]node_modules[\\/](js-yaml|yaml)[\\/]/.test(f))).toEqual([]);
   expect(loaded.some((f) => f.endsWith(path.join('dist', 'manifest', 'index.js')))).toBe(true);
   const heavy = loaded.filter((f) => /[\\/]node_modules[\\/](undici|cdktf|constructs|@cdktf)[\\/]/.test(f));
   expect(heavy).toEqual([]);

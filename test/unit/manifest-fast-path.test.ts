@@ -12,6 +12,7 @@ import { parseManifestText } from '../../src/manifest';
 import { escapePointer } from '../../src/manifest/diagnostics';
 import { parseYamlManifest } from '../../src/manifest/yaml-source';
 import { corePlainScalar } from '../../src/manifest/yaml-quick';
+import { readPlainManifest } from '../../src/manifest/yaml-lines';
 
 const ROOT = path.join(__dirname, '../..');
 const example = fs.readFileSync(path.join(ROOT, 'examples/scaleflex-keys.yaml'), 'utf8');
@@ -78,6 +79,14 @@ test('plain scalars resolve as yaml resolves them under the YAML 1.2 core schema
     const expected = yamlResolve(word);
     expect({ word, value: corePlainScalar(word) }).toEqual({ word, value: typeof expected === 'string' ? expect.any(Symbol) : expected });
   }
+});
+
+test('the line reader (the first tier of the fast path) reads the example and generated manifests, so every test here covers it', () => {
+  expect(readPlainManifest(example)).toBeDefined();
+  for (const n of [1, 7, 500]) expect(readPlainManifest(generateManifest(n))).toBeDefined();
+  // What it leaves to js-yaml (the second tier) is still read on the fast path.
+  expect(readPlainManifest('a: [x, y,]\n')).toBeUndefined();
+  expect(agrees('a: [x, y,]\n')).toBe(true);
 });
 
 test('the fast path answers for the example and for generated manifests, with the same result', () => {

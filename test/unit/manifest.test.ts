@@ -10,6 +10,7 @@ import { MAX_DESCRIPTION_LENGTH } from '../../src/contract';
 import { startEmulator } from '../../src/emulator';
 import { formatDiagnostics, MANIFEST_SCHEMA, parseManifestText, readDesiredState } from '../../src/manifest';
 import { secretVariableName } from '../../src/secret-names';
+import { descriptionHash, HASH_SEED, nameHash, variablePart, variablePrefix } from '../../src/manifest/rules';
 import { operatorTrust } from '../../src/trust';
 
 const lines = (...ls: string[]) => `${ls.join('\n')}\n`;
@@ -759,6 +760,40 @@ describe('secret variable names are unique across the manifest', () => {
     }
   });
 
+  test('the rule keeps names by a hash: equal names hash alike, and two names that share a hash are still told apart', () => {
+    const texts = ['demo', 'CI uploader', 'ci-uploader', '--', '', 'Ünïcode 🚀 key', 'ß straße', 'a__b', ' x ', 'KEY', 'svc-12 t3'];
+    for (const d of texts) expect(descriptionHash(d, HASH_SEED)).toBe(descriptionHash(variablePart(d) || 'KEY', HASH_SEED));
+    // Two different names with one 30-bit hash, found by trying: neither is reported against the other, and each
+    // is still found again under another spelling.
+    const prefix = nameHash('SCALEFLEX_KEY_DEMO_', 0, 'SCALEFLEX_KEY_DEMO_'.length, HASH_SEED);
+    const seen = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; !pair; i++) {
+      const d = `k${i}`;
+      const h = descriptionHash(d, prefix);
+      const other = seen.get(h);
+      if (other !== undefined) pair = [other, d];
+      else seen.set(h, d);
+    }
+    const [a, b] = pair;
+    const key = (d: string) => [`      - description: ${d}`, '        permissions: [OBJECTS_LIST]'];
+    const result = parseManifestText(demo(...key(a), ...key(b), ...key(b.toUpperCase()), ...key(`-${a.toUpperCase()}`)), 'm.yaml');
+    expect(result.diagnostics.map((d) => [d.line, d.message.slice(0, d.message.indexOf(' at line'))])).toEqual([
+      [9, `key "${b.toUpperCase()}" of project "demo" would store its secret in the variable SCALEFLEX_KEY_DEMO_${b.toUpperCase()}, like key "${b}" of project "demo"`],
+      [11, `key "-${a.toUpperCase()}" of project "demo" would store its secret in the variable SCALEFLEX_KEY_DEMO_${a.toUpperCase()}, like key "${a}" of project "demo"`],
+    ]);
+  });
+
+  test('across projects with one token part: demo-x + "a" and demo--x + "A" collide; alpha and beta never do', () => {
+    const project = (token: string, description: string) => [`  - token: ${token}`, '    keys:', `      - description: ${description}`, '        permissions: [OBJECTS_LIST]'];
+    const same = parseManifestText(lines('version: 1', 'projects:', ...project('demo-x', 'a'), ...project('demo--x', 'A')), 'm.yaml');
+    const collisions = same.diagnostics.filter((d) => d.message.includes('would store its secret'));
+    expect(collisions.map((d) => [d.line, d.column])).toEqual([[9, 22]]);
+    expect(collisions[0]!.message).toContain('SCALEFLEX_KEY_DEMO_X_A, like key "a" of project "demo-x" at line 5, column 22');
+    const distinct = parseManifestText(lines('version: 1', 'projects:', ...project('alpha', 'a'), ...project('beta', 'a')), 'm.yaml');
+    expect(distinct.diagnostics).toEqual([]);
+  });
+
   test('across projects: demo-ci + "x" and demo + "ci x" collide', () => {
     const text = lines(
       'version: 1',
@@ -797,6 +832,15 @@ describe('secret variable names are unique across the manifest', () => {
     expect(secretVariableName('demo-ci', 'x')).toBe('SCALEFLEX_KEY_DEMO_CI_X');
     expect(secretVariableName('demo', '--')).toBe('SCALEFLEX_KEY_DEMO_KEY');
     expect(secretVariableName('', 'Ünïcode 🚀 key')).toBe('SCALEFLEX_KEY_N_CODE_KEY');
+  });
+
+  test('the rule computes secretVariableName in two parts (token once per project) and always agrees with it', () => {
+    const texts = ['demo', 'demo-ci', '', '--', '_a_', 'CI uploader', 'Ünïcode 🚀 key', 'ß straße', ' x ', 'a__b', 'svc-12 t3', '\u0131i', '-9-', 'KEY'];
+    for (const token of texts) {
+      for (const description of texts) {
+        expect(variablePrefix(token) + (variablePart(description) || 'KEY')).toBe(secretVariableName(token, description));
+      }
+    }
   });
 });
 
