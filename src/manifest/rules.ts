@@ -10,6 +10,7 @@
  */
 import type { Diagnostic } from '../errors';
 import { deliveryFileProblem, DELIVERY_PLACEHOLDERS, unknownPlaceholders } from '../delivery';
+import { secretVariableName } from '../secret-names';
 import type { CredentialsRef, DeliverySpec, DesiredState, KeySpec, Permission, ProjectSpec, RotationSpec, SourceLocation, UnmanagedPolicy } from '../model';
 import { canonicalPermissions, isPermission } from '../permissions';
 import { credentialEnvProblem, credentialFilePathProblem, manifestApiUrlProblem, type OperatorTrust, type UrlProblem } from '../trust';
@@ -523,56 +524,46 @@ function protectedStaysActive(ctx: RuleContext): void {
  * one description are meant to be the same name and are exempt.
  */
 function uniqueSecretVariables(ctx: RuleContext): void {
-  // Variable -> its first claim, as `p * 2^32 + k`, kept by a 30-bit hash of the name (a small integer: neither a
-  // string nor a boxed number per key). Names are compared whenever two hashes meet: a name whose hash another name
-  // holds goes into `exact`, by name. So a hash collision costs two names, never a wrong answer.
+  // Each variable is kept by a 30-bit hash of its name and the number of the claim that took it first, with the
+  // claim's project and key indexes aside: small integers, no string or object kept per key (100,000 keys are
+  // checked in a few MB). When two hashes meet, the names are compared; a name whose hash another name holds is kept
+  // by name, so a collision costs a string, never a wrong answer.
   const byHash = new Map<number, number>();
-  const exact = new Map<string, number>();
-  const projects = projectsOf(ctx.walk, ctx.doc);
-  const nameOf = (claim: number): string => {
-    const project = asArray(ctx.doc.projects)[Math.floor(claim / 2 ** 32)] as Obj;
-    const key = asArray(project.keys)[claim % 2 ** 32] as Obj;
-    return variablePrefix(project.token as string) + (variablePart(key.description as string) || 'KEY');
+  const byName = new Map<string, number>();
+  const claimProject: number[] = [];
+  const claimKey: number[] = [];
+  const projects = asArray(ctx.doc.projects);
+  const entryOf = (claim: number) => {
+    const project = projects[claimProject[claim]!] as Obj;
+    return { token: project.token as string, description: (asArray(project.keys)[claimKey[claim]!] as Obj).description as string };
   };
-  for (const { project, pp, p } of projects) {
+  for (const { project, pp, p } of projectsOf(ctx.walk, ctx.doc)) {
     const token = str(project.token);
     if (token === undefined) continue;
-    const prefix = variablePrefix(token);
-    const prefixHash = nameHash(prefix, 0, prefix.length, HASH_SEED);
     const keys = asArray(project.keys);
     for (let k = 0; k < keys.length; k++) {
       const key = keys[k];
       if (!isObj(key) || typeof key.description !== 'string') continue;
       const description = key.description;
-      const claim = p * 2 ** 32 + k;
-      const hash = descriptionHash(description, prefixHash);
-      const hashed = byHash.get(hash);
-      if (hashed === undefined) {
-        byHash.set(hash, claim);
+      const variable = secretVariableName(token, description);
+      const claim = claimProject.length;
+      const hash = nameHash(variable);
+      let claimed = byHash.get(hash);
+      if (claimed !== undefined) {
+        const first = entryOf(claimed);
+        if (secretVariableName(first.token, first.description) !== variable) claimed = byName.get(variable);
+      } else byHash.set(hash, claim);
+      if (claimed === undefined) {
+        if (byHash.get(hash) !== claim) byName.set(variable, claim);
+        claimProject.push(p);
+        claimKey.push(k);
         continue;
       }
-      const variable = prefix + (variablePart(description) || 'KEY');
-      let claimed: number | undefined = hashed;
-      if (nameOf(hashed) !== variable) {
-        claimed = exact.get(variable);
-        if (claimed === undefined) {
-          exact.set(variable, claim);
-          continue;
-        }
-      }
-      const earlierP = Math.floor(claimed / 2 ** 32);
-      const earlierK = claimed % 2 ** 32;
-      const earlierProject = asArray(ctx.doc.projects)[earlierP] as Obj;
-      const earlier = {
-        pointer: `${keyAt(`/projects/${earlierP}`, earlierK)}/description`,
-        token: earlierProject.token as string,
-        description: (asArray(earlierProject.keys)[earlierK] as Obj).description as string,
-      };
+      const earlier = { ...entryOf(claimed), pointer: `${keyAt(`/projects/${claimProject[claimed]!}`, claimKey[claimed]!)}/description` };
       // Same project and description: the duplicate-description rule decides (pinned entries may share one).
       if (earlier.token === token && earlier.description === description) continue;
-      const here = `${keyAt(pp, k)}/description`;
       ctx.report(
-        here,
+        `${keyAt(pp, k)}/description`,
         `key ${quote(description)} of project ${quote(token)} would store its secret in the variable ${variable}, ` +
           `like key ${quote(earlier.description)} of project ${quote(earlier.token)} at ${ctx.pos(earlier.pointer)}; ` +
           'hint: rename one of them so that their names differ in letters or digits (case, spaces and punctuation do not count)',
@@ -582,59 +573,11 @@ function uniqueSecretVariables(ctx: RuleContext): void {
   }
 }
 
-export const HASH_SEED = 0x811c9dc5 | 0;
-/** FNV-1a over `text[from, to)`, continuing from `hash`. */
-export function nameHash(text: string, from: number, to: number, hash: number): number {
-  for (let i = from; i < to; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return hash;
-}
-
-/**
- * The 30-bit hash of `prefix + (variablePart(description) || 'KEY')`, given the prefix's running hash, without
- * building the name: for ASCII the part is computed character by character (upper-cased, runs of other characters as
- * one `_`, none at either end); anything else goes through `variablePart`.
- */
-export function descriptionHash(description: string, prefixHash: number): number {
-  let hash = prefixHash;
-  let emitted = false;
-  let gap = false;
-  for (let i = 0; i < description.length; i++) {
-    let c = description.charCodeAt(i);
-    if (c >= 128) {
-      const part = variablePart(description) || 'KEY';
-      return nameHash(part, 0, part.length, prefixHash) & 0x3fffffff;
-    }
-    if (c >= 0x61 && c <= 0x7a) c -= 0x20;
-    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)) {
-      if (gap && emitted) hash = Math.imul(hash ^ 0x5f, 0x01000193);
-      hash = Math.imul(hash ^ c, 0x01000193);
-      emitted = true;
-      gap = false;
-    } else gap = true;
-  }
-  if (!emitted) hash = nameHash('KEY', 0, 3, hash);
+/** FNV-1a of `text`, 30 bits (a small integer V8 keeps unboxed). Exported for the collision test. */
+export function nameHash(text: string): number {
+  let hash = 0x811c9dc5 | 0;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
   return hash & 0x3fffffff;
-}
-
-/**
- * `secretVariableName(token, description)` in two parts, the token's computed once per project: the same
- * upper-casing, runs of other characters as one `_`, `_` trimmed (a unit test compares the two).
- */
-export function variablePrefix(token: string): string {
-  const part = variablePart(token);
-  return part === '' ? 'SCALEFLEX_KEY_' : `SCALEFLEX_KEY_${part}_`;
-}
-
-const NOT_NAME_CHARACTERS = /[^A-Z0-9]+/g;
-
-/** One part of a secret variable name (see `variablePrefix`). */
-export function variablePart(text: string): string {
-  const name = text.toUpperCase().replace(NOT_NAME_CHARACTERS, '_');
-  let start = 0;
-  let end = name.length;
-  while (start < end && name.charCodeAt(start) === 95) start++;
-  while (end > start && name.charCodeAt(end - 1) === 95) end--;
-  return start === 0 && end === name.length ? name : name.slice(start, end);
 }
 
 /** A `rotate:` mapping's durations in milliseconds, or undefined when either does not parse. */
