@@ -57,5 +57,12 @@ export function isPermission(name: string): name is Permission {
 
 /** Sorts and de-duplicates permissions: the canonical order used in plans, fingerprints and output. */
 export function canonicalPermissions(perms: Iterable<string>): string[] {
+  // Keys and entries almost always hold their permissions sorted already: then a copy, without a set and a sort.
+  if (Array.isArray(perms) && isStrictlyAscending(perms)) return perms.slice();
   return [...new Set(perms)].sort();
+}
+
+function isStrictlyAscending(list: readonly string[]): boolean {
+  for (let i = 1; i < list.length; i++) if (!(list[i - 1]! < list[i]!)) return false;
+  return true;
 }

@@ -69,7 +69,8 @@ export function areExactTwins(keys: readonly LiveKey[]): boolean {
 
 /** Pairs `entries` (one project's) with `live` (that project's keys); see the module comment. */
 export function matchEntries(entries: readonly KeySpec[], live: readonly LiveKey[]): MatchResult {
-  const byUuid = new Map(live.map((k) => [canonicalUuid(k.uuid), k]));
+  // Only pinned entries look keys up by uuid: most manifests pin none, and then no index is built.
+  const byUuid = entries.some((e) => e.uuid !== undefined) ? new Map(live.map((k) => [canonicalUuid(k.uuid), k])) : new Map<string, LiveKey>();
   const claimed = new Set<string>();
   const matched = new Map<KeySpec, LiveKey>();
   const missingPins: KeySpec[] = [];
@@ -95,13 +96,23 @@ export function matchEntries(entries: readonly KeySpec[], live: readonly LiveKey
     if (same) same.push(k);
     else byDescription.set(k.description, [k]);
   }
+  // Unclaimed keys carrying one of `names`, oldest first. One name with one key (the common case, run once per
+  // entry) allocates nothing but the one-element list.
+  const candidatesFor = (names: readonly string[]): LiveKey[] => {
+    if (names.length === 1) {
+      const same = byDescription.get(names[0]!);
+      if (!same) return [];
+      if (same.length === 1) return claimed.has(same[0]!.uuid) ? [] : [same[0]!];
+    }
+    return [...new Set(names)]
+      .flatMap((name) => byDescription.get(name) ?? [])
+      .filter((k) => !claimed.has(k.uuid))
+      .sort(olderFirst);
+  };
   const stage = (candidatesOf: readonly KeySpec[], names: (e: KeySpec) => readonly string[], how: Ambiguity['how']): KeySpec[] => {
     const unmatched: KeySpec[] = [];
     for (const entry of candidatesOf) {
-      const candidates = [...new Set(names(entry))]
-        .flatMap((name) => byDescription.get(name) ?? [])
-        .filter((k) => !claimed.has(k.uuid))
-        .sort(olderFirst);
+      const candidates = candidatesFor(names(entry));
       if (candidates.length === 0) {
         unmatched.push(entry);
         continue;
