@@ -11,6 +11,8 @@
  *      (the self check must not add a round trip); target <= 1.2x. Also against that limit plus the CLI's own
  *      time at 0 ms (25,000 keys to parse before any request).
  *   4. apply, 1,000 creates at a 50 req/s limit: limit = 1,000 / 50 = 20 s; target <= 1.05x and no 429.
+ *   Plans 1 and 3 also print a minimal client's time against the same emulator in the same run (undici following
+ *   the cursor chains and nothing else): what a round trip at "20 ms" really costs there.
  *   5. (no target) apply, 10,000 creates, no latency or rate limit, with and without --secrets-out: the CLI's
  *      own cost, and what the secrets file adds.
  * Options: RUNS=N for the plans (default 5), BIG_RUNS=N for the 100,000-key plan (default 3), APPLY_RUNS=N
@@ -20,6 +22,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { request } = require('undici');
 const { startEmulator } = require('../dist/emulator');
 const { median } = require('./stats');
 const { runCli, loadAverage } = require('./run-cli');
@@ -58,6 +61,35 @@ async function seeded(handle, token, count) {
   for (let i = 0; i < keys.length; i += 1000) await handle.seedKeys(token, keys.slice(i, i + 1000));
 }
 
+/**
+ * The floor a minimal client reaches against the same emulator in the same run: undici alone following each
+ * project's cursor chain, `parallelism` projects at a time — no manifest, no self check, no planning. It shows what
+ * the emulator's latency really costs per round trip (timers fire a little late; the server does its work).
+ */
+async function minimalListing(handle, tokens, parallelism, runs = 3) {
+  const times = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = process.hrtime.bigint();
+    let next = 0;
+    const worker = async () => {
+      while (next < tokens.length) {
+        const token = tokens[next++];
+        let cursor = null;
+        do {
+          const query = `/${token}/v5/keys?limit=${PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+          const res = await request(new URL(query, handle.url), { headers: { 'x-filerobot-key': handle.adminKey(token) } });
+          cursor = (await res.body.json()).next_cursor;
+        } while (cursor);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallelism, tokens.length) }, worker));
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return median(times);
+}
+
+const floorText = (ms, floorMs) => `; a minimal client (undici, the cursor chains only) ${secs(floorMs)} in the same run, so ${(ms / floorMs).toFixed(2)}x of it`;
+
 /** Runs `plan` `runs` times; every run must find no changes (exit 0 with --detailed-exitcode: every key read). */
 async function plans(handle, file, tokens, dir, runs, extraArgs = []) {
   const out = [];
@@ -79,6 +111,7 @@ async function benchPlanOneProject(dir, count, runs, target, rssLimitMb) {
     const local = await plans(handle, `${token}.yaml`, [token], dir, runs);
     handle.configure({ latencyMs: LATENCY_MS });
     const timed = await plans(handle, `${token}.yaml`, [token], dir, runs);
+    const floor = await minimalListing(handle, [token], 1);
     const pages = Math.ceil((count + 1) / PAGE);
     const limit = pages * LATENCY_MS;
     const own = median(local.map((r) => r.ms));
@@ -90,6 +123,7 @@ async function benchPlanOneProject(dir, count, runs, target, rssLimitMb) {
       target,
       ` (${pages} pages x 20 ms; ${timed[0].requests} requests); the CLI's own time (same plan at 0 ms) ${secs(own)}, ` +
         `so against limit + own time ${(median(timed.map((r) => r.ms)) / (limit + own)).toFixed(2)}x` +
+        floorText(median(timed.map((r) => r.ms)), floor) +
         (rssLimitMb ? `; peak RSS ${rss.toFixed(0)} MB (target <= ${rssLimitMb} MB) ${rss <= rssLimitMb ? 'OK' : 'MISSED'}` : ''),
     );
   } finally {
@@ -107,6 +141,7 @@ async function benchPlanManyProjects(dir) {
     handle.configure({ latencyMs: LATENCY_MS });
     const timed = await plans(handle, 'many.yaml', tokens, dir, RUNS);
     const parallelism = 8; // the default
+    const floor = await minimalListing(handle, tokens, parallelism);
     const rounds = Math.ceil(tokens.length / parallelism) * 1;
     const limit = rounds * LATENCY_MS;
     const own = median(local.map((r) => r.ms));
@@ -116,7 +151,8 @@ async function benchPlanManyProjects(dir) {
       limit,
       1.2,
       ` (${rounds} rounds x 1 page x 20 ms; ${timed[0].requests} requests); the CLI's own time (same plan at 0 ms) ${secs(own)}, ` +
-        `so against limit + own time ${(median(timed.map((r) => r.ms)) / (limit + own)).toFixed(2)}x`,
+        `so against limit + own time ${(median(timed.map((r) => r.ms)) / (limit + own)).toFixed(2)}x` +
+        floorText(median(timed.map((r) => r.ms)), floor),
     );
   } finally {
     await handle.close();
