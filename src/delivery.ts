@@ -71,7 +71,7 @@ export function deliveryLine(d: Delivery): string {
   return d.kind === 'exec' ? `exec ${d.argv.map(shellWord).join(' ')} (stdin)` : `file ${shellWord(d.path)}`;
 }
 
-/** An argv element as a reader would type it: bare when safe, else single-quoted (no control characters survive). */
+/** An argv element as a reader would type it: bare when safe, else JSON-quoted (no control characters survive). */
 function shellWord(s: string): string {
   if (/^[A-Za-z0-9_@%+=:,./{}-]+$/.test(s)) return s;
   return JSON.stringify(s);
