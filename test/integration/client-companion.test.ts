@@ -4,7 +4,7 @@
  * it sleeps per request: two sequential requests cannot take less than twice that.
  */
 import { KeysApiFactory } from '../../src/api';
-import { startTestEmulator, type TestEmulator } from './client-harness';
+import { openAndListDemo, startTestEmulator, type TestEmulator } from './client-harness';
 
 const LATENCY_MS = 1000;
 let emu: TestEmulator;
@@ -20,18 +20,9 @@ test('at parallelism 1, the self check and the first page take one round trip, n
   const factory = new KeysApiFactory({ parallelism: 1 });
   try {
     const started = Date.now();
-    const api = await factory.open({
-      project: 'demo',
-      apiUrl: emu.handle.url,
-      apiKey: emu.handle.adminKey('demo'),
-      credentialSource: 'SCALEFLEX_API_KEY_DEMO',
-      access: 'read',
-      purpose: 'plan',
-    });
-    const keys = [];
-    for await (const k of api.list()) keys.push(k);
+    const { selfUuid, keys } = await openAndListDemo(factory, emu);
     const elapsed = Date.now() - started;
-    expect(keys.map((k) => k.uuid)).toContain(api.selfKey.uuid);
+    expect(keys.map((k) => k.uuid)).toContain(selfUuid);
     expect(emu.handle.stats().byRoute).toEqual({ 'GET /keys/self': 1, 'GET /keys': 1 });
     expect(elapsed).toBeGreaterThanOrEqual(LATENCY_MS - 50);
     // Sequential, the two would take at least 2 x 1,000 ms.

@@ -4,7 +4,7 @@
  */
 import { KeysApiFactory } from '../../src/api';
 import { LatencyTracker } from '../../src/api/transport';
-import { startTestEmulator, type TestEmulator } from './client-harness';
+import { openAndListDemo, startTestEmulator, type TestEmulator } from './client-harness';
 
 let emu: TestEmulator;
 
@@ -22,19 +22,10 @@ test('the first reads of a run, stalled, are asked again after 2 s, not 30 s', a
     // The stalled first attempts are sent now; their retries (after 2 s plus a backoff) find the server healthy.
     const healthy = setTimeout(() => emu.handle.configure({ faultRate: 0 }), LatencyTracker.INITIAL_MS * 0.75);
     const started = Date.now();
-    const api = await factory.open({
-      project: 'demo',
-      apiUrl: emu.handle.url,
-      apiKey: emu.handle.adminKey('demo'),
-      credentialSource: 'SCALEFLEX_API_KEY_DEMO',
-      access: 'read',
-      purpose: 'plan',
-    });
-    const keys = [];
-    for await (const k of api.list()) keys.push(k);
+    const { selfUuid, keys } = await openAndListDemo(factory, emu);
     clearTimeout(healthy);
     const elapsed = Date.now() - started;
-    expect(keys.map((k) => k.uuid)).toContain(api.selfKey.uuid);
+    expect(keys.map((k) => k.uuid)).toContain(selfUuid);
     expect(emu.handle.stats().faults.stall).toBeGreaterThanOrEqual(1);
     expect(elapsed).toBeGreaterThanOrEqual(LatencyTracker.INITIAL_MS - 50);
     expect(elapsed).toBeLessThan(10_000);

@@ -6,7 +6,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { KeysApiFactory } from '../../src/api';
 import { startEmulator, type EmulatorHandle, type EmulatorOptions } from '../../src/emulator';
+import type { LiveKey } from '../../src/model';
 
 export interface TestEmulator {
   handle: EmulatorHandle;
@@ -26,6 +28,21 @@ export async function startTestEmulator(opts: Partial<EmulatorOptions> = {}): Pr
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Opens a read client on the emulator's `demo` project through `factory` and lists every key: what `plan` does. */
+export async function openAndListDemo(factory: KeysApiFactory, emu: TestEmulator): Promise<{ selfUuid: string; keys: LiveKey[] }> {
+  const api = await factory.open({
+    project: 'demo',
+    apiUrl: emu.handle.url,
+    apiKey: emu.handle.adminKey('demo'),
+    credentialSource: 'SCALEFLEX_API_KEY_DEMO',
+    access: 'read',
+    purpose: 'plan',
+  });
+  const keys: LiveKey[] = [];
+  for await (const k of api.list()) keys.push(k);
+  return { selfUuid: api.selfKey.uuid, keys };
 }
 
 /** Captures process.stdout/stderr writes (without passing them on), trace lines and error texts. */
