@@ -6,7 +6,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import Ajv2020 from 'ajv/dist/2020';
 import type { ValidateFunction } from 'ajv';
 import { visit } from 'jsonc-parser';
 import { PlanFileError } from '../errors';
@@ -133,6 +132,9 @@ function validate(doc: unknown): ValidateFunction['errors'] {
     // src/reconcile and dist/reconcile both sit two levels below the package root.
     const schemaFile = path.join(__dirname, '..', '..', 'schemas', 'plan.schema.json');
     const schema = JSON.parse(fs.readFileSync(schemaFile, 'utf8')) as object;
+    // ajv's compiler is loaded only here, when a saved plan is read: `plan` imports this module to write plans,
+    // and loading ajv cost every plan 16 ms of start (node 20).
+    const { default: Ajv2020 } = require('ajv/dist/2020') as typeof import('ajv/dist/2020');
     validator = new Ajv2020({ allErrors: true, strict: true }).compile(schema);
   }
   return validator(doc) ? null : validator.errors;
