@@ -60,6 +60,12 @@ interface Answer {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** The body as sent, when it was serialized ahead (a read answered before its latency has passed). */
+  payload?: Buffer;
+}
+
+function serialized(answer: Answer): Answer {
+  return { ...answer, payload: Buffer.from(JSON.stringify(answer.body), 'utf8') };
 }
 
 /** The wire form of a key: never the secret, only its last 4 characters. */
@@ -254,7 +260,13 @@ export class EmulatorServer {
 
     const fault = limit.allowed ? chooseFault(this.faultRandom, { rate: this.knobs.faultRate, kinds: this.knobs.faults }, route.mutation) : undefined;
     delay = latencyFor(this.latencyRandom, this.knobs.latencyMs);
-    if (delay > 0) await this.sleep(delay);
+    // The latency is the request's whole time on the wire, counted from its arrival, not added after the
+    // emulator's own work: a read is answered from the state it arrives to and its answer leaves when the latency
+    // has passed; a mutation is applied after it, so that concurrent calls meet in the order a network gives them.
+    const early = route.mutation || fault !== undefined ? undefined : this.answer(route, method, url, secretText, caller, body, limit, fault).then(serialized);
+    early?.catch(() => undefined); // awaited below, unless the server closes first
+    const remaining = started + delay - performance.now();
+    if (delay > 0 && remaining > 0) await this.sleep(remaining);
     if (this.closing) return finish('closed');
     if (fault) this.bump(this.counters.faults, fault);
 
@@ -275,6 +287,27 @@ export class EmulatorServer {
       return finish('stall');
     }
 
+    const answer = await (early ?? this.answer(route, method, url, secretText, caller, body, limit, fault));
+
+    if (fault === 'applied-then-reset') {
+      this.cut(res);
+      return finish('reset-after-apply');
+    }
+    this.send(res, answer, requestId, limit);
+    finish(String(answer.status));
+  }
+
+  /** The answer to a call that was neither cut nor stalled: an injected or rate-limit failure, or the call's own. */
+  private async answer(
+    route: Route,
+    method: string,
+    url: URL,
+    secretText: string | undefined,
+    caller: StoredKey | undefined,
+    body: { tooLarge: boolean; data?: Buffer },
+    limit: RateLimitResult,
+    fault: FaultKind | undefined,
+  ): Promise<Answer> {
     let answer: Answer;
     if (!limit.allowed) {
       answer = this.failure(
@@ -302,13 +335,7 @@ export class EmulatorServer {
         answer = this.failure(error);
       }
     }
-
-    if (fault === 'applied-then-reset') {
-      this.cut(res);
-      return finish('reset-after-apply');
-    }
-    this.send(res, answer, requestId, limit);
-    finish(String(answer.status));
+    return answer;
   }
 
   private failure(failure: ApiFailure, headers?: Record<string, string>): Answer {
@@ -317,7 +344,7 @@ export class EmulatorServer {
 
   private send(res: http.ServerResponse, answer: Answer, requestId: string, limit: RateLimitResult): void {
     if (res.destroyed || res.writableEnded) return;
-    const payload = Buffer.from(JSON.stringify(answer.body), 'utf8');
+    const payload = answer.payload ?? serialized(answer).payload!;
     res.writeHead(answer.status, {
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': String(payload.length),
