@@ -15,7 +15,7 @@ import { createIdentity, findAdoptable, type AttemptStart } from './adoption';
 import { NOT_SENT_ERROR_CODES, fullJitterDelay, type RetryPolicy } from './backoff';
 import { MAX_PAGE_SIZE } from '../contract';
 import { endpoints, type Endpoints } from './endpoints';
-import { NoAnswerError, Transport, apiErrorFrom, parseJson, type Answer, type ServerClock, type Timeouts, type TransportOptions } from './transport';
+import { NoAnswerError, Transport, apiErrorFrom, apiKeyId, parseJson, type Answer, type ServerClock, type Timeouts, type TransportOptions } from './transport';
 import { assertSafeApiUrl } from './url-safety';
 import {
   WireShapeError,
@@ -138,6 +138,7 @@ class ProjectChannel {
   maxListPages = MAX_LIST_PAGES;
   readonly ep: Endpoints;
   readonly clock: ServerClock;
+  private readonly keyId: string;
 
   constructor(
     private readonly transport: Transport,
@@ -149,6 +150,7 @@ class ProjectChannel {
   ) {
     this.ep = endpoints(project);
     this.clock = transport.clock(origin);
+    this.keyId = apiKeyId(apiKey);
   }
 
   get policy(): RetryPolicy {
@@ -185,6 +187,7 @@ class ProjectChannel {
       path: this.prefix + path,
       method,
       apiKey: this.apiKey,
+      keyId: this.keyId,
       ...(body === undefined ? {} : { body }),
       retry,
       ...(companion ? { companion } : {}),
@@ -308,13 +311,14 @@ abstract class KeysApiReader implements OpenedKeysApi {
    * size and names a smaller maximum, the client adopts it (one extra request, once per project).
    */
   async *list(): AsyncIterable<LiveKey> {
-    let cursor: string | null = null;
     const cursors = new Set<string>();
     let emptyRun = 0;
+    let cursor: string | null = null;
+    let path = this.reader.ep.listKeys(this.reader.pageSize, cursor);
+    const ahead = this.firstPage;
+    this.firstPage = undefined;
+    let answer = ahead?.path === path ? ahead.answer : this.reader.send('GET', path, undefined, 'idempotent');
     for (let pages = 0; ; pages++) {
-      const path = this.reader.ep.listKeys(this.reader.pageSize, cursor);
-      const ahead = this.firstPage;
-      this.firstPage = undefined;
       const endless = (msg: string) =>
         new ScaleflexApiError({
           status: 200,
@@ -327,31 +331,45 @@ abstract class KeysApiReader implements OpenedKeysApi {
       if (pages >= this.reader.maxListPages) {
         throw endless(`the API kept returning cursors: ${pages} pages without an end, more than any project holds`);
       }
-      const answer = ahead?.path === path ? await ahead.answer : await this.reader.send('GET', path, undefined, 'idempotent');
-      const smaller = answer.status === 400 ? smallerPageSize(answer.text, this.reader.pageSize) : undefined;
+      const received = await answer;
+      const smaller = received.status === 400 ? smallerPageSize(received.text, this.reader.pageSize) : undefined;
       if (smaller !== undefined) {
         this.reader.pageSize = smaller;
+        path = this.reader.ep.listKeys(smaller, cursor);
+        answer = this.reader.send('GET', path, undefined, 'idempotent');
         continue;
       }
-      const page = this.reader.decode('GET', path, answer, pageFromBody);
+      const page = this.reader.decode('GET', path, received, pageFromBody);
+      // What ends the listing is decided before this page's keys are handed out, so that the next page can be
+      // asked for first: cursor pages are a chain of round trips, and the caller's work on these keys (and the
+      // client's own) then overlaps the next one instead of lengthening the chain. An error found here is
+      // still thrown only after the page's keys, as the pages before it were.
+      let stop: ScaleflexApiError | undefined;
+      if (page.nextCursor) {
+        emptyRun = page.keys.length === 0 ? emptyRun + 1 : 0;
+        if (emptyRun >= MAX_EMPTY_PAGES) {
+          stop = endless(`the API returned ${emptyRun} empty pages in a row, each with a new cursor, so listing would never end`);
+        } else if (cursors.has(page.nextCursor)) {
+          stop = new ScaleflexApiError({
+            status: received.status,
+            apiCode: 'CURSOR_LOOP',
+            msg: 'the API returned a cursor it had already returned, so listing would never end',
+            method: 'GET',
+            path: path.split('?')[0]!,
+            ...(received.requestId ? { requestId: received.requestId } : {}),
+          });
+        } else if (pages + 1 < this.reader.maxListPages) {
+          cursors.add(page.nextCursor);
+          cursor = page.nextCursor;
+          path = this.reader.ep.listKeys(this.reader.pageSize, cursor);
+          answer = this.reader.send('GET', path, undefined, 'idempotent');
+          // Awaited on the next turn of the loop; a caller that stops iterating early leaves it unread.
+          answer.catch(() => undefined);
+        }
+      }
       for (const key of page.keys) yield this.reader.observe(key);
+      if (stop) throw stop;
       if (!page.nextCursor) return;
-      emptyRun = page.keys.length === 0 ? emptyRun + 1 : 0;
-      if (emptyRun >= MAX_EMPTY_PAGES) {
-        throw endless(`the API returned ${emptyRun} empty pages in a row, each with a new cursor, so listing would never end`);
-      }
-      if (cursors.has(page.nextCursor)) {
-        throw new ScaleflexApiError({
-          status: answer.status,
-          apiCode: 'CURSOR_LOOP',
-          msg: 'the API returned a cursor it had already returned, so listing would never end',
-          method: 'GET',
-          path: path.split('?')[0]!,
-          ...(answer.requestId ? { requestId: answer.requestId } : {}),
-        });
-      }
-      cursors.add(page.nextCursor);
-      cursor = page.nextCursor;
     }
   }
 
