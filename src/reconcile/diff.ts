@@ -41,6 +41,8 @@ export interface PlanProjectInput {
   readonly now?: Date;
   /** Descriptions of entries to rotate now whatever their age (the `rotate` command). */
   readonly rotateNow?: ReadonlySet<string>;
+  /** `matchEntries(desired.keys, live)`, when the caller already has it (it is the same for every use). */
+  readonly match?: MatchResult;
 }
 
 /**
@@ -166,7 +168,7 @@ export function matchError(project: string, m: MatchResult): Error | undefined {
  */
 export function planProject(input: PlanProjectInput): ProjectPlan {
   const { desired, live, selfKey } = input;
-  const m = matchEntries(desired.keys, live);
+  const m = input.match ?? matchEntries(desired.keys, live);
   const refused = matchError(desired.token, m);
   if (refused) throw refused;
 
@@ -243,7 +245,7 @@ export function planProject(input: PlanProjectInput): ProjectPlan {
 export function lifecycleWarnings(input: PlanProjectInput & { readonly withinMs: number }): string[] {
   const { desired, live, selfKey } = input;
   const now = input.now ?? new Date();
-  const m = matchEntries(desired.keys, live);
+  const m = input.match ?? matchEntries(desired.keys, live);
   const warnings = input.withinMs > 0 ? lifecycleNotices(desired, m.matched, now, input.withinMs).map(noticeText) : [];
   for (const [entry, key] of m.matched) {
     const due = rotationDueAt(entry, key);
