@@ -5,8 +5,10 @@
  *      every fault kind (stalls held 65 s, past every fixed timeout); median over 5 seeds. Limit: the same plan
  *      without faults (median of 3). Target <= 3x.
  * (The 500-project plan that was measured here is in bench/reconcile.js, with the other plan targets.)
- *    Each injected 429 and 503 carries Retry-After: 1, which the client honours; the same runs less those waits
- *    are printed too (what the client itself adds to the tail).
+ *    Each injected 429 and 503 carries Retry-After: 1, which the client honours. Those waits sit on the critical
+ *    path (one cursor chain) and alone are ~3x the fault-free run, so the target as written is out of reach for
+ *    any client that honours them; the same runs less those waits (what the client itself adds to the tail) are
+ *    printed with their own verdict against the same 3x.
  * Usage: npm run bench:faults [-- --seeds N]
  */
 'use strict';
@@ -61,10 +63,11 @@ async function benchTail(dir) {
   try {
     await seed(handle, 'big', 10_000);
     fs.writeFileSync(path.join(dir, 'big.yaml'), manifest([['big', 10_000]]));
-    const clean = [];
-    for (let i = 0; i < 3; i++) clean.push(await plan(handle, 'big.yaml', ['big'], dir));
+    const cleanRuns = [];
+    for (let i = 0; i < 3; i++) cleanRuns.push(await plan(handle, 'big.yaml', ['big'], dir));
     const faulty = [];
     const beyondMandated = [];
+    const mandated = [];
     const faults = {};
     for (let s = 1; s <= SEEDS; s++) {
       handle.configure({ faultRate: 0.2, seed: s });
@@ -74,21 +77,32 @@ async function benchTail(dir) {
       faulty.push(ms);
       // Every injected 429 and 503 says Retry-After: 1, which the client honours (the pages are a sequential
       // chain, so each such wait adds to the wall time): the server's own floor for this seed.
-      beyondMandated.push(ms - ((injected.http429 ?? 0) + (injected.http503 ?? 0)) * RETRY_AFTER_MS);
+      mandated.push(((injected.http429 ?? 0) + (injected.http503 ?? 0)) * RETRY_AFTER_MS);
+      beyondMandated.push(ms - mandated[mandated.length - 1]);
       for (const [k, v] of Object.entries(injected)) faults[k] = (faults[k] ?? 0) + v;
       handle.configure({ faultRate: 0 });
     }
+    const clean = median(cleanRuns);
     report(
       'plan 10,000 keys, fault rate 0.2 (all kinds, stalls 65 s), 20 ms',
       median(faulty),
-      median(clean),
+      clean,
       3,
-      `median of ${SEEDS} seeds [${faulty.map(secs).join(', ')}]; faults injected ${JSON.stringify(faults)}; fault-free [${clean.map(secs).join(', ')}]`,
+      `median of ${SEEDS} seeds [${faulty.map(secs).join(', ')}]; faults injected ${JSON.stringify(faults)}; fault-free [${cleanRuns.map(secs).join(', ')}]`,
     );
-    const rest = median(beyondMandated);
+    // The target as written cannot be met by a client that honours Retry-After: the waits the server asked for
+    // are on the critical path (the pages are one cursor chain) and alone come near or past 3x the fault-free run.
+    const waits = median(mandated);
     console.log(
-      `  the same runs less the Retry-After waits the server asked for (1 s per injected 429 or 503): median ${secs(rest)} ` +
-        `[${beyondMandated.map(secs).join(', ')}], ${(rest / median(clean)).toFixed(2)}x the fault-free run`,
+      `  of which the server's Retry-After waits (1 s per injected 429 or 503, which the client must honour): median ${secs(waits)} ` +
+        `= ${(waits / clean).toFixed(2)}x the fault-free run on their own`,
+    );
+    report(
+      '  what the client adds: the same runs less those waits',
+      median(beyondMandated),
+      clean,
+      3,
+      `median [${beyondMandated.map(secs).join(', ')}]`,
     );
   } finally {
     await handle.close();

@@ -169,6 +169,8 @@ interface CallState {
   /** The status of the latest answer's headers (for the message when its body is too large). */
   lastStatus: number;
   attempt: number;
+  /** Attempts of this call that ran out of time: a read's adaptive timeout doubles after each (only after those). */
+  timedOut: number;
   notBefore: number;
   /** The current attempt received 2xx headers (so a failure now is a broken body). */
   bodyStarted: boolean;
@@ -261,12 +263,13 @@ export class LatencyTracker {
    * The timeout of a read's attempt `attempt` before enough latencies were seen: a run's first reads (the self
    * check, page 1) would otherwise wait out the fixed 30 s header timeout on a stall, which at the head of a
    * sequential page chain is the whole tail. 2 s is ~100x a loopback round trip and ~10x a slow WAN one; it
-   * doubles per retry (2, 4, 8, 16 s...), so a server that is merely slow is still waited for.
+   * doubles after each attempt that timed out (2, 4, 8, 16 s...), so a server that is merely slow is still waited for.
    */
   static readonly INITIAL_MS = 2_000;
 
-  static initialTimeoutMs(attempt: number): number {
-    return LatencyTracker.INITIAL_MS * 2 ** Math.max(0, attempt - 1);
+  /** `round`: 1 + the attempts of the call that already timed out. */
+  static initialTimeoutMs(round: number): number {
+    return LatencyTracker.INITIAL_MS * 2 ** Math.max(0, round - 1);
   }
 
   /** The 95th percentile as last sorted, and the samples recorded since (it is re-sorted every few samples). */
@@ -282,15 +285,15 @@ export class LatencyTracker {
     this.unsorted += 1;
   }
 
-  /** The timeout for attempt `attempt` (1-based) of a read, doubling per retry; undefined while unknown. */
-  timeoutMs(attempt: number): number | undefined {
+  /** The timeout of a read's attempt in `round` (1 + its attempts that timed out), doubling per round; undefined while unknown. */
+  timeoutMs(round: number): number | undefined {
     if (this.samples.length < LatencyTracker.MIN_SAMPLES) return undefined;
     if (this.p95 === undefined || this.unsorted >= LatencyTracker.RESORT_EVERY || this.samples.length < 2 * LatencyTracker.RESORT_EVERY) {
       const sorted = [...this.samples].sort((a, b) => a - b);
       this.p95 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))]!;
       this.unsorted = 0;
     }
-    return Math.max(LatencyTracker.FLOOR_MS, this.p95 * LatencyTracker.FACTOR) * 2 ** Math.max(0, attempt - 1);
+    return Math.max(LatencyTracker.FLOOR_MS, this.p95 * LatencyTracker.FACTOR) * 2 ** Math.max(0, round - 1);
   }
 }
 
@@ -324,7 +327,10 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     // and for a read by the adaptive timeout: a stalled read is asked again instead of waited out.
     this.sentAt = Date.now();
     const latency = this.call.latency;
-    const adaptive = latency ? (latency.timeoutMs(this.call.attempt) ?? LatencyTracker.initialTimeoutMs(this.call.attempt)) : Infinity;
+    // Doubled after each attempt that timed out, not after every failure: a read that met a reset or a 500 and is
+    // now stalled is no slower a server than one stalled at once.
+    const round = 1 + this.call.timedOut;
+    const adaptive = latency ? (latency.timeoutMs(round) ?? LatencyTracker.initialTimeoutMs(round)) : Infinity;
     const limit = Math.max(1, Math.min(this.call.requestMs, adaptive, this.call.startedAt + this.call.policy.deadlineMs - this.sentAt));
     this.timer = setTimeout(() => controller.abort(new AttemptDeadlineError(`the attempt took longer than ${limit} ms`)), limit);
     this.inner.onRequestStart?.(controller, context);
@@ -364,6 +370,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     // Our own deadline aborts through the controller; undici's retry handler would then treat the attempt as
     // cancelled by the caller and not retry. Handing it no controller lets the retry decision see it.
     const ours = err instanceof AttemptDeadlineError;
+    if (ours) this.call.timedOut += 1;
     this.inner.onResponseError?.((ours ? null : controller) as Dispatcher.DispatchController, err);
   }
 
@@ -520,6 +527,7 @@ export class Transport {
       originUrl: spec.origin,
       lastStatus: 0,
       attempt: 0,
+      timedOut: 0,
       notBefore: 0,
       bodyStarted: false,
     };
