@@ -33,7 +33,10 @@ export interface EmulatorOptions {
   projects?: string[];
   /** Seed for every random choice (faults, jitter); default 1. */
   seed?: number;
-  /** Delay added to every answer: fixed ms, or a [min, max] range drawn from the seed. */
+  /**
+   * Each call's round-trip time: fixed ms, or a [min, max] range drawn from the seed. The answer leaves that long after
+   * the request arrived; a read is answered from the state it arrived to, a change is applied once the time has passed.
+   */
   latencyMs?: number | [min: number, max: number];
   /** Fraction of requests answered with an injected fault (0..1); default 0. */
   faultRate?: number;
