@@ -12,7 +12,8 @@
  *      time at 0 ms (25,000 keys to parse before any request).
  *   4. apply, 1,000 creates at a 50 req/s limit: limit = 1,000 / 50 = 20 s; target <= 1.05x and no 429.
  *   Plans 1 and 3 also print a minimal client's time against the same emulator in the same run (undici following
- *   the cursor chains and nothing else): what a round trip at "20 ms" really costs there.
+ *   the cursor chains and nothing else): what a round trip at "20 ms" really costs there; and that time with
+ *   `validate` of the same manifest in front, the floor for any run that sends nothing before the manifest is valid.
  *   5. (no target) apply, 10,000 creates, no latency or rate limit, with and without --secrets-out: the CLI's
  *      own cost, and what the secrets file adds.
  * Options: RUNS=N for the plans (default 5), BIG_RUNS=N for the 100,000-key plan (default 3), APPLY_RUNS=N
@@ -88,7 +89,24 @@ async function minimalListing(handle, tokens, parallelism, runs = 3) {
   return median(times);
 }
 
-const floorText = (ms, floorMs) => `; a minimal client (undici, the cursor chains only) ${secs(floorMs)} in the same run, so ${(ms / floorMs).toFixed(2)}x of it`;
+/**
+ * `validate` of the same manifest through the CLI, median of `runs`: process start plus reading and validating the
+ * whole manifest, which any run must finish before its first request.
+ */
+async function validateMs(file, dir, runs = 5) {
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const r = await runCli(['validate', '-f', file], {}, dir);
+    if (r.code !== 0) throw new Error(`validate exited ${r.code}: ${r.stderr.slice(0, 2000)}`);
+    times.push(r.ms);
+  }
+  return median(times);
+}
+
+const floorText = (ms, floorMs, validatedMs) =>
+  `; a minimal client (undici, the cursor chains only) ${secs(floorMs)} in the same run, so ${(ms / floorMs).toFixed(2)}x of it` +
+  `; with \`validate\` of the same manifest in front (${secs(validatedMs)}: nothing may be sent before it is valid) ` +
+  `${secs(floorMs + validatedMs)}, so ${(ms / (floorMs + validatedMs)).toFixed(2)}x of that`;
 
 /** Runs `plan` `runs` times; every run must find no changes (exit 0 with --detailed-exitcode: every key read). */
 async function plans(handle, file, tokens, dir, runs, extraArgs = []) {
@@ -112,6 +130,7 @@ async function benchPlanOneProject(dir, count, runs, target, rssLimitMb) {
     handle.configure({ latencyMs: LATENCY_MS });
     const timed = await plans(handle, `${token}.yaml`, [token], dir, runs);
     const floor = await minimalListing(handle, [token], 1);
+    const validated = await validateMs(`${token}.yaml`, dir);
     const pages = Math.ceil((count + 1) / PAGE);
     const limit = pages * LATENCY_MS;
     const own = median(local.map((r) => r.ms));
@@ -123,7 +142,7 @@ async function benchPlanOneProject(dir, count, runs, target, rssLimitMb) {
       target,
       ` (${pages} pages x 20 ms; ${timed[0].requests} requests); the CLI's own time (same plan at 0 ms) ${secs(own)}, ` +
         `so against limit + own time ${(median(timed.map((r) => r.ms)) / (limit + own)).toFixed(2)}x` +
-        floorText(median(timed.map((r) => r.ms)), floor) +
+        floorText(median(timed.map((r) => r.ms)), floor, validated) +
         (rssLimitMb ? `; peak RSS ${rss.toFixed(0)} MB (target <= ${rssLimitMb} MB) ${rss <= rssLimitMb ? 'OK' : 'MISSED'}` : ''),
     );
   } finally {
@@ -142,6 +161,7 @@ async function benchPlanManyProjects(dir) {
     const timed = await plans(handle, 'many.yaml', tokens, dir, RUNS);
     const parallelism = 8; // the default
     const floor = await minimalListing(handle, tokens, parallelism);
+    const validated = await validateMs('many.yaml', dir);
     const rounds = Math.ceil(tokens.length / parallelism) * 1;
     const limit = rounds * LATENCY_MS;
     const own = median(local.map((r) => r.ms));
@@ -152,7 +172,7 @@ async function benchPlanManyProjects(dir) {
       1.2,
       ` (${rounds} rounds x 1 page x 20 ms; ${timed[0].requests} requests); the CLI's own time (same plan at 0 ms) ${secs(own)}, ` +
         `so against limit + own time ${(median(timed.map((r) => r.ms)) / (limit + own)).toFixed(2)}x` +
-        floorText(median(timed.map((r) => r.ms)), floor),
+        floorText(median(timed.map((r) => r.ms)), floor, validated),
     );
   } finally {
     await handle.close();

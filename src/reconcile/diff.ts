@@ -83,8 +83,16 @@ function refOf(live: LiveKey) {
   return { uuid: live.uuid, createdAt: live.createdAt, secretPreview: live.secretPreview };
 }
 
+/** Whether two permission lists hold the same names (as sets), without building canonical copies. */
+function samePermissionSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((p) => b.includes(p)) && b.every((p) => a.includes(p));
+}
+
 /** The changes that turn `live` into `entry`: an update (rename/permissions) then a status change, as needed. */
 function changesForMatch(entry: KeySpec, live: LiveKey, offReason: 'declared-inactive' | 'expired' = 'declared-inactive'): Change[] {
+  // The common key already is what its entry declares (an unknown permission on it makes the sets differ, so such a
+  // key takes the full path below): nothing to build.
+  if (entry.description === live.description && entry.active === live.active && samePermissionSet(entry.permissions, live.permissions)) return [];
   const ref = refOf(live);
   const before = stateOf(live);
   const permissions = canonicalPermissions(entry.permissions) as Permission[];
@@ -232,10 +240,17 @@ export function planProject(input: PlanProjectInput): ProjectPlan {
     liveActive: live.filter((k) => k.active).length,
     ...(desired.credentials ? { credentials: desired.credentials } : {}),
     planningKeyAccess: selfKey.permissions.includes('ACCESS_MANAGE') ? 'manage' : 'read',
-    protectedUuids: [...m.matched].filter(([e]) => e.protected).map(([, k]) => k.uuid).sort(byString),
+    protectedUuids: protectedUuids(m.matched),
     changes: sortChanges(changes),
   };
   return deepFreeze(withLazyFingerprints(plan, live, desired));
+}
+
+/** The uuids of the live keys that protected entries matched, sorted. */
+function protectedUuids(matched: ReadonlyMap<KeySpec, LiveKey>): string[] {
+  const uuids: string[] = [];
+  for (const [entry, key] of matched) if (entry.protected) uuids.push(key.uuid);
+  return uuids.sort(byString);
 }
 
 /**

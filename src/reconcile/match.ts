@@ -112,6 +112,16 @@ export function matchEntries(entries: readonly KeySpec[], live: readonly LiveKey
   const stage = (candidatesOf: readonly KeySpec[], names: (e: KeySpec) => readonly string[], how: Ambiguity['how']): KeySpec[] => {
     const unmatched: KeySpec[] = [];
     for (const entry of candidatesOf) {
+      if (how === 'by description') {
+        // The common entry: one live key with its description, unclaimed. Matched without building lists.
+        const same = byDescription.get(entry.description);
+        const only = same?.length === 1 ? same[0]! : undefined;
+        if (only && !claimed.has(only.uuid)) {
+          claimed.add(only.uuid);
+          matched.set(entry, only);
+          continue;
+        }
+      }
       const candidates = candidatesFor(names(entry));
       if (candidates.length === 0) {
         unmatched.push(entry);
@@ -130,15 +140,20 @@ export function matchEntries(entries: readonly KeySpec[], live: readonly LiveKey
   const newEntries = stage(notByDescription, (e) => e.formerDescriptions, 'by former description');
 
   // A rotation's retiring key carries the description the entry had when it was rotated: current, or a former one.
-  const entryByDescription = new Map<string, KeySpec>();
-  for (const e of unpinned) entryByDescription.set(e.description, e);
-  for (const e of unpinned) for (const f of e.formerDescriptions) if (!entryByDescription.has(f)) entryByDescription.set(f, e);
+  // The entries are indexed by those names only when some unclaimed key carries a retiring name.
+  let entryByDescription: Map<string, KeySpec> | undefined;
   const retiring: { entry: KeySpec; key: LiveKey; name: RetiringName }[] = [];
   for (const key of live) {
     if (claimed.has(key.uuid)) continue;
     const name = parseRetiring(key.description);
-    const entry = name && entryByDescription.get(name.description);
-    if (!name || !entry) continue;
+    if (!name) continue;
+    if (!entryByDescription) {
+      entryByDescription = new Map<string, KeySpec>();
+      for (const e of unpinned) entryByDescription.set(e.description, e);
+      for (const e of unpinned) for (const f of e.formerDescriptions) if (!entryByDescription.has(f)) entryByDescription.set(f, e);
+    }
+    const entry = entryByDescription.get(name.description);
+    if (!entry) continue;
     claimed.add(key.uuid);
     retiring.push({ entry, key, name });
   }
