@@ -111,7 +111,13 @@ function errorBody(failure: ApiFailure): Record<string, unknown> {
   return { status: 'error', code: failure.code, msg: failure.msg, ...(failure.hint ? { hint: failure.hint } : {}) };
 }
 
+/** What a request without a body reads as. */
+const NO_BODY = { aborted: false, tooLarge: false, data: Buffer.alloc(0) };
+
 function readBody(req: http.IncomingMessage): Promise<{ aborted: boolean; tooLarge: boolean; data?: Buffer }> {
+  // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112, section 6.3): it is answered
+  // without waiting for the stream's end, and node:http drains the empty stream after the answer has left.
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return Promise.resolve(NO_BODY);
   return new Promise((resolve) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     let tooLarge = declared > MAX_REQUEST_BODY_BYTES;
