@@ -25,6 +25,7 @@ import {
   type Route,
 } from './requests';
 import { type ApplyResult, derivedFields, type KeyRecord, type Mutation, MUTATION_PERMISSION, type StoredKey } from './store';
+import { keyToWire, listPageJson } from './wire';
 
 /** Past this much, an oversized body is no longer drained politely: the connection is cut. */
 const MAX_DRAIN_BYTES = 64 * MAX_REQUEST_BODY_BYTES;
@@ -58,26 +59,15 @@ export interface ServerStats {
 
 interface Answer {
   status: number;
-  body: unknown;
+  /** The JSON body, unless `payload` is given. */
+  body?: unknown;
   headers?: Record<string, string>;
-  /** The body as sent, when it was serialized ahead (a read answered before its latency has passed). */
+  /** The body as sent, when it was serialized ahead (a read answered before its latency has passed, a list page). */
   payload?: Buffer;
 }
 
 function serialized(answer: Answer): Answer {
-  return { ...answer, payload: Buffer.from(JSON.stringify(answer.body), 'utf8') };
-}
-
-/** The wire form of a key: never the secret, only its last 4 characters. */
-export function keyToWire(key: StoredKey): Record<string, unknown> {
-  return {
-    uuid: key.uuid,
-    description: key.description,
-    permissions: [...key.permissions],
-    active: key.active,
-    created_at: key.createdAt,
-    secret_preview: `****${key.secret.slice(-4)}`,
-  };
+  return answer.payload ? answer : { ...answer, payload: Buffer.from(JSON.stringify(answer.body), 'utf8') };
 }
 
 /** A fresh secret: 32 lowercase hex characters from the system CSPRNG. */
@@ -121,7 +111,13 @@ function errorBody(failure: ApiFailure): Record<string, unknown> {
   return { status: 'error', code: failure.code, msg: failure.msg, ...(failure.hint ? { hint: failure.hint } : {}) };
 }
 
+/** What a request without a body reads as. */
+const NO_BODY = { aborted: false, tooLarge: false, data: Buffer.alloc(0) };
+
 function readBody(req: http.IncomingMessage): Promise<{ aborted: boolean; tooLarge: boolean; data?: Buffer }> {
+  // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112, section 6.3): it is answered
+  // without waiting for the stream's end, and node:http drains the empty stream after the answer has left.
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return Promise.resolve(NO_BODY);
   return new Promise((resolve) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     let tooLarge = declared > MAX_REQUEST_BODY_BYTES;
@@ -448,10 +444,7 @@ export class EmulatorServer {
         const { limit, after } = parseListQuery(url.searchParams, this.knobs.maxPageSize);
         const page = project.page(after, limit);
         const last = page.keys[page.keys.length - 1];
-        return {
-          status: 200,
-          body: { status: 'success', keys: page.keys.map(keyToWire), next_cursor: page.more && last ? encodeCursor(last) : null },
-        };
+        return { status: 200, payload: Buffer.from(listPageJson(page.keys, page.more && last ? encodeCursor(last) : null), 'utf8') };
       }
       case 'GET /keys/{uuid}':
         return { status: 200, body: { status: 'success', key: keyToWire(mustKey(route.uuid!)) } };
