@@ -151,9 +151,24 @@ function sha256(text: string): string {
 /** A stored key with its secret's SHA-256 (the index key). */
 type Indexed = StoredKey & { readonly secretSha256: string };
 
+/** What a list page writes into its JSON text unescaped (see `listPageJson`): a uuid, a timestamp, A-Z 0-9 _ names, printable ASCII. */
+const UUID_TEXT = /^[0-9A-Fa-f-]{1,64}$/;
+const TIMESTAMP_TEXT = /^[0-9TZ:.+-]{1,40}$/;
+const PERMISSION_TEXT = /^[A-Z0-9_]+$/;
+const SECRET_TEXT = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
 function toStored(record: KeyRecord): Indexed {
   const createdUs = Number.isSafeInteger(record.created_us) ? record.created_us! : parseMicros(record.created_at);
   if (!Number.isFinite(createdUs)) throw new Error(`key ${record.uuid} has an unreadable created_at "${record.created_at}"`);
+  // State the emulator wrote always passes; a hand-edited file that would make a page's JSON invalid is refused here.
+  if (
+    !UUID_TEXT.test(record.uuid) ||
+    !TIMESTAMP_TEXT.test(record.created_at) ||
+    !SECRET_TEXT.test(record.secret) ||
+    !record.permissions.every((p) => PERMISSION_TEXT.test(p))
+  ) {
+    throw new Error(`key ${JSON.stringify(record.uuid)} holds a uuid, created_at, secret or permission this emulator never writes`);
+  }
   return {
     uuid: record.uuid,
     description: record.description,

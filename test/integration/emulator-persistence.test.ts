@@ -172,6 +172,25 @@ describe('persistence in process', () => {
     // The failed start released the lock.
     expect(fs.existsSync(path.join(dir, 'emulator.lock'))).toBe(false);
   });
+
+  test.each([
+    ['a uuid with a quote', (line: string) => line.replace(/"uuid":"[0-9a-f]{8}/, '"uuid":"ab\\"cd')],
+    ['a created_at with a quote', (line: string) => line.replace(/"created_at":"\d{4}/, '"created_at":"20\\"6')],
+    ['a lower-case permission', (line: string) => line.replace('"OBJECTS_LIST"', '"objects_list"')],
+  ])('a hand-edited key with %s, which list pages write unescaped, is refused with StateCorruptError', async (_what, edit) => {
+    const dir = stateDir();
+    const em = await startEmulator({ stateDir: dir, port: 0 });
+    await em.seedKeys('demo', [{ description: 'one', permissions: ['OBJECTS_LIST'] }]);
+    await em.close();
+    const file = path.join(dir, 'state.journal.jsonl');
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    const at = lines.findIndex((l) => l.includes('"description":"one"'));
+    const edited = edit(lines[at]!);
+    expect(edited).not.toBe(lines[at]);
+    lines[at] = edited;
+    fs.writeFileSync(file, lines.join('\n'));
+    await expect(startEmulator({ stateDir: dir, port: 0 })).rejects.toBeInstanceOf(StateCorruptError);
+  });
 });
 
 test('seedKeys applies the rules of POST /keys', async () => {
