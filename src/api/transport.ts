@@ -256,8 +256,11 @@ export class LatencyTracker {
   static readonly MIN_SAMPLES = 4;
   /** The adaptive timeout is this multiple of the 95th percentile… */
   static readonly FACTOR = 4;
-  /** …but never below this (loopback timer noise, a GC pause). */
-  static readonly FLOOR_MS = 250;
+  /**
+   * …but never below this (loopback timer noise, a GC pause): ~5x a 20 ms round trip. A read timed out too early
+   * only costs a second request, and after a timeout the next attempt's limit doubles.
+   */
+  static readonly FLOOR_MS = 100;
 
   /**
    * The timeout of a read's attempt `attempt` before enough latencies were seen: a run's first reads (the self
