@@ -271,6 +271,27 @@ describe('ambiguity', () => {
   });
 });
 
+test('a project refused while another is still listing is reported, not a crash', async () => {
+  // `quick` is refused (ambiguous) after one page while `slow` still follows its cursor through three pages.
+  const slowApi = await startTestApi(['quick', 'slow'], { latencyMs: 20 });
+  try {
+    await slowApi.handle.seedKeys('quick', [
+      { description: 'twin', permissions: ['OBJECTS_LIST'] },
+      { description: 'twin', permissions: ['OBJECTS_FETCH'] },
+    ]);
+    const many = Array.from({ length: 250 }, (_, i) => `k${i}`);
+    await slowApi.handle.seedKeys('slow', many.map((description) => ({ description, permissions: ['OBJECTS_LIST'] })));
+    const f = manifest('race.yaml', { quick: key('twin'), slow: many.map((d) => key(d)).join('') });
+    const r = await cli(['plan', '-f', f, '--format', 'markdown'], slowApi.env());
+    expect(r.stderr).not.toContain('Unhandled');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('could not be planned');
+    expect(r.stderr).toContain('ambiguous match');
+  } finally {
+    await slowApi.close();
+  }
+});
+
 describe('guards', () => {
   test('mass deactivation is refused with exit 3 by plan and apply, and --force lets apply pass', async () => {
     await api.handle.seedKeys('guarded', Array.from({ length: 12 }, (_, i) => ({ description: `k${i}`, permissions: ['OBJECTS_LIST'] })));
