@@ -58,12 +58,10 @@ export async function prepareRuns(
   };
 
   if (source.kind === 'manifest') {
-    // A project is planned after its slot has gone to the next project and after this turn of the event loop:
-    // the requests of every project answered in this turn leave first, and planning runs while they are on the
-    // wire. Planned inside the slot, each answered project held up the next one's requests by its own planning
-    // (500 projects x 50 keys at 20 ms: ~0.3 s).
-    // Each planning settles into its outcome at once (a project refused while others still list is an outcome,
-    // never a rejection left unhandled until the last listing ends).
+    // A project is planned after its slot has gone to the next project and after this turn of the event loop: the
+    // requests of every project answered in this turn leave first, and planning runs while they are on the wire
+    // rather than in front of them. Each planning settles into its outcome at once: a project refused while others
+    // still list is an outcome, never a rejection left unhandled until the last listing ends.
     const planned: Promise<Outcome>[] = [];
     const failed = (i: number, error: unknown): Outcome => ({ token: source.projects[i]!.token, violations: [], error });
     const fetched = await runBounded(source.projects, flags.parallelism, async (spec, i) => {
