@@ -241,6 +241,31 @@ function insideTree(file: string, baseDir: string): void {
   }
 }
 
+/** How to kill each sink running now (its process group). */
+const runningSinks = new Set<() => void>();
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * A signal that stops this run stops its sinks first. They run in their own process groups, which a terminal's
+ * Ctrl-C does not reach, and one that outlived the run would hold a secret whose delivery no one reports. Then the
+ * signal's default action ends the run, as it would have without sinks.
+ */
+function stopSinksAndExit(signal: NodeJS.Signals): void {
+  for (const kill of runningSinks) kill();
+  for (const s of STOP_SIGNALS) process.off(s, stopSinksAndExit);
+  process.kill(process.pid, signal);
+}
+
+/** Registers a running sink's kill; returns the function that forgets it once it has ended. */
+function track(kill: () => void): () => void {
+  if (runningSinks.size === 0) for (const s of STOP_SIGNALS) process.on(s, stopSinksAndExit);
+  runningSinks.add(kill);
+  return () => {
+    if (!runningSinks.delete(kill) || runningSinks.size > 0) return;
+    for (const s of STOP_SIGNALS) process.off(s, stopSinksAndExit);
+  };
+}
+
 /** Runs one `exec` sink: the secret on stdin, then waits for its exit (or kills it at the timeout). */
 function runSink(argv: readonly string[], secret: string, env: Record<string, string>, cwd: string, timeoutS: number): Promise<Omit<SinkResult, 'delivery'>> {
   return new Promise((resolve) => {
@@ -271,9 +296,12 @@ function runSink(argv: readonly string[], secret: string, env: Record<string, st
       killGroup('SIGTERM');
       setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS).unref();
     }, timeoutS * 1000);
+    // The run is stopping: no grace period to wait out, so the group is killed outright.
+    const untrack = track(() => killGroup('SIGKILL'));
     const done = (result: Omit<SinkResult, 'delivery'>) => {
       if (settled) return;
       settled = true;
+      untrack();
       clearTimeout(timer);
       // A grandchild that still holds the pipes must not keep this run alive.
       child.stdout.destroy();

@@ -7,10 +7,11 @@
  * argv run against stand-ins named gh, vault, aws, op, doppler and kubectl first on PATH. Every byte the CLI printed
  * is scanned for secrets at the end.
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { callApi, expectNoSecretInOutput, liveKeys, ROOT, runCli, startTestApi, tempDir, type TestApi } from '../helpers/cli';
+import { allOutput, BIN, callApi, cleanEnv, expectNoSecretInOutput, liveKeys, ROOT, runCli, startTestApi, tempDir, type TestApi } from '../helpers/cli';
 
 const P = 'deliv';
 let api: TestApi;
@@ -290,6 +291,42 @@ describe('a failed delivery is reported per key and sink, the key stays, and sec
     expect(r.stdout).toContain('! delivery to exec failing-sink (stdin) failed: exited with code 1');
     expect(r.stderr).toContain('scaleflex-keys secrets push --project deliv --description "Broken store"');
   });
+});
+
+test('a run stopped by SIGINT or SIGTERM stops the sinks it is running (their own process groups) before it ends', async () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    clearRecords();
+    manifest(
+      `    unmanaged: ignore\n    keys:\n      - description: Stopped by ${signal}\n        permissions: [OBJECTS_LIST]\n` +
+        `        deliver: [{ exec: [hanging-sink], timeout: 120 }]\n`,
+    );
+    const child = spawn(process.execPath, [BIN, 'apply', '--auto-approve'], { cwd: dir, env: cleanEnv(env()), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d));
+    child.stderr.on('data', (d: Buffer) => (output += d));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
+    // The stand-in records itself (its pid in the file name) once it has read the secret, then hangs.
+    let sinkPid: number | undefined;
+    for (let i = 0; i < 200 && sinkPid === undefined; i++) {
+      const file = fs.readdirSync(records).find((f) => f.startsWith('hanging-sink-'));
+      if (file) sinkPid = Number(/-(\d+)\.json$/.exec(file)![1]);
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(sinkPid).toBeDefined();
+    child.kill(signal);
+    expect(await exited).toBe(signal);
+    const alive = () => {
+      try {
+        process.kill(sinkPid!, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 40 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(alive()).toBe(false);
+    allOutput.push(output);
+  }
 });
 
 test('secrets push needs ACCESS_MANAGE: a read-only admin key is refused before any secret is read', async () => {
