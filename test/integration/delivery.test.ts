@@ -294,38 +294,47 @@ describe('a failed delivery is reported per key and sink, the key stays, and sec
 });
 
 test('a run stopped by SIGINT or SIGTERM stops the sinks it is running (their own process groups) before it ends', async () => {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    clearRecords();
-    manifest(
-      `    unmanaged: ignore\n    keys:\n      - description: Stopped by ${signal}\n        permissions: [OBJECTS_LIST]\n` +
-        `        deliver: [{ exec: [hanging-sink], timeout: 120 }]\n`,
-    );
-    const child = spawn(process.execPath, [BIN, 'apply', '--auto-approve'], { cwd: dir, env: cleanEnv(env()), stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d));
-    child.stderr.on('data', (d: Buffer) => (output += d));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
-    // The stand-in records itself (its pid in the file name) once it has read the secret, then hangs.
-    let sinkPid: number | undefined;
-    for (let i = 0; i < 200 && sinkPid === undefined; i++) {
-      const file = fs.readdirSync(records).find((f) => f.startsWith('hanging-sink-'));
-      if (file) sinkPid = Number(/-(\d+)\.json$/.exec(file)![1]);
-      else await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(sinkPid).toBeDefined();
-    child.kill(signal);
-    expect(await exited).toBe(signal);
-    const alive = () => {
-      try {
-        process.kill(sinkPid!, 0);
-        return true;
-      } catch {
-        return false;
+  // A project of its own: the keys this leaves behind must not change what the other tests plan.
+  const own = await startTestApi(['stopping']);
+  try {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      clearRecords();
+      fs.writeFileSync(
+        path.join(dir, 'stopping.yaml'),
+        `version: 1\nprojects:\n  - token: stopping\n    keys:\n      - description: Stopped by ${signal}\n        permissions: [OBJECTS_LIST]\n` +
+          `        deliver: [{ exec: [hanging-sink], timeout: 120 }]\n`,
+      );
+      const childEnv = cleanEnv({ ...own.env(), PATH: `${bin}:${process.env.PATH}`, HOME: dir });
+      const child = spawn(process.execPath, [BIN, 'apply', '-f', 'stopping.yaml', '--auto-approve'], { cwd: dir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => (output += d));
+      child.stderr.on('data', (d: Buffer) => (output += d));
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
+      // The stand-in records itself (its pid in the file name) once it has read the secret, then hangs.
+      let sinkPid: number | undefined;
+      for (let i = 0; i < 200 && sinkPid === undefined; i++) {
+        const file = fs.readdirSync(records).find((f) => f.startsWith('hanging-sink-'));
+        if (file) sinkPid = Number(/-(\d+)\.json$/.exec(file)![1]);
+        else await new Promise((r) => setTimeout(r, 50));
       }
-    };
-    for (let i = 0; i < 40 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(alive()).toBe(false);
-    allOutput.push(output);
+      expect(sinkPid).toBeDefined();
+      child.kill(signal);
+      expect(await exited).toBe(signal);
+      const alive = () => {
+        try {
+          process.kill(sinkPid!, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 40 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(alive()).toBe(false);
+      allOutput.push(output);
+    }
+    expectNoSecretInOutput(own.handle);
+  } finally {
+    await own.close();
   }
 });
 
