@@ -263,7 +263,7 @@ export class LatencyTracker {
   static readonly FLOOR_MS = 100;
 
   /**
-   * The timeout of a read's attempt `attempt` before enough latencies were seen: a run's first reads (the self
+   * The timeout of a read's attempt before enough latencies were seen: a run's first reads (the self
    * check, page 1) would otherwise wait out the fixed 30 s header timeout on a stall, which at the head of a
    * sequential page chain is the whole tail. 2 s is ~100x a loopback round trip and ~10x a slow WAN one; it
    * doubles after each attempt that timed out (2, 4, 8, 16 s...), so a server that is merely slow is still waited for.
@@ -278,7 +278,7 @@ export class LatencyTracker {
   /** The 95th percentile as last sorted, and the samples recorded since (it is re-sorted every few samples). */
   private p95: number | undefined;
   private unsorted = 0;
-  /** Re-sorting 256 samples for every request cost 500 projects' plan ~15 ms; a few samples late is as good. */
+  /** Re-sorting 256 samples before every request was ~15 ms of CPU in a 500-project plan's profile; a few samples late is as good. */
   static readonly RESORT_EVERY = 8;
 
   record(ms: number): void {
