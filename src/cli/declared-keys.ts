@@ -3,9 +3,13 @@
  * and each project's live keys paired with its entries by the plan's own matcher (`matchEntries`), so `secrets
  * pull`, `secrets push` and `plan` never disagree; an ambiguity refuses the same way it refuses a plan.
  */
+import { runBounded } from '../bounded';
 import { UsageError } from '../errors';
 import type { KeySpec, LiveKey, ProjectSpec } from '../model';
 import { matchEntries, matchError, type MatchResult } from '../reconcile';
+import { GroupedOutput, type SectionWriter } from './grouped-output';
+import type { Io } from './io';
+import { projectErrorLines } from './output';
 import { listAll, type OpenedApi } from './session';
 
 /** `--description` values as a set (undefined: every key), refused when the manifest declares no such key. */
@@ -34,4 +38,34 @@ export async function matchedDeclaredKeys(
     .filter(([entry]) => (!wanted || wanted.has(entry.description)) && keep(entry))
     .sort(([a, x], [b, y]) => (a.description < b.description ? -1 : a.description > b.description ? 1 : x.uuid < y.uuid ? -1 : 1));
   return { match, chosen };
+}
+
+/**
+ * Runs `work` for each project, `parallelism` at a time, each project's lines printed together in project order. A
+ * project that fails prints its error and does not stop the others; resolves to how many failed.
+ */
+export async function forEachProject(
+  io: Pick<Io, 'out' | 'err'>,
+  projects: readonly ProjectSpec[],
+  parallelism: number,
+  work: (spec: ProjectSpec, w: SectionWriter, index: number) => Promise<void>,
+): Promise<number> {
+  const grouped = new GroupedOutput(io, projects.length);
+  let failed = 0;
+  try {
+    await runBounded(projects, parallelism, async (spec, index) => {
+      const w = grouped.section(index);
+      try {
+        await work(spec, w, index);
+      } catch (error) {
+        failed++;
+        w.err(projectErrorLines(spec.token, error));
+      } finally {
+        grouped.finish(index);
+      }
+    });
+  } finally {
+    grouped.finishAll();
+  }
+  return failed;
 }

@@ -9,12 +9,10 @@ import { runBounded } from '../../bounded';
 import type { SecretsPullFlags } from '../arguments/secrets-pull';
 import { loadProjects } from '../desired';
 import { EXIT } from '../exit-codes';
-import { GroupedOutput } from '../grouped-output';
 import type { Io } from '../io';
-import { projectErrorLines } from '../output';
 import { type KeySecret, preflightSecretsFile, protectSecret, secretsFormatFor, writeSecretsFile } from '../secrets-file';
 import { ApiSession, MANAGE_FOR_SECRETS, trustFor } from '../session';
-import { matchedDeclaredKeys, wantedDescriptions } from '../declared-keys';
+import { forEachProject, matchedDeclaredKeys, wantedDescriptions } from '../declared-keys';
 
 /** Runs `secrets pull`; resolves to the exit code (0, or 1 when a project failed). */
 export async function run(opts: SecretsPullFlags, io: Io): Promise<number> {
@@ -25,39 +23,29 @@ export async function run(opts: SecretsPullFlags, io: Io): Promise<number> {
   const wanted = wantedDescriptions(projects, opts.description);
 
   const session = await ApiSession.start(io, opts, projects.map((p) => p.token), baseDir);
-  const grouped = new GroupedOutput(io, projects.length);
   const collected: KeySecret[][] = projects.map(() => []);
-  let failures = 0;
+  let failures: number;
   try {
-    await runBounded(projects, opts.parallelism, async (spec, index) => {
-      const w = grouped.section(index);
-      try {
-        const api = await session.open(spec, session.resolve(spec), MANAGE_FOR_SECRETS);
-        const { match: m, chosen } = await matchedDeclaredKeys(api, spec, wanted);
-        const missing = m.newEntries.map((e) => e.description);
-        const fetched = await runBounded(chosen, opts.parallelism, async ([, key]) => {
-          const secret = await api.getSecret(key.uuid);
-          protectSecret(io, secret);
-          return secret;
-        });
-        fetched.forEach((result, i) => {
-          if (result.status === 'rejected') throw result.reason;
-          const [entry, key] = chosen[i]!;
-          collected[index]!.push({ project: spec.token, uuid: key.uuid, description: entry.description, secret: result.value });
-          w.out(`  ${spec.token}: ${JSON.stringify(entry.description)} (uuid ${key.uuid}, ${key.secretPreview})\n`);
-        });
-        for (const d of missing.sort()) {
-          if (!wanted || wanted.has(d)) w.err(`warning: project ${spec.token}: ${JSON.stringify(d)} does not exist yet; run apply first\n`);
-        }
-      } catch (error) {
-        failures++;
-        w.err(projectErrorLines(spec.token, error));
-      } finally {
-        grouped.finish(index);
+    failures = await forEachProject(io, projects, opts.parallelism, async (spec, w, index) => {
+      const api = await session.open(spec, session.resolve(spec), MANAGE_FOR_SECRETS);
+      const { match: m, chosen } = await matchedDeclaredKeys(api, spec, wanted);
+      const missing = m.newEntries.map((e) => e.description);
+      const fetched = await runBounded(chosen, opts.parallelism, async ([, key]) => {
+        const secret = await api.getSecret(key.uuid);
+        protectSecret(io, secret);
+        return secret;
+      });
+      fetched.forEach((result, i) => {
+        if (result.status === 'rejected') throw result.reason;
+        const [entry, key] = chosen[i]!;
+        collected[index]!.push({ project: spec.token, uuid: key.uuid, description: entry.description, secret: result.value });
+        w.out(`  ${spec.token}: ${JSON.stringify(entry.description)} (uuid ${key.uuid}, ${key.secretPreview})\n`);
+      });
+      for (const d of missing.sort()) {
+        if (!wanted || wanted.has(d)) w.err(`warning: project ${spec.token}: ${JSON.stringify(d)} does not exist yet; run apply first\n`);
       }
     });
   } finally {
-    grouped.finishAll();
     await session.close();
   }
 

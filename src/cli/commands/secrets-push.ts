@@ -14,11 +14,10 @@ import { loadProjects } from '../desired';
 import { EXIT } from '../exit-codes';
 import { GroupedOutput } from '../grouped-output';
 import type { Io } from '../io';
-import { projectErrorLines } from '../output';
 import { protectSecret } from '../secrets-file';
 import { type Access, ApiSession, trustFor } from '../session';
 import type { ProjectSpec } from '../../model';
-import { matchedDeclaredKeys, wantedDescriptions } from '../declared-keys';
+import { forEachProject, matchedDeclaredKeys, wantedDescriptions } from '../declared-keys';
 
 const MANAGE_FOR_PUSH: Access = { access: 'manage', purpose: 'secrets push' };
 
@@ -40,54 +39,44 @@ export async function run(opts: SecretsPushFlags, io: Io): Promise<number> {
 
   const withSinks = projects.filter((p) => chosen.some((c) => c.project === p.token));
   const session = await ApiSession.start(io, opts, withSinks.map((p) => p.token), baseDir);
-  const grouped = new GroupedOutput(io, withSinks.length);
   const failures: DeliveryFailure[] = [];
-  let projectErrors = 0;
   let delivered = 0;
+  let projectErrors: number;
   try {
-    await runBounded(withSinks, opts.parallelism, async (spec, index) => {
-      const w = grouped.section(index);
-      try {
-        const api = await session.open(spec, session.resolve(spec), MANAGE_FOR_PUSH);
-        const { match: m, chosen: keys } = await matchedDeclaredKeys(api, spec, wanted, (entry) => (entry.deliver?.length ?? 0) > 0);
-        // Keys side by side (`--parallelism`), their lines in key order.
-        const lines = new GroupedOutput(w, keys.length);
-        const outcomes = await runBounded(keys, opts.parallelism, async ([entry, key], at) => {
-          const kw = lines.section(at);
-          try {
-            if (!key.active) {
-              kw.err(`warning: project ${spec.token}: ${JSON.stringify(entry.description)} (uuid ${key.uuid}) is inactive; its secret is not pushed\n`);
-              return;
-            }
-            const secret = await api.getSecret(key.uuid);
-            protectSecret(io, secret);
-            const results = await deliverer.deliver({ project: spec.token, uuid: key.uuid, description: entry.description, secret }, sinksOf(specs, spec.token, entry.description));
-            kw.out(`  ${spec.token}: ${JSON.stringify(entry.description)} (uuid ${key.uuid}, ${key.secretPreview})\n${resultLines(results)}`);
-            for (const r of results) {
-              if (r.ok) delivered++;
-              else failures.push({ project: spec.token, description: entry.description, uuid: key.uuid, delivery: r.delivery, detail: r.detail });
-            }
-          } finally {
-            lines.finish(at);
+    projectErrors = await forEachProject(io, withSinks, opts.parallelism, async (spec, w) => {
+      const api = await session.open(spec, session.resolve(spec), MANAGE_FOR_PUSH);
+      const { match: m, chosen: keys } = await matchedDeclaredKeys(api, spec, wanted, (entry) => (entry.deliver?.length ?? 0) > 0);
+      // Keys side by side (`--parallelism`), their lines in key order.
+      const lines = new GroupedOutput(w, keys.length);
+      const outcomes = await runBounded(keys, opts.parallelism, async ([entry, key], at) => {
+        const kw = lines.section(at);
+        try {
+          if (!key.active) {
+            kw.err(`warning: project ${spec.token}: ${JSON.stringify(entry.description)} (uuid ${key.uuid}) is inactive; its secret is not pushed\n`);
+            return;
           }
-        });
-        lines.finishAll();
-        const rejected = outcomes.find((o) => o.status === 'rejected');
-        if (rejected) throw (rejected as PromiseRejectedResult).reason;
-        for (const entry of m.newEntries) {
-          if ((!wanted || wanted.has(entry.description)) && (entry.deliver?.length ?? 0) > 0) {
-            w.err(`warning: project ${spec.token}: ${JSON.stringify(entry.description)} does not exist yet; run apply first (it delivers new secrets itself)\n`);
+          const secret = await api.getSecret(key.uuid);
+          protectSecret(io, secret);
+          const results = await deliverer.deliver({ project: spec.token, uuid: key.uuid, description: entry.description, secret }, sinksOf(specs, spec.token, entry.description));
+          kw.out(`  ${spec.token}: ${JSON.stringify(entry.description)} (uuid ${key.uuid}, ${key.secretPreview})\n${resultLines(results)}`);
+          for (const r of results) {
+            if (r.ok) delivered++;
+            else failures.push({ project: spec.token, description: entry.description, uuid: key.uuid, delivery: r.delivery, detail: r.detail });
           }
+        } finally {
+          lines.finish(at);
         }
-      } catch (error) {
-        projectErrors++;
-        w.err(projectErrorLines(spec.token, error));
-      } finally {
-        grouped.finish(index);
+      });
+      lines.finishAll();
+      const rejected = outcomes.find((o) => o.status === 'rejected');
+      if (rejected) throw (rejected as PromiseRejectedResult).reason;
+      for (const entry of m.newEntries) {
+        if ((!wanted || wanted.has(entry.description)) && (entry.deliver?.length ?? 0) > 0) {
+          w.err(`warning: project ${spec.token}: ${JSON.stringify(entry.description)} does not exist yet; run apply first (it delivers new secrets itself)\n`);
+        }
       }
     });
   } finally {
-    grouped.finishAll();
     await session.close();
   }
 
