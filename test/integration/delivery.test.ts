@@ -191,13 +191,13 @@ describe('plan and apply deliver new secrets to exec and file sinks', () => {
   });
 
   test('a saved plan whose deliveries differ from the manifest is refused, and applies once the manifest is as reviewed', async () => {
-    manifest(
+    const reviewed =
       `    deliver:\n      - exec: [recorder, secret, set, "{name}", --key, "{uuid}", --project, "{project}", --description, "{description}"]\n` +
-        `      - file: secrets/out.env\n` +
-        `    keys:\n      - description: CI uploader\n        permissions: [FILE_UPLOAD]\n` +
-        `      - description: Own sink\n        permissions: [OBJECTS_LIST]\n        deliver: [{ file: secrets/own.json }]\n` +
-        `      - description: Later\n        permissions: [OBJECTS_LIST]\n`,
-    );
+      `      - file: secrets/out.env\n` +
+      `    keys:\n      - description: CI uploader\n        permissions: [FILE_UPLOAD]\n` +
+      `      - description: Own sink\n        permissions: [OBJECTS_LIST]\n        deliver: [{ file: secrets/own.json }]\n` +
+      `      - description: Later\n        permissions: [OBJECTS_LIST]\n`;
+    manifest(reviewed);
     const saved = await cli(['plan', '--out', 'plan.json']);
     expect(saved.code).toBe(0);
     manifest(
@@ -213,13 +213,7 @@ describe('plan and apply deliver new secrets to exec and file sinks', () => {
     expect((await liveKeys(api.handle, P)).some((k) => k.description === 'Later')).toBe(false);
     expect(fs.readdirSync(records)).toEqual([]);
     // The reviewed manifest back in place: the saved plan applies and delivers as it showed.
-    manifest(
-      `    deliver:\n      - exec: [recorder, secret, set, "{name}", --key, "{uuid}", --project, "{project}", --description, "{description}"]\n` +
-        `      - file: secrets/out.env\n` +
-        `    keys:\n      - description: CI uploader\n        permissions: [FILE_UPLOAD]\n` +
-        `      - description: Own sink\n        permissions: [OBJECTS_LIST]\n        deliver: [{ file: secrets/own.json }]\n` +
-        `      - description: Later\n        permissions: [OBJECTS_LIST]\n`,
-    );
+    manifest(reviewed);
     const ok = await cli(['apply', 'plan.json']);
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
