@@ -98,8 +98,8 @@ export interface CallSpec {
   readonly path: string;
   readonly method: 'GET' | 'POST' | 'PATCH';
   readonly apiKey: string;
-  /** `apiKeyId(apiKey)`, when the caller keeps it (a channel hashes its key once, not once per request). */
-  readonly keyId?: string;
+  /** `apiKeyId(apiKey)`: the caller hashes its key once (a channel does), not once per request. */
+  readonly keyId: string;
   readonly body?: string;
   /**
    * 'idempotent': retried on every retryable status and network failure.
@@ -502,7 +502,7 @@ export class Transport {
     return p;
   }
 
-  private bucketFor(origin: string, apiKey: string, keyId = apiKeyId(apiKey)): BucketState {
+  private bucketFor(origin: string, keyId: string): BucketState {
     // The map is keyed by a hash so that the key itself is held in one place only (the caller's channel).
     const id = `${origin} ${keyId}`;
     let b = this.buckets.get(id);
@@ -518,7 +518,7 @@ export class Transport {
     const call: CallState = {
       method: spec.method,
       label: spec.path.split('?')[0]!,
-      bucket: this.bucketFor(spec.origin, spec.apiKey, spec.keyId),
+      bucket: this.bucketFor(spec.origin, spec.keyId),
       origin: spec.companion ? undefined : this.permitsOf(spec.origin),
       clock: this.clock(spec.origin),
       policy: this.policy,
