@@ -58,15 +58,15 @@ export async function prepareRuns(
   };
 
   if (source.kind === 'manifest') {
-    // A project is planned after its slot has gone to the next project and after this turn of the event loop: the
-    // requests of every project answered in this turn leave first, and planning runs while they are on the wire
-    // rather than in front of them. Each planning settles into its outcome at once: a project refused while others
+    // A project is planned after its slot has gone to the next project and after the requests that project sent
+    // have left: the requests of every project answered in this turn go first, and planning runs while they are on
+    // the wire rather than in front of them. Each planning settles into its outcome at once: a project refused while others
     // still list is an outcome, never a rejection left unhandled until the last listing ends.
     const planned: Promise<Outcome>[] = [];
     const failed = (i: number, error: unknown): Outcome => ({ token: source.projects[i]!.token, violations: [], error });
     const fetched = await runBounded(source.projects, flags.parallelism, async (spec, i) => {
       const { api, live, apiUrl } = await open(spec);
-      planned[i] = nextTurn().then((): Outcome => {
+      planned[i] = afterQueuedWrites().then((): Outcome => {
         const match = matchEntries(spec.keys, live);
         const plan = planProject({ desired: spec, live, selfKey: api.selfKey, apiUrl, match, ...(flags.now ? { now: flags.now } : {}) });
         return { token: spec.token, plan, run: { plan, api, live, match }, violations: checkGuards(plan, guardOptions(flags, api.selfKey.uuid), live) };
@@ -102,9 +102,13 @@ export async function prepareRuns(
   return settled.map((r, i) => (r.status === 'fulfilled' ? r.value : { token: saved[i]!.project, violations: [], error: r.reason }));
 }
 
-/** Resolves after the current turn of the event loop (its I/O callbacks included). */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+/**
+ * Resolves on the check phase after the next one. undici writes a request on a reused keep-alive connection from
+ * a setImmediate of its own, queued when the request is dispatched (or when a connection comes free, itself on a
+ * setImmediate): work queued on this turn's check phase would run before those writes.
+ */
+function afterQueuedWrites(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
 /** The Io's stderr as a progress sink when tracing, else nothing. */
