@@ -540,25 +540,29 @@ function uniqueSecretVariables(ctx: RuleContext): void {
   for (const { project, pp, p } of projectsOf(ctx.walk, ctx.doc)) {
     const token = str(project.token);
     if (token === undefined) continue;
+    const prefix = variablePrefixHash(token);
     const keys = asArray(project.keys);
     for (let k = 0; k < keys.length; k++) {
       const key = keys[k];
       if (!isObj(key) || typeof key.description !== 'string') continue;
       const description = key.description;
-      const variable = secretVariableName(token, description);
       const claim = claimProject.length;
-      const hash = nameHash(variable);
+      // The name itself is built only when its hash was seen before.
+      const hash = secretVariableHash(prefix, token, description);
+      let variable: string | undefined;
       let claimed = byHash.get(hash);
       if (claimed !== undefined) {
+        variable = secretVariableName(token, description);
         const first = entryOf(claimed);
         if (secretVariableName(first.token, first.description) !== variable) claimed = byName.get(variable);
       } else byHash.set(hash, claim);
       if (claimed === undefined) {
-        if (byHash.get(hash) !== claim) byName.set(variable, claim);
+        if (variable !== undefined && byHash.get(hash) !== claim) byName.set(variable, claim);
         claimProject.push(p);
         claimKey.push(k);
         continue;
       }
+      variable ??= secretVariableName(token, description);
       const earlier = { ...entryOf(claimed), pointer: `${keyAt(`/projects/${claimProject[claimed]!}`, claimKey[claimed]!)}/description` };
       // Same project and description: the duplicate-description rule decides (pinned entries may share one).
       if (earlier.token === token && earlier.description === description) continue;
@@ -575,9 +579,55 @@ function uniqueSecretVariables(ctx: RuleContext): void {
 
 /** FNV-1a of `text`, 30 bits (a small integer V8 keeps unboxed). Exported for the collision test. */
 export function nameHash(text: string): number {
-  let hash = 0x811c9dc5 | 0;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return hash & 0x3fffffff;
+  return fnvText(FNV_OFFSET, text) & 0x3fffffff;
+}
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const fnv = (hash: number, code: number): number => Math.imul(hash ^ code, 0x01000193);
+const fnvText = (hash: number, text: string): number => {
+  for (let i = 0; i < text.length; i++) hash = fnv(hash, text.charCodeAt(i));
+  return hash;
+};
+
+/**
+ * The FNV state after `_` and the part of ASCII `text` that `secretVariableName` keeps (upper-cased, each run of
+ * other characters one `_`, none at either end), or after `_` and `empty` when nothing is kept, or `hash` itself
+ * when nothing is kept and `empty` is ''. Undefined for other text: its upper case can differ in letters and length.
+ */
+function fnvNamePart(hash: number, text: string, empty: string): number | undefined {
+  let kept = false;
+  let gap = false;
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c >= 0x80) return undefined;
+    if (c >= 0x61 && c <= 0x7a) c -= 0x20;
+    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)) {
+      if (!kept || gap) hash = fnv(hash, 0x5f);
+      kept = true;
+      gap = false;
+      hash = fnv(hash, c);
+    } else gap = true;
+  }
+  return kept || empty === '' ? hash : fnvText(fnv(hash, 0x5f), empty);
+}
+
+/** A project's share of its keys' variable hashes (`SCALEFLEX_KEY` and the token's part), or undefined when not ASCII. */
+function variablePrefixHash(token: string): number | undefined {
+  return fnvNamePart(fnvText(FNV_OFFSET, 'SCALEFLEX_KEY'), token, '');
+}
+
+/**
+ * `nameHash(secretVariableName(token, description))` without building the name: at 25,000 keys, building it was a
+ * third of the rules' time. `prefix` is `variablePrefixHash(token)`.
+ */
+function secretVariableHash(prefix: number | undefined, token: string, description: string): number {
+  const hash = prefix === undefined ? undefined : fnvNamePart(prefix, description, 'KEY');
+  return hash === undefined ? nameHash(secretVariableName(token, description)) : hash & 0x3fffffff;
+}
+
+/** `secretVariableHash` of one key (for the test that compares it with the hash of the built name). */
+export function keyVariableHash(token: string, description: string): number {
+  return secretVariableHash(variablePrefixHash(token), token, description);
 }
 
 /** A `rotate:` mapping's durations in milliseconds, or undefined when either does not parse. */

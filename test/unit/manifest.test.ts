@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { MAX_DESCRIPTION_LENGTH } from '../../src/contract';
 import { startEmulator } from '../../src/emulator';
 import { formatDiagnostics, MANIFEST_SCHEMA, parseManifestText, readDesiredState } from '../../src/manifest';
-import { nameHash } from '../../src/manifest/rules';
+import { keyVariableHash, nameHash } from '../../src/manifest/rules';
 import { secretVariableName } from '../../src/secret-names';
 import { operatorTrust } from '../../src/trust';
 
@@ -757,6 +757,18 @@ describe('secret variable names are unique across the manifest', () => {
       expect(d.message).toContain('like key "CI uploader" of project "demo" at line 5, column 22');
       expect(d.message).toContain('hint: rename one of them');
       expect(d.related).toEqual([{ file: 'm.yaml', line: 5, column: 22, message: 'also SCALEFLEX_KEY_DEMO_CI_UPLOADER' }]);
+    }
+  });
+
+  test('the hash of a variable taken without building its name is the hash of the name', () => {
+    const texts = ['', 'a', 'CI uploader', '  ci--uploader__', '-_-', 'x.y', 'Zz09', '\u00df', 'stra\u00dfe', '\u0131d', 'caf\u00e9 key', '\u{1f600} key', '~!@#$%^&*()', '\u212a', 'a\u0307'];
+    for (const token of ['demo', 'demo-ci', '---', '', 'Stra\u00dfe', 'p000']) {
+      for (const description of texts) expect([token, description, keyVariableHash(token, description)]).toEqual([token, description, nameHash(secretVariableName(token, description))]);
+    }
+    // Every printable ASCII character, alone and between letters.
+    for (let c = 0x20; c < 0x7f; c++) {
+      const ch = String.fromCharCode(c);
+      for (const description of [ch, `a${ch}b`, `${ch}${ch}a`, `a${ch}`]) expect(keyVariableHash('demo', description)).toBe(nameHash(secretVariableName('demo', description)));
     }
   });
 
