@@ -259,6 +259,9 @@ function protectedUuids(matched: ReadonlyMap<KeySpec, LiveKey>): string[] {
  */
 export function lifecycleWarnings(input: PlanProjectInput & { readonly withinMs: number }): string[] {
   const { desired, live, selfKey } = input;
+  // Only an entry that rotates or expires has anything to warn about: most projects have none (500 projects of
+  // 50 keys: 7 ms at the end of every plan otherwise).
+  if (!desired.keys.some((entry) => entry.rotate !== undefined || entry.expires !== undefined)) return [];
   const now = input.now ?? new Date();
   const m = input.match ?? matchEntries(desired.keys, live);
   const warnings = input.withinMs > 0 ? lifecycleNotices(desired, m.matched, now, input.withinMs).map(noticeText) : [];
