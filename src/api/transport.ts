@@ -292,7 +292,8 @@ export class LatencyTracker {
   timeoutMs(round: number): number | undefined {
     if (this.samples.length < LatencyTracker.MIN_SAMPLES) return undefined;
     if (this.p95 === undefined || this.unsorted >= LatencyTracker.RESORT_EVERY || this.samples.length < 2 * LatencyTracker.RESORT_EVERY) {
-      const sorted = [...this.samples].sort((a, b) => a - b);
+      // A typed array sorts numerically without a comparator call per comparison: several times faster.
+      const sorted = Float64Array.from(this.samples).sort();
       this.p95 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))]!;
       this.unsorted = 0;
     }
