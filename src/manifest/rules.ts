@@ -810,6 +810,14 @@ function deliverySpecs(list: unknown): readonly DeliverySpec[] | undefined {
   );
 }
 
+/** Whether two optional lists hold the same items in the same order. */
+function sameItems(a: readonly unknown[] | undefined, b: readonly unknown[] | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** The empty list every key without former descriptions shares (frozen, so sharing it is safe). */
 const NO_FORMER_DESCRIPTIONS: readonly string[] = Object.freeze([]);
 
@@ -830,9 +838,16 @@ export function buildDesiredState(doc: Obj, locate: Locator): DesiredState {
     const loc = locate.mapping?.(key);
     return loc !== undefined && loc.construct === undefined ? loc : source(`/projects/${p}/keys/${k}`);
   };
-  /** Effective permissions by what a key names: most keys name one of a few combinations. */
+  /** Effective permissions by what a key names: most keys name one of a few combinations, mostly the previous key's. */
   const permissionLists = new Map<string, readonly Permission[]>();
+  let previous: { permissions: string[] | undefined; permissionSets: string[] | undefined; list: readonly Permission[] } | undefined;
   const permissionsOf = (permissions: string[] | undefined, permissionSets: string[] | undefined): readonly Permission[] => {
+    if (previous && sameItems(permissions, previous.permissions) && sameItems(permissionSets, previous.permissionSets)) return previous.list;
+    const list = permissionListOf(permissions, permissionSets);
+    previous = { permissions, permissionSets, list };
+    return list;
+  };
+  const permissionListOf = (permissions: string[] | undefined, permissionSets: string[] | undefined): readonly Permission[] => {
     const id =
       permissionSets === undefined && permissions !== undefined && permissions.length === 1
         ? (permissions[0] as string)
