@@ -174,6 +174,8 @@ interface CallState {
   notBefore: number;
   /** The current attempt received 2xx headers (so a failure now is a broken body). */
   bodyStarted: boolean;
+  /** The answer's end handed the origin's permit to a waiting request, whose write undici has yet to make. */
+  handedOn: boolean;
 }
 
 /** Pacing state of one (origin, key): its token bucket, its concurrency permits, its requests in flight. */
@@ -208,10 +210,12 @@ export class Permits {
     }
   }
 
-  release(): void {
+  /** Hands the permit to the first waiting attempt, or frees it; true when an attempt got it (and is being sent). */
+  release(): boolean {
     const next = this.waiting.shift();
     if (next) next();
     else this.free += 1;
+    return next !== undefined;
   }
 
   /** Attempts waiting for a permit (for tests). */
@@ -385,7 +389,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.call.bucket.inFlight -= 1;
     if (this.call.origin) {
       this.call.bucket.permits.release();
-      this.call.origin.release();
+      this.call.handedOn = this.call.origin.release();
     }
     if (this.trace) {
       this.trace(redact(`${this.call.method} ${this.call.label} ${outcome} attempt=${this.call.attempt} ${Date.now() - this.started}ms`));
@@ -536,6 +540,7 @@ export class Transport {
       timedOut: 0,
       notBefore: 0,
       bodyStarted: false,
+      handedOn: false,
     };
     const headers: Record<string, string> = { accept: 'application/json', [KEY_HEADER]: spec.apiKey };
     if (spec.body !== undefined) headers['content-type'] = 'application/json';
@@ -551,6 +556,10 @@ export class Transport {
           [kCall]: call,
         } as Dispatcher.RequestOptions);
         const text = await res.body.text();
+        // The request this answer's permit went to leaves first: undici writes it from a setImmediate, and reading
+        // this answer (its JSON, its keys) before that would hold it back, and with it every request freed in
+        // the same turn (500 projects x 50 keys at 20 ms: ~3 ms a round).
+        if (call.handedOn) await afterQueuedWrites();
         const requestId = firstHeader(res.headers['x-request-id']);
         return {
           status: res.statusCode,
@@ -603,6 +612,15 @@ export class Transport {
   async close(): Promise<void> {
     await this.agent.close();
   }
+}
+
+/**
+ * Resolves on the check phase after the next one. undici writes a request on a reused keep-alive connection from a
+ * setImmediate of its own, queued when the request is dispatched (or when a connection comes free, itself on a
+ * setImmediate): work queued on this turn's check phase would run before those writes.
+ */
+export function afterQueuedWrites(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
 /** Parses an answer's JSON body; undefined when it is not JSON. */
