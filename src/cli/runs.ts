@@ -2,9 +2,10 @@
  * The one preparation of work for plan and apply: `prepareRuns` turns a source — a manifest, or a saved plan bound
  * to the manifest it was made from — into one outcome per project: a plan ready to apply, with its client, the
  * fresh listing it is checked against and every guard refusal; or the error that stopped that project. Projects
- * run `--parallelism` at a time; one project's failure never hides another's plan. The rules themselves (matching,
+ * are listed `--parallelism` at a time; one project's failure never hides another's plan. The rules themselves (matching,
  * diffing, saved-plan binding, guards) are the reconciler's; this module only does the I/O around them.
  */
+import { afterQueuedWrites } from '../api/transport';
 import { runBounded } from '../bounded';
 import { InsecureUrlError, PreconditionFailedError } from '../errors';
 import type { GuardViolation, LiveKey, Plan, ProjectPlan, ProjectSpec } from '../model';
@@ -62,9 +63,14 @@ export async function prepareRuns(
     // have left: the requests of every project answered in this turn go first, and planning runs while they are on
     // the wire rather than in front of them. Each planning settles into its outcome at once: a project refused while others
     // still list is an outcome, never a rejection left unhandled until the last listing ends.
+    //
+    // Twice `--parallelism` projects are open at once; the origin's permits still let `--parallelism` pages through
+    // at a time (a self check rides free beside them). So the next projects' self checks are answered ahead and
+    // their first pages wait for a permit, which the answer that frees it hands on at once (the transport then lets
+    // that page leave before this answer is read).
     const planned: Promise<Outcome>[] = [];
     const failed = (i: number, error: unknown): Outcome => ({ token: source.projects[i]!.token, violations: [], error });
-    const fetched = await runBounded(source.projects, flags.parallelism, async (spec, i) => {
+    const fetched = await runBounded(source.projects, 2 * flags.parallelism, async (spec, i) => {
       const { api, live, apiUrl } = await open(spec);
       planned[i] = afterQueuedWrites().then((): Outcome => {
         const match = matchEntries(spec.keys, live);
@@ -100,15 +106,6 @@ export async function prepareRuns(
     return { token: p.project, plan: p, run: { plan: p, api, live }, violations: checkGuards(p, guardOptions(flags, api.selfKey.uuid), live) };
   });
   return settled.map((r, i) => (r.status === 'fulfilled' ? r.value : { token: saved[i]!.project, violations: [], error: r.reason }));
-}
-
-/**
- * Resolves on the check phase after the next one. undici writes a request on a reused keep-alive connection from
- * a setImmediate of its own, queued when the request is dispatched (or when a connection comes free, itself on a
- * setImmediate): work queued on this turn's check phase would run before those writes.
- */
-function afterQueuedWrites(): Promise<void> {
-  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
 /** The Io's stderr as a progress sink when tracing, else nothing. */

@@ -292,6 +292,34 @@ test('a project refused while another is still listing is reported, not a crash'
   }
 });
 
+test("--parallelism bounds the pages in flight, while the next projects' self checks are answered ahead", async () => {
+  // At --parallelism 1 the pages go one after another; the next project is opened (its self check sent) while the
+  // current page is on the wire, so that a freed slot goes at once to that project's page.
+  const LATENCY_MS = 150;
+  const seen: { route: string; token: string; start: number; end: number }[] = [];
+  const log = (line: string) => {
+    const m = /^GET \/(\w+)\/v5\/(keys\/self|keys)\b\S* \d+ (\d+)ms/.exec(line);
+    const end = performance.now();
+    if (m) seen.push({ token: m[1]!, route: m[2]!, start: end - Number(m[3]), end });
+  };
+  const tokens = ['la', 'lb', 'lc', 'ld'];
+  const lookApi = await startTestApi(tokens, { latencyMs: LATENCY_MS, log });
+  try {
+    const f = manifest('lookahead.yaml', Object.fromEntries(tokens.map((t) => [t, ''])));
+    const r = await cli(['plan', '-f', f, '--parallelism', '1', '--detailed-exitcode'], lookApi.env());
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const pages = seen.filter((e) => e.route === 'keys').sort((a, b) => a.start - b.start);
+    expect(pages.map((p) => p.token)).toEqual(tokens);
+    // One page at a time (the log's durations are whole milliseconds).
+    for (let i = 1; i < pages.length; i++) expect(pages[i]!.start).toBeGreaterThan(pages[i - 1]!.end - 2);
+    // Project k+1's self check left while project k's page was still on the wire.
+    const self = (token: string) => seen.find((e) => e.route === 'keys/self' && e.token === token)!;
+    for (let i = 1; i < tokens.length; i++) expect(self(tokens[i]!).start).toBeLessThan(pages[i - 1]!.end - LATENCY_MS / 2);
+  } finally {
+    await lookApi.close();
+  }
+});
+
 describe('guards', () => {
   test('mass deactivation is refused with exit 3 by plan and apply, and --force lets apply pass', async () => {
     await api.handle.seedKeys('guarded', Array.from({ length: 12 }, (_, i) => ({ description: `k${i}`, permissions: ['OBJECTS_LIST'] })));
