@@ -11,7 +11,7 @@ import { InsecureUrlError, PreconditionFailedError } from '../errors';
 import type { GuardViolation, LiveKey, Plan, ProjectPlan, ProjectSpec } from '../model';
 import { type GuardFlags, guardOptions } from './arguments/common';
 import type { Io } from './io';
-import { type Access, type ApiSession, listAll, type OpenedApi } from './session';
+import { type Access, type ApiSession, listAll, openAhead, type OpenedApi } from './session';
 import { checkGuards, lifecycleWarnings, matchEntries, type MatchResult, planProject, savedProjectProblems } from '../reconcile';
 
 /** One project ready to apply: its plan, the client, and the listing the plan is checked against. */
@@ -63,14 +63,9 @@ export async function prepareRuns(
     // have left: the requests of every project answered in this turn go first, and planning runs while they are on
     // the wire rather than in front of them. Each planning settles into its outcome at once: a project refused while others
     // still list is an outcome, never a rejection left unhandled until the last listing ends.
-    //
-    // Twice `--parallelism` projects are open at once; the origin's permits still let `--parallelism` pages through
-    // at a time (a self check rides free beside them). So the next projects' self checks are answered ahead and
-    // their first pages wait for a permit, which the answer that frees it hands on at once (the transport then lets
-    // that page leave before this answer is read).
     const planned: Promise<Outcome>[] = [];
     const failed = (i: number, error: unknown): Outcome => ({ token: source.projects[i]!.token, violations: [], error });
-    const fetched = await runBounded(source.projects, 2 * flags.parallelism, async (spec, i) => {
+    const fetched = await runBounded(source.projects, openAhead(flags.parallelism), async (spec, i) => {
       const { api, live, apiUrl } = await open(spec);
       planned[i] = afterQueuedWrites().then((): Outcome => {
         const match = matchEntries(spec.keys, live);
@@ -82,7 +77,7 @@ export async function prepareRuns(
   }
 
   const saved = source.plan.projects;
-  const settled = await runBounded(saved, flags.parallelism, async (p): Promise<Outcome> => {
+  const settled = await runBounded(saved, openAhead(flags.parallelism), async (p): Promise<Outcome> => {
     // A project where the plan changes nothing is never checked, never opened, and never blocks.
     if (p.changes.length === 0) return { token: p.project, plan: p, violations: [] };
     const spec = source.specs.get(p.project);

@@ -115,6 +115,16 @@ export class ApiSession {
   }
 }
 
+/**
+ * How many projects a listing keeps open for `--parallelism`: twice as many. The origin's permits still let
+ * `parallelism` pages through at a time (a self check rides free beside them), so the next projects' self checks are
+ * answered while the current pages are on the wire, and their first pages wait for a permit, which the answer that
+ * frees it hands on at once (the transport reads that answer only after the page it freed has left).
+ */
+export function openAhead(parallelism: number): number {
+  return 2 * parallelism;
+}
+
 /** Every live key of a project, through the client's paginated listing. */
 export async function listAll(api: OpenedApi): Promise<LiveKey[]> {
   const keys: LiveKey[] = [];

@@ -17,7 +17,7 @@ import type { Io } from '../io';
 import type { AuditFlags, AuditFormat } from '../arguments/audit';
 import { selectProjects } from '../desired';
 import { projectErrorLines } from '../output';
-import { ApiSession, listAll, type ProjectRef, READ_FOR_IMPORT, trustFor } from '../session';
+import { ApiSession, listAll, openAhead, type ProjectRef, READ_FOR_IMPORT, trustFor } from '../session';
 import { loadDesiredReading } from '../../manifest';
 import { loadPolicy } from '../../policy';
 import { type AuditReport, buildAudit } from '../../audit';
@@ -70,7 +70,7 @@ export async function run(opts: AuditFlags, io: Io): Promise<number> {
   const session = await ApiSession.start(io, opts, tokens, baseDir);
   let settled: PromiseSettledResult<LiveKey[]>[];
   try {
-    settled = await runBounded(refs, opts.parallelism, async (ref) => {
+    settled = await runBounded(refs, openAhead(opts.parallelism), async (ref) => {
       // Read access is enough: a key with ACCESS_READ can audit.
       const api = await session.open(ref, session.resolve(ref), { ...READ_FOR_IMPORT, purpose: 'audit' });
       return listAll(api);

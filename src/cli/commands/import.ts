@@ -16,7 +16,7 @@ import { importManifest, mergeImport, type ImportedProject } from '../../manifes
 import type { Io } from '../io';
 import type { ImportFlags } from '../arguments/import';
 import { projectErrorLines } from '../output';
-import { ApiSession, listAll, READ_FOR_IMPORT } from '../session';
+import { ApiSession, listAll, openAhead, READ_FOR_IMPORT } from '../session';
 import { formatDiagnostics, parseManifestText } from '../../manifest';
 
 const SCHEMA_IN_PACKAGE = path.join('node_modules', 'scaleflex-keys', 'schemas', 'scaleflex-keys.schema.json');
@@ -72,7 +72,7 @@ export async function run(opts: ImportFlags, io: Io): Promise<number> {
   const session = await ApiSession.start(io, opts, tokens);
   let settled: PromiseSettledResult<ImportedProject>[];
   try {
-    settled = await runBounded(tokens, opts.parallelism, async (token) => {
+    settled = await runBounded(tokens, openAhead(opts.parallelism), async (token) => {
       const api = await session.open({ token }, session.resolve({ token }), READ_FOR_IMPORT);
       return { token, keys: await listAll(api), selfUuid: api.selfKey.uuid };
     });
