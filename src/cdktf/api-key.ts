@@ -30,6 +30,7 @@ import {
   SPEC_TRIGGER,
   type SynthesizedKeySpec,
 } from '../manifest/cdktf/wire';
+import type { DeliverySink, Rotation } from './lifecycle';
 import { canonicalPermissions } from '../permissions';
 import type { Permission } from './permission';
 import { ScaleflexProject, shellWord, STACK_FILE } from './project';
@@ -63,6 +64,37 @@ export interface ScaleflexApiKeyProps {
    * with; `--force` does not override it. Cannot be combined with `active: false`. Default `false`.
    */
   readonly protected?: boolean;
+  /**
+   * Who answers for this key: a person or team (e.g. `@platform-team`); not empty. Review metadata for `audit`
+   * and the `requireOwner` policy rule; never sent to the Scaleflex API.
+   */
+  readonly owner?: string;
+  /** What the key is for; not empty. Review metadata shown by `audit`; never sent to the Scaleflex API. */
+  readonly purpose?: string;
+  /**
+   * Why the key needs its riskier permissions, for the `requireJustification` policy rule and reviewers; not
+   * empty. Never sent to the Scaleflex API.
+   */
+  readonly justification?: string;
+  /**
+   * Rotate this key with overlap, overriding the project's `rotate`: when the live key is older than `every`, a
+   * plan renames it to `<description> (rotated YYYY-MM-DD, off after YYYY-MM-DD)` and creates a successor; the
+   * old key is deactivated after `overlap`. Durations `90d`, `13w`, `1y`; `overlap` shorter than `every`. Not
+   * with `uuid` (the successor has another uuid).
+   */
+  readonly rotate?: Rotation;
+  /**
+   * When the key expires, UTC: a date (`2027-03-01`) or a date-time (`2027-03-01T12:00:00Z`). From then on a
+   * plan deactivates it (reason `expired`) and never creates it; plans warn ahead.
+   */
+  readonly expires?: string;
+  /**
+   * Where the secret of this key goes when it is created (or rotated), instead of the project's `deliver`;
+   * `[]`: nowhere but `--secrets-out`. Each sink is `{ exec: [program, ...args], timeout? }` (the secret on
+   * stdin; placeholders `{project}`, `{description}`, `{name}`, `{uuid}` in the arguments) or `{ file }` (a
+   * `.json` or `.env` path relative to the directory Terraform runs in, `cdktf.out/stacks/<stack>/`, and inside it).
+   */
+  readonly deliver?: readonly DeliverySink[];
 }
 
 /** A Scaleflex API key of a `ScaleflexProject`, synthesized as a `null_resource` carrying its spec in `triggers`. */
@@ -135,5 +167,13 @@ function synthesizedSpec(project: ScaleflexProject, props: ScaleflexApiKeyProps)
     ...(props.uuid !== undefined ? { uuid: props.uuid } : {}),
     // Only when true, so that the triggers of every other key stay as they were.
     ...(props.protected === true ? { protected: true as const } : {}),
+    // Each only when set, for the same reason. The key's own `rotate`/`deliver` only: the reader applies the
+    // project's defaults (see `SynthesizedKeySpec`).
+    ...(props.owner !== undefined ? { owner: props.owner } : {}),
+    ...(props.purpose !== undefined ? { purpose: props.purpose } : {}),
+    ...(props.justification !== undefined ? { justification: props.justification } : {}),
+    ...(props.rotate !== undefined ? { rotate: props.rotate } : {}),
+    ...(props.expires !== undefined ? { expires: props.expires } : {}),
+    ...(props.deliver !== undefined ? { deliver: props.deliver } : {}),
   };
 }

@@ -12,4 +12,5 @@
 export { Permission } from './permission';
 export { ScaleflexProject, type ScaleflexProjectProps } from './project';
 export { ScaleflexApiKey, type ScaleflexApiKeyProps } from './api-key';
+export type { DeliverySink, Rotation } from './lifecycle';
 export type { UnmanagedPolicy } from '../model';

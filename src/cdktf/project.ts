@@ -25,11 +25,13 @@ import {
   PROJECT_TRIGGER,
   projectSpecJson,
   SPEC_TRIGGER,
+  STACK_FILE_NAME,
   type SynthesizedProjectSettings,
   type SynthesizedProjectSpec,
 } from '../manifest/cdktf/wire';
 import type { UnmanagedPolicy } from '../model';
 import type { ScaleflexApiKey } from './api-key';
+import type { DeliverySink, Rotation } from './lifecycle';
 import type { Permission } from './permission';
 import { validateProject } from './validation';
 
@@ -70,12 +72,23 @@ export interface ScaleflexProjectProps {
    * a secret.
    */
   readonly secretsOut?: string;
+  /**
+   * Rotate every key of the project with overlap (`{ every: '90d', overlap: '7d' }`), unless the key has its own
+   * `rotate`; keys pinned by `uuid` do not inherit it. See `ScaleflexApiKeyProps.rotate`.
+   */
+  readonly rotate?: Rotation;
+  /**
+   * Where the secret of each new key of this project goes, unless the key has its own `deliver` (a key's
+   * `deliver: []` sends it nowhere but `--secrets-out`). A `file` sink is relative to `cdktf.out/stacks/<stack>/`.
+   * See `ScaleflexApiKeyProps.deliver`.
+   */
+  readonly deliver?: readonly DeliverySink[];
 }
 
 const PROJECT_MARK = Symbol.for('scaleflex-keys.ScaleflexProject');
 
 /** The stack file as the provisioners name it: Terraform runs in the stack's directory. */
-export const STACK_FILE = '"${path.module}/cdk.tf.json"';
+export const STACK_FILE = `"\${path.module}/${STACK_FILE_NAME}"`;
 
 /** Quotes a word for the provisioner's shell (sh or cmd): bare when safe, else in double quotes. */
 export function shellWord(word: string): string {
@@ -138,13 +151,20 @@ export class ScaleflexProject extends Construct {
     return { ...this.settings, keys: this.keys.map((k) => k.resource.friendlyUniqueId).sort() };
   }
 
-  /** The project-level settings, which the project's resource and (for their destroy-time provisioner) its keys carry. */
+  /**
+   * The project-level settings, which the project's resource carries; its keys carry `apiUrl` and `credentials`
+   * too, for their destroy-time provisioner.
+   */
   get settings(): SynthesizedProjectSettings {
     return {
       token: this.props.token,
       ...(this.props.apiUrl !== undefined ? { apiUrl: this.props.apiUrl } : {}),
       ...(this.props.credentialsEnv !== undefined ? { credentials: { env: this.props.credentialsEnv } } : {}),
       unmanaged: this.props.unmanaged ?? 'deactivate',
+      // Only when set, so that other projects' triggers do not change. In the project's trigger only: its keys'
+      // triggers do not repeat them, and the stack reader applies them to keys as the YAML loader does.
+      ...(this.props.rotate !== undefined ? { rotate: this.props.rotate } : {}),
+      ...(this.props.deliver !== undefined ? { deliver: this.props.deliver } : {}),
     };
   }
 

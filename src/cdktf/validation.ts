@@ -12,6 +12,7 @@ import { TerraformStack } from 'cdktf';
 import type { IConstruct } from 'constructs';
 import type { Diagnostic } from '../errors';
 import { validateManifestDocument } from '../manifest';
+import { STACK_FILE_NAME } from '../manifest/cdktf/wire';
 import { operatorTrust, originOf } from '../trust';
 import type { ScaleflexApiKey } from './api-key';
 import type { ScaleflexProject } from './project';
@@ -35,6 +36,8 @@ function projectEntry(project: ScaleflexProject): Record<string, unknown> {
     apiUrl: p.apiUrl,
     credentials: p.credentialsEnv === undefined ? undefined : { env: p.credentialsEnv },
     unmanaged: p.unmanaged,
+    rotate: p.rotate,
+    deliver: p.deliver,
     // Key props share the manifest's field names, so they go in as given: a misspelt field from plain
     // JavaScript is reported with the schema's "did you mean" like in YAML.
     keys: project.apiKeys.map((k) => defined(k.props)),
@@ -79,7 +82,9 @@ export function validateProject(project: ScaleflexProject): ProjectValidation {
   };
   const locate = (pointer: string) => {
     const path = ownerOf(pointer).construct.node.path;
-    return { file: '', line: 1, column: 1, construct: path };
+    // The rules take the manifest's file name from the root's location (a `file` sink may not name it): for a
+    // stack that is cdk.tf.json, the base of `file` sinks. Every other location is a construct path only.
+    return { file: pointer === '' ? STACK_FILE_NAME : '', line: 1, column: 1, construct: path };
   };
   const origin = typeof project.props.apiUrl === 'string' ? originOf(project.props.apiUrl) : undefined;
   const trust = operatorTrust({}, { allowApiUrl: origin ? [origin] : [], allowCredentialEnv: ['*'] });

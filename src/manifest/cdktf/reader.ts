@@ -73,14 +73,22 @@ function parseSpecTrigger(value: unknown, onError: (message: string) => void): R
   return undefined;
 }
 
-/** A manifest-shaped key entry (what the schema validates) from a key spec: empty lists are left out. */
+/**
+ * A manifest-shaped key entry (what the schema validates) from a key spec: empty former descriptions are left
+ * out; every other field (`owner`, `rotate`, `deliver` — `[]` included, it overrides the project's — ...) is
+ * the key's own and goes in as written.
+ */
 function keyEntry(spec: Record<string, unknown>): Record<string, unknown> {
   const entry: Record<string, unknown> = { ...spec };
   if (Array.isArray(entry.formerDescriptions) && entry.formerDescriptions.length === 0) delete entry.formerDescriptions;
   return entry;
 }
 
-/** The project-level settings of a project resource's spec (its `keys` list names resources, not keys). */
+/**
+ * The project-level settings of a project resource's spec (its `keys` list names resources, not keys). Its
+ * `rotate` and `deliver` stay project fields, so `buildDesiredState` lets keys inherit them exactly as it does
+ * for a YAML manifest (key specs hold only the keys' own values).
+ */
 function projectSettings(spec: Record<string, unknown>): Record<string, unknown> {
   const { keys: _keys, ...settings } = spec;
   return settings;

@@ -25,10 +25,30 @@ export const SPEC_TRIGGER = 'spec';
 export const API_URL_TRIGGER = 'api_url';
 /** Key resources only, when the project sets `credentialsEnv`: the variable NAME its destroy-time `deactivate` reads. */
 export const CREDENTIALS_ENV_TRIGGER = 'credentials_env';
+/** The file cdktf writes a stack to, in `cdktf.out/stacks/<stack>/`: the "manifest" of a stack. */
+export const STACK_FILE_NAME = 'cdk.tf.json';
 /** The environment variable through which a key resource's destroy-time provisioner passes the applied key spec. */
 export const APPLIED_KEY_ENV = 'SCALEFLEX_KEYS_APPLIED_KEY';
 
-/** A key as its resource's `spec` trigger holds it: effective permissions, every field explicit. */
+/** A `deliver` sink as a spec trigger holds it: the manifest's own shape (`exec` with an optional `timeout`, or `file`). */
+export type SynthesizedDeliverySink = { readonly exec: readonly string[]; readonly timeout?: number } | { readonly file: string };
+
+/** A `rotate` setting as a spec trigger holds it: the durations as written (`90d`, `7d`). */
+export interface SynthesizedRotation {
+  readonly every: string;
+  readonly overlap: string;
+}
+
+/**
+ * A key as its resource's `spec` trigger holds it: effective permissions, every field explicit.
+ *
+ * `rotate` and `deliver` are the key's OWN values, never its project's defaults: the project's resource carries
+ * those (`SynthesizedProjectSettings`) and the stack reader hands both to the manifest's `buildDesiredState`,
+ * which applies the inheritance exactly as for YAML (a pinned key does not inherit `rotate`; `deliver: []`
+ * overrides the project's sinks). So editing a project's defaults changes the project's trigger only (its
+ * resource is replaced and its `apply` re-runs) rather than replacing every key resource, and a key's trigger
+ * (which the destroy-time `deactivate` reads from state) stays what the key itself declares.
+ */
 export interface SynthesizedKeySpec {
   readonly description: string;
   /** Effective permissions (sets expanded), sorted, no repeats. */
@@ -38,6 +58,17 @@ export interface SynthesizedKeySpec {
   readonly uuid?: string;
   /** Present (and true) only when the key is `protected: true`, so that existing triggers do not change. */
   readonly protected?: true;
+  // The fields below are present only when set, so that the triggers of keys without them do not change.
+  /** Review metadata (`owner`, `purpose`, `justification`): never sent to the API. */
+  readonly owner?: string;
+  readonly purpose?: string;
+  readonly justification?: string;
+  /** The key's own rotation (not the project's). */
+  readonly rotate?: SynthesizedRotation;
+  /** As written: a UTC date or date-time. */
+  readonly expires?: string;
+  /** The key's own sinks (not the project's); `[]` is kept: it means "nowhere", overriding the project's. */
+  readonly deliver?: readonly SynthesizedDeliverySink[];
 }
 
 /** Project-level settings, as a project resource's `spec` trigger holds them. */
@@ -47,6 +78,10 @@ export interface SynthesizedProjectSettings {
   /** The name of the environment variable holding the admin key; never the key. */
   readonly credentials?: { readonly env: string };
   readonly unmanaged: UnmanagedPolicy;
+  /** The project's default rotation, when set; the stack reader lets keys inherit it as YAML does. */
+  readonly rotate?: SynthesizedRotation;
+  /** The project's default sinks, when set; the stack reader lets keys inherit them as YAML does. */
+  readonly deliver?: readonly SynthesizedDeliverySink[];
 }
 
 /**
@@ -67,6 +102,12 @@ export function keySpecJson(spec: SynthesizedKeySpec): string {
     formerDescriptions: [...spec.formerDescriptions],
     ...(spec.uuid !== undefined ? { uuid: spec.uuid } : {}),
     ...(spec.protected === true ? { protected: true } : {}),
+    ...(spec.owner !== undefined ? { owner: spec.owner } : {}),
+    ...(spec.purpose !== undefined ? { purpose: spec.purpose } : {}),
+    ...(spec.justification !== undefined ? { justification: spec.justification } : {}),
+    ...(spec.rotate !== undefined ? { rotate: rotationJson(spec.rotate) } : {}),
+    ...(spec.expires !== undefined ? { expires: spec.expires } : {}),
+    ...(spec.deliver !== undefined ? { deliver: deliveryJson(spec.deliver) } : {}),
   });
 }
 
@@ -78,6 +119,35 @@ export function projectSpecJson(spec: SynthesizedProjectSpec): string {
     ...(spec.credentials !== undefined ? { credentials: { env: spec.credentials.env } } : {}),
     unmanaged: spec.unmanaged,
     keys: [...spec.keys].sort(),
+    // After `keys`, and only when set, so that projects without them synthesize what they always did.
+    ...(spec.rotate !== undefined ? { rotate: rotationJson(spec.rotate) } : {}),
+    ...(spec.deliver !== undefined ? { deliver: deliveryJson(spec.deliver) } : {}),
+  });
+}
+
+// Both keep a value of the wrong shape (from plain JavaScript, synthesized without validation) as it is, so that
+// the stack reader's validation reports it rather than this encoding hiding it.
+
+/** A rotation in its fixed field order. */
+function rotationJson(rotate: SynthesizedRotation): unknown {
+  return isRecord(rotate) ? { every: rotate.every, overlap: rotate.overlap } : rotate;
+}
+
+/**
+ * Sinks in a fixed field order (`exec`, `timeout`, `file`). A sink with both `exec` and `file` keeps both, so it
+ * reaches the reader's validation as declared; other fields are not part of the format (synth-time validation,
+ * which sees the props, reports them).
+ */
+function deliveryJson(sinks: readonly SynthesizedDeliverySink[]): unknown {
+  if (!Array.isArray(sinks)) return sinks;
+  return sinks.map((sink: unknown) => {
+    if (!isRecord(sink)) return sink;
+    const s = sink as { exec?: readonly string[]; timeout?: number; file?: string };
+    return {
+      ...(s.exec !== undefined ? { exec: s.exec } : {}),
+      ...(s.timeout !== undefined ? { timeout: s.timeout } : {}),
+      ...(s.file !== undefined ? { file: s.file } : {}),
+    };
   });
 }
 
