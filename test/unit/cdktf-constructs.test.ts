@@ -7,7 +7,14 @@ import 'cdktf/lib/testing/adapters/jest';
 import { App, Testing, TerraformStack } from 'cdktf';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Resource } from '@cdktf/provider-null/lib/resource';
-import { Permission, ScaleflexApiKey, type ScaleflexApiKeyProps, ScaleflexProject, type ScaleflexProjectProps } from '../../src/cdktf';
+import {
+  type DeliverySink,
+  Permission,
+  ScaleflexApiKey,
+  type ScaleflexApiKeyProps,
+  ScaleflexProject,
+  type ScaleflexProjectProps,
+} from '../../src/cdktf';
 import { readCdktfStackText } from '../../src/manifest/cdktf/reader';
 import { keySpecJson } from '../../src/manifest/cdktf/wire';
 
@@ -190,12 +197,91 @@ describe('triggers across two synths', () => {
   });
 
   test.each([
+    {
+      name: "giving one key an owner, purpose, justification, rotation, expiry or sinks changes only that key's triggers",
+      keys: DEMO_KEYS.map(([id, p]): KeyDecl =>
+        id === 'storefront'
+          ? [id, { ...p, owner: '@web', purpose: 'shop', justification: 'none risky', rotate: { every: '90d', overlap: '7d' }, expires: '2027-03-01', deliver: [{ file: 'secrets/web.env' }] }]
+          : [id, p],
+      ),
+      changed: ['demo_storefront'],
+    },
+  ])('$name', ({ keys, changed }) => {
+    expect(differingAfter(keys)).toEqual(changed);
+  });
+
+  test.each([
+    { name: 'a rotation', props: { ...DEMO_PROPS, rotate: { every: '90d', overlap: '7d' } } },
+    { name: 'delivery sinks', props: { ...DEMO_PROPS, deliver: [{ exec: ['gh', 'secret', 'set', '{name}'] }] as DeliverySink[] } },
+  ])("giving the project $name changes the project's own triggers (its apply re-runs) and no key's", ({ props }) => {
+    const after = (JSON.parse(Testing.synthScope((scope) => void declare(scope as TerraformStack, props))) as Synth).resource.null_resource;
+    expect(after.demo!.triggers).not.toEqual(before.demo!.triggers);
+    for (const id of Object.keys(after).filter((k) => k !== 'demo')) expect(after[id]!.triggers).toEqual(before[id]!.triggers);
+  });
+
+  test.each([
     { name: 'adding a key', keys: [...DEMO_KEYS, ['extra', { description: 'Extra', permissions: [Permission.OBJECTS_LIST] }] as KeyDecl] },
     { name: 'removing a key', keys: DEMO_KEYS.filter(([id]) => id !== 'pinned') },
   ])("$name changes the project's own triggers, so its apply re-runs (replace_triggered_by fires on no create), and no other key's", ({ keys }) => {
     const after = synthWith(keys);
     expect(after.demo!.triggers).not.toEqual(before.demo!.triggers);
     for (const id of Object.keys(after).filter((k) => k !== 'demo' && k in before)) expect(after[id]!.triggers).toEqual(before[id]!.triggers);
+  });
+});
+
+describe('owner, purpose, justification, rotate, expires and deliver', () => {
+  const sinks: DeliverySink[] = [{ exec: ['gh', 'secret', 'set', '{name}', '--env', 'production'], timeout: 30 }, { file: 'secrets/demo.env' }];
+  const synthesized = Testing.synthScope((scope) => {
+    const project = new ScaleflexProject(scope, 'demo', { token: 'demo', rotate: { every: '90d', overlap: '7d' }, deliver: [{ file: 'secrets/all.json' }] });
+    new ScaleflexApiKey(project, 'full', {
+      description: 'CI uploader',
+      permissions: [Permission.FILE_UPLOAD],
+      owner: '@platform-team',
+      purpose: 'uploads from CI',
+      justification: 'needs uploads',
+      rotate: { overlap: '14d', every: '1y' },
+      expires: '2027-03-01',
+      deliver: sinks,
+    });
+    new ScaleflexApiKey(project, 'nowhere', { description: 'Quiet', permissions: [Permission.OBJECTS_LIST], deliver: [] });
+    new ScaleflexApiKey(project, 'plain', { description: 'Plain', permissions: [Permission.OBJECTS_LIST] });
+  });
+  const resources = (JSON.parse(synthesized) as Synth).resource.null_resource;
+  const specOf = (prefix: string) => Object.entries(resources).find(([id]) => id.startsWith(prefix))![1].triggers.spec;
+
+  test("a key's spec trigger holds each field it sets, after the existing ones, in a fixed order", () => {
+    expect(specOf('demo_full_')).toBe(
+      JSON.stringify({
+        description: 'CI uploader',
+        permissions: ['FILE_UPLOAD'],
+        active: true,
+        formerDescriptions: [],
+        owner: '@platform-team',
+        purpose: 'uploads from CI',
+        justification: 'needs uploads',
+        rotate: { every: '1y', overlap: '14d' },
+        expires: '2027-03-01',
+        deliver: [{ exec: ['gh', 'secret', 'set', '{name}', '--env', 'production'], timeout: 30 }, { file: 'secrets/demo.env' }],
+      }),
+    );
+  });
+
+  test("a key's own `deliver: []` is kept (it overrides the project's sinks); a key that sets nothing holds none of the project's defaults", () => {
+    expect(JSON.parse(specOf('demo_nowhere_')!)).toEqual({ description: 'Quiet', permissions: ['OBJECTS_LIST'], active: true, formerDescriptions: [], deliver: [] });
+    expect(specOf('demo_plain_')).toBe(JSON.stringify({ description: 'Plain', permissions: ['OBJECTS_LIST'], active: true, formerDescriptions: [] }));
+  });
+
+  test("the project's defaults are in its own spec trigger, after its key resources' names", () => {
+    const spec = JSON.parse(resources.demo!.triggers.spec!) as Record<string, unknown>;
+    expect(Object.keys(spec)).toEqual(['token', 'unmanaged', 'keys', 'rotate', 'deliver']);
+    expect(spec).toMatchObject({ rotate: { every: '90d', overlap: '7d' }, deliver: [{ file: 'secrets/all.json' }] });
+  });
+
+  test('the stack passes validation at synth', () => {
+    const stack = new TerraformStack(Testing.app(), 'ok');
+    const p = new ScaleflexProject(stack, 'demo', { token: 'demo', rotate: { every: '90d', overlap: '7d' }, deliver: sinks });
+    new ScaleflexApiKey(p, 'k', { description: 'k', permissions: [Permission.OBJECTS_LIST], owner: '@me', expires: '2027-03-01T12:00:00Z', deliver: [] });
+    expect(() => stack.runAllValidations()).not.toThrow();
   });
 });
 
@@ -315,6 +401,30 @@ describe('validation at synth', () => {
     const message = validationError((stack) => void declare(stack, { token: 'p' }, [['a', { description, permissions: [Permission.OBJECTS_LIST] }]]));
     expect(message).toMatch(words);
   });
+
+  const ok = { description: 'k', permissions: [Permission.OBJECTS_LIST] };
+  test.each([
+    { name: 'a key whose rotate.overlap is not shorter than rotate.every', project: {}, key: { ...ok, rotate: { every: '7d', overlap: '1w' } }, path: 'stack/p/k', words: /rotate\.overlap "1w" must be shorter than rotate\.every "7d"/ },
+    { name: 'a project whose rotate.overlap is not shorter than rotate.every', project: { rotate: { every: '30d', overlap: '30d' } }, key: ok, path: 'stack/p', words: /rotate\.overlap "30d" must be shorter/ },
+    { name: 'a malformed rotation duration', project: {}, key: { ...ok, rotate: { every: '90 days', overlap: '7d' } }, path: 'stack/p/k', words: /90 days/ },
+    { name: 'a key pinned by uuid with its own rotate', project: {}, key: { ...ok, uuid: '0b0f1c6e-1111-4222-8333-944455556666', rotate: { every: '90d', overlap: '7d' } }, path: 'stack/p/k', words: /pins a uuid and cannot rotate/ },
+    { name: 'an expiry that is not a date', project: {}, key: { ...ok, expires: '2027-02-30' }, path: 'stack/p/k', words: /expires "2027-02-30" is not a date/ },
+    { name: 'an empty owner', project: {}, key: { ...ok, owner: '' }, path: 'stack/p/k', words: /owner/ },
+    { name: 'an unknown placeholder in a key\'s exec sink', project: {}, key: { ...ok, deliver: [{ exec: ['gh', 'secret', 'set', '{nmae}'] }] }, path: 'stack/p/k', words: /unknown placeholder \{nmae\} in deliver exec argument/ },
+    { name: 'an unknown placeholder in a project\'s exec sink', project: { deliver: [{ exec: ['vault', '{token}'] }] }, key: ok, path: 'stack/p', words: /unknown placeholder \{token\}/ },
+    { name: 'a file sink outside the stack directory', project: {}, key: { ...ok, deliver: [{ file: '../../secrets.env' }] }, path: 'stack/p/k', words: /leaves the manifest's directory/ },
+    { name: 'an absolute file sink', project: { deliver: [{ file: '/etc/secrets.json' }] }, key: ok, path: 'stack/p', words: /is an absolute path/ },
+    { name: 'a file sink naming the stack file itself', project: {}, key: { ...ok, deliver: [{ file: './cdk.tf.json' }] }, path: 'stack/p/k', words: /is the manifest itself/ },
+    { name: 'a file sink with a timeout', project: {}, key: { ...ok, deliver: [{ file: 'secrets.env', timeout: 5 } as unknown as DeliverySink] }, path: 'stack/p/k', words: /`timeout` applies to `exec` sinks only/ },
+    { name: 'a sink with both exec and file', project: {}, key: { ...ok, deliver: [{ exec: ['cat'], file: 'a.env' } as unknown as DeliverySink] }, path: 'stack/p/k', words: /exactly one of `exec` or `file`/ },
+  ] as Array<{ name: string; project: Partial<ScaleflexProjectProps>; key: ScaleflexApiKeyProps; path: string; words: RegExp }>)(
+    'the new fields are checked like in YAML, at the construct that declared them: $name',
+    ({ project, key, path, words }) => {
+      const message = validationError((stack) => void declare(stack, { token: 'p', ...project }, [['k', key]])) ?? '';
+      const lines = message.split('\n').filter((l) => l.startsWith(`  [${path}] `));
+      expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(words)]));
+    },
+  );
 
   test('two keys whose secrets would share a variable are refused, naming both constructs', () => {
     const keys: KeyDecl[] = [

@@ -12,7 +12,8 @@ import { Permission, ScaleflexApiKey, ScaleflexProject } from '../../src/cdktf';
 import { destroyVerdict, lookupStackKey } from '../../src/manifest/cdktf/destroy-check';
 import { readCdktfStack, readCdktfStackText, readKeySpecText, readStackFile } from '../../src/manifest/cdktf/reader';
 import { escapeTerraformTemplate, unescapeTerraformTemplate } from '../../src/manifest/cdktf/wire';
-import { formatDiagnostics } from '../../src/manifest';
+import { formatDiagnostics, parseManifestText } from '../../src/manifest';
+import type { DesiredState } from '../../src/model';
 import { operatorTrust } from '../../src/trust';
 
 /** What the operator of these stacks allows: their API origin and their credential variable. */
@@ -81,6 +82,107 @@ describe('readCdktfStack on a synthesized stack', () => {
     const key = read.state!.projects[0]!.keys[0]!;
     expect(key.source?.file).toBe(file);
     expect(lines[key.source!.line - 1]).toContain('"path": "keys/demo/uploader/Default"');
+  });
+});
+
+/** A stack that uses every key-lifecycle field: project defaults, a key's own values, and keys that inherit. */
+function lifecycleStack(stack: TerraformStack): void {
+  const demo = new ScaleflexProject(stack, 'demo', {
+    token: 'demo',
+    rotate: { every: '90d', overlap: '7d' },
+    deliver: [{ exec: ['gh', 'secret', 'set', '{name}', '--env', 'production'], timeout: 120 }, { file: 'secrets/demo.env' }],
+  });
+  new ScaleflexApiKey(demo, 'own', {
+    description: 'CI uploader',
+    permissions: [Permission.FILE_UPLOAD],
+    owner: '@platform-team',
+    purpose: 'uploads from CI',
+    justification: 'uploads are its job',
+    rotate: { every: '1y', overlap: '30d' },
+    expires: '2027-03-01T12:00:00Z',
+    deliver: [{ file: 'secrets/ci.json' }],
+  });
+  new ScaleflexApiKey(demo, 'inherits', { description: 'Storefront', permissions: [Permission.OBJECTS_LIST], expires: '2027-03-01' });
+  new ScaleflexApiKey(demo, 'nowhere', { description: 'Quiet', permissions: [Permission.OBJECTS_LIST], deliver: [] });
+  new ScaleflexApiKey(demo, 'pinned', { description: 'Pinned', permissions: [Permission.OBJECTS_LIST], uuid: '0b0f1c6e-1111-4222-8333-944455556666' });
+  const shop = new ScaleflexProject(stack, 'shop', { token: 'shop' });
+  new ScaleflexApiKey(shop, 'plain', { description: 'Plain', permissions: [Permission.OBJECTS_LIST], owner: '@shop' });
+}
+
+/** `lifecycleStack` as a YAML manifest. */
+const LIFECYCLE_YAML = `version: 1
+projects:
+  - token: demo
+    rotate: { every: 90d, overlap: 7d }
+    deliver:
+      - exec: [gh, secret, set, "{name}", --env, production]
+        timeout: 120
+      - file: secrets/demo.env
+    keys:
+      - description: CI uploader
+        permissions: [FILE_UPLOAD]
+        owner: "@platform-team"
+        purpose: uploads from CI
+        justification: uploads are its job
+        rotate: { every: 1y, overlap: 30d }
+        expires: 2027-03-01T12:00:00Z
+        deliver:
+          - file: secrets/ci.json
+      - description: Storefront
+        permissions: [OBJECTS_LIST]
+        expires: "2027-03-01"
+      - description: Quiet
+        permissions: [OBJECTS_LIST]
+        deliver: []
+      - description: Pinned
+        permissions: [OBJECTS_LIST]
+        uuid: 0b0f1c6e-1111-4222-8333-944455556666
+  - token: shop
+    keys:
+      - description: Plain
+        permissions: [OBJECTS_LIST]
+        owner: "@shop"
+`;
+
+/** A desired state without its source locations (a stack and a manifest declare things in different places). */
+function withoutSources(state: DesiredState | undefined): unknown {
+  return state?.projects.map(({ source: _p, keys, ...project }) => ({ ...project, keys: keys.map(({ source: _k, ...key }) => key) }));
+}
+
+describe('readCdktfStack on a stack using owner, purpose, justification, rotate, expires and deliver', () => {
+  const read = readCdktfStack(synthFile(lifecycleStack));
+  const yaml = parseManifestText(LIFECYCLE_YAML, 'scaleflex-keys.yaml');
+
+  test('reads back the same desired state as the equivalent YAML manifest', () => {
+    expect(read.diagnostics).toEqual([]);
+    expect(yaml.diagnostics).toEqual([]);
+    expect(withoutSources(read.state)).toEqual(withoutSources(yaml.state));
+  });
+
+  test("keys inherit the project's rotate and deliver as in YAML: not a pinned key's rotate, not over a key's own `deliver: []`", () => {
+    const [own, inherits, nowhere, pinned] = read.state!.projects[0]!.keys;
+    expect([own?.rotate?.every, own?.deliver]).toEqual(['1y', [{ file: 'secrets/ci.json' }]]);
+    expect([inherits?.rotate?.every, inherits?.deliver?.length, inherits?.expires]).toEqual(['90d', 2, '2027-03-01T00:00:00.000Z']);
+    expect([nowhere?.rotate?.every, nowhere?.deliver]).toEqual(['90d', undefined]);
+    expect([pinned?.rotate, pinned?.deliver?.length]).toEqual([undefined, 2]);
+    expect(read.state!.projects[1]!.keys[0]).toMatchObject({ owner: '@shop' });
+  });
+
+  test('a problem in a new field is reported at the resource that declared it (stack synthesized without validation)', () => {
+    const file = synthFile(
+      (stack) => {
+        const p = new ScaleflexProject(stack, 'demo', { token: 'demo', deliver: [{ file: 'cdk.tf.json' }] });
+        new ScaleflexApiKey(p, 'k', { description: 'k', permissions: [Permission.OBJECTS_LIST], rotate: { every: '7d', overlap: '7d' } });
+      },
+      { skipValidation: true },
+    );
+    const shownAll = readCdktfStack(file).diagnostics.map(shown);
+    expect(shownAll).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^\[keys\/demo\] deliver file "cdk\.tf\.json" is the manifest itself/),
+        expect.stringMatching(/^\[keys\/demo\/k\] rotate\.overlap "7d" must be shorter than rotate\.every "7d"/),
+      ]),
+    );
   });
 });
 
@@ -214,6 +316,24 @@ describe('what the destroy-time provisioners read', () => {
       { env: 'DEMO_ADMIN_KEY' },
       [{ description: 'CI uploader', permissions: ['FILE_UPLOAD', 'OBJECTS_FETCH', 'OBJECTS_LIST'], active: true, formerDescriptions: ['uploader'] }],
     ]);
+  });
+
+  test('readKeySpecText accepts a spec carrying owner, purpose, justification, rotate, expires and deliver', () => {
+    const file = synthFile(lifecycleStack);
+    const all = JSON.parse(fs.readFileSync(file, 'utf8')).resource.null_resource as Record<string, { triggers: Record<string, string> }>;
+    const own = unescapeTerraformTemplate(Object.entries(all).find(([id]) => id.startsWith('demo_own_'))![1].triggers.spec!);
+    expect(Object.keys(JSON.parse(own))).toEqual(
+      expect.arrayContaining(['owner', 'purpose', 'justification', 'rotate', 'expires', 'deliver']),
+    );
+    const read = readKeySpecText(own, '$SCALEFLEX_KEYS_APPLIED_KEY', { token: 'demo' });
+    expect(read.diagnostics).toEqual([]);
+    expect(read.state!.projects[0]!.keys[0]).toMatchObject({
+      description: 'CI uploader',
+      owner: '@platform-team',
+      rotate: { every: '1y', overlap: '30d' },
+      expires: '2027-03-01T12:00:00.000Z',
+      deliver: [{ file: 'secrets/ci.json' }],
+    });
   });
 
   test.each([
