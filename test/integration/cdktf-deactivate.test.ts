@@ -182,6 +182,28 @@ describe('scaleflex-keys deactivate', () => {
       expect(Object.entries(after).filter(([, k]) => !k.active).map(([d]) => d)).toEqual(deactivated);
     });
 
+    /** A spec using every key-lifecycle field a ScaleflexApiKey can declare. */
+    const lifecycle = {
+      owner: '@platform-team',
+      purpose: 'uploads from CI',
+      justification: 'needs it',
+      rotate: { every: '90d', overlap: '7d' },
+      expires: '2030-01-01',
+      deliver: [{ exec: ['gh', 'secret', 'set', '{name}'], timeout: 30 }, { file: 'secrets/gamma.env' }],
+    };
+    test.each([
+      { name: 'its resource is declared with the same spec: deactivated', declared: keySpec('g3', lifecycle), deactivated: ['g3'] },
+      { name: 'its resource is declared with another owner: a replacement, nothing deactivated', declared: keySpec('g3', { ...lifecycle, owner: '@someone-else' }), deactivated: [], words: /still declares res_g3 with a newer spec/ },
+    ] as Array<{ name: string; declared: string; deactivated: string[]; words?: RegExp }>)('a spec carrying owner, rotate, expires and deliver: $name', async ({ declared, deactivated, words }) => {
+      const file = stack({ res_g3: declared });
+      const r = await key(['--skip-if-replaced-in', file, '--key-resource', 'res_g3'], keySpec('g3', lifecycle));
+      expect(r.code).toBe(0);
+      if (words) expect(r.stdout).toMatch(words);
+      const after = await live('gamma');
+      expect(Object.entries(after).filter(([, k]) => !k.active).map(([d]) => d)).toEqual(deactivated);
+      expect(Object.keys(after).filter((d) => d.startsWith('g3'))).toEqual(['g3']); // not rotated, nothing created
+    });
+
     test('never deactivates the key it runs with, saying so', async () => {
       const self = Object.keys(await live('gamma')).find((d) => !/^g\d$/.test(d))!;
       const r = await key([], keySpec(self));
