@@ -25,10 +25,10 @@
  */
 import { createHash } from 'node:crypto';
 // undici's parts are loaded file by file: its index also loads fetch, WebSocket, caches and mocks, which took
-// 60 ms of every command's start against 20 ms for these three (`node -e "require(...)"`, node 20).
+// 60 ms of every command's start against 20 ms for the agent and the retry interceptor (`node -e "require(...)"`,
+// node 20).
 import Agent = require('undici/lib/dispatcher/agent');
 import retryInterceptor = require('undici/lib/interceptor/retry');
-import dispatchRequest = require('undici/lib/api/api-request');
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header';
 import { ApiUnreachableError, ScaleflexApiError } from '../errors';
@@ -546,7 +546,7 @@ export class Transport {
     if (spec.body !== undefined) headers['content-type'] = 'application/json';
     for (;;) {
       try {
-        const res = await dispatchRequest.call(this.dispatcher, {
+        const res = await exchange(this.dispatcher, {
           origin: spec.origin,
           path: spec.path,
           method: spec.method,
@@ -554,17 +554,16 @@ export class Transport {
           ...(spec.body === undefined ? {} : { body: spec.body }),
           retryOptions: { throwOnError: false, retry: retryDecision(call, this.random) },
           [kCall]: call,
-        } as Dispatcher.RequestOptions);
-        const text = await res.body.text();
+        } as Dispatcher.DispatchOptions);
         // The request this answer's permit went to leaves first: undici writes it from a setImmediate, and reading
         // this answer (its JSON, its keys) before that would hold it back, and with it every request freed in
         // the same turn (500 projects x 50 keys at 20 ms: ~3 ms a round).
         if (call.handedOn) await afterQueuedWrites();
         const requestId = firstHeader(res.headers['x-request-id']);
         return {
-          status: res.statusCode,
+          status: res.status,
           headers: res.headers,
-          text,
+          text: res.text,
           ...(requestId ? { requestId } : {}),
           attempts: call.attempt,
           elapsedMs: Date.now() - call.startedAt,
@@ -612,6 +611,39 @@ export class Transport {
   async close(): Promise<void> {
     await this.agent.close();
   }
+}
+
+/**
+ * Sends one call through the dispatcher (retries and pacing included) and collects its final answer, the body as
+ * text. A handler of our own rather than undici's `request()`: no body stream to build and drain, about 17 µs less
+ * CPU a request (measured against a local server), which a plan spends on its one thread between an answer and the
+ * next request (500 projects x 50 keys at 20 ms: ~20 ms).
+ */
+function exchange(dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    let status = 0;
+    let headers: IncomingHttpHeaders = {};
+    let chunks: Buffer[] = [];
+    const handler: Dispatcher.DispatchHandler = {
+      // undici tells a handler of its current API from a legacy one by this method: it must be there.
+      onRequestStart: () => undefined,
+      onResponseStart: (_controller, statusCode, responseHeaders) => {
+        status = statusCode;
+        headers = responseHeaders;
+        chunks = [];
+      },
+      onResponseData: (_controller, chunk) => {
+        chunks.push(chunk);
+      },
+      onResponseEnd: () => resolve({ status, headers, text: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8') }),
+      onResponseError: (_controller, err) => reject(err),
+    };
+    try {
+      dispatcher.dispatch(opts, handler);
+    } catch (err) {
+      reject(err);
+    }
+  });
 }
 
 /**

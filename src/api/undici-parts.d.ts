@@ -1,5 +1,5 @@
 /**
- * Types for the three undici files the transport loads one by one (see transport.ts for why): the same classes
+ * Types for the two undici files the transport loads one by one (see transport.ts for why): the same classes
  * and functions undici's index exports, typed from its own declarations.
  */
 declare module 'undici/lib/dispatcher/agent' {
@@ -11,11 +11,4 @@ declare module 'undici/lib/interceptor/retry' {
   import { interceptors } from 'undici';
   const retry: typeof interceptors.retry;
   export = retry;
-}
-
-declare module 'undici/lib/api/api-request' {
-  import type { Dispatcher } from 'undici';
-  /** `Dispatcher.prototype.request`, called with the dispatcher as `this`. */
-  function request(this: Dispatcher, options: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData>;
-  export = request;
 }
