@@ -1,20 +1,17 @@
 /**
  * The shapes of the `rotate` and `deliver` props that `ScaleflexProject` (project defaults) and
  * `ScaleflexApiKey` (the key's own) share: the manifest's `$defs.rotation` and `$defs.delivery`, field for field,
- * so that synth-time validation checks them with the manifest's schema and rules.
+ * so that synth-time validation checks them with the manifest's schema and rules. They are the wire format's
+ * own types (what a trigger holds), named for the constructs' users.
  */
+import type { SynthesizedDeliverySink, SynthesizedRotation } from '../manifest/cdktf/wire';
 
 /**
  * Rotation with overlap: when the live key is older than `every`, a plan renames it to
  * `<description> (rotated YYYY-MM-DD, off after YYYY-MM-DD)` and creates a successor with the same description and
- * permissions; the old key is deactivated after `overlap`.
+ * permissions; the old key is deactivated after `overlap`. The manifest's `rotate:`, field for field.
  */
-export interface Rotation {
-  /** How old the live key may get before a plan rotates it: days, weeks or years (`90d`, `13w`, `1y`). */
-  readonly every: string;
-  /** How long the old key stays active next to its successor (`7d`); shorter than `every`. */
-  readonly overlap: string;
-}
+export type Rotation = SynthesizedRotation;
 
 /**
  * One place the secret of a new key goes: exactly one of
@@ -27,4 +24,4 @@ export interface Rotation {
  *   merged, under a lock. Relative to the directory of the synthesized stack, `cdktf.out/stacks/<stack>/` (where
  *   Terraform runs, like `secretsOut`), and inside it; never `cdk.tf.json` itself.
  */
-export type DeliverySink = { readonly exec: readonly string[]; readonly timeout?: number } | { readonly file: string };
+export type DeliverySink = SynthesizedDeliverySink;

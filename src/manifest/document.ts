@@ -29,7 +29,9 @@ export interface ManifestProject {
 
 /** `rotate:` as written: durations `90d`, `13w`, `1y`; `overlap` shorter than `every`. */
 export interface ManifestRotation {
+  /** How old the live key may get before a plan rotates it: days, weeks or years (`90d`, `13w`, `1y`). */
   every: string;
+  /** How long the old key stays active next to its successor (`7d`); shorter than `every`. */
   overlap: string;
 }
 

@@ -6,6 +6,7 @@
  */
 import { isRecord } from '../../compare';
 import type { UnmanagedPolicy } from '../../model';
+import type { ManifestRotation } from '../document';
 
 /** The trigger that marks a `null_resource` as one of ours, and says which kind it is. */
 export const KIND_TRIGGER = 'scaleflex_keys';
@@ -33,11 +34,8 @@ export const APPLIED_KEY_ENV = 'SCALEFLEX_KEYS_APPLIED_KEY';
 /** A `deliver` sink as a spec trigger holds it: the manifest's own shape (`exec` with an optional `timeout`, or `file`). */
 export type SynthesizedDeliverySink = { readonly exec: readonly string[]; readonly timeout?: number } | { readonly file: string };
 
-/** A `rotate` setting as a spec trigger holds it: the durations as written (`90d`, `7d`). */
-export interface SynthesizedRotation {
-  readonly every: string;
-  readonly overlap: string;
-}
+/** A `rotate` setting as a spec trigger holds it: the manifest's, durations as written (`90d`, `7d`). */
+export type SynthesizedRotation = Readonly<ManifestRotation>;
 
 /**
  * A key as its resource's `spec` trigger holds it: effective permissions, every field explicit.
