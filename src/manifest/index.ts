@@ -64,10 +64,11 @@ function masked<T extends ManifestResult>(result: T): T {
 
 /**
  * Validates a manifest-shaped value with a locator that can also point at mapping keys (unknown fields).
- * Runs the schema and the semantic rules together, so one run reports every problem.
+ * Runs the schema and the semantic rules together, so one run reports every problem. `fieldNames`, when the reader
+ * collected them, lets the rules skip fields the document never names.
  */
-export function validateLocatedDocument(doc: unknown, locate: Locator, options?: ManifestOptions): ManifestResult {
-  const rules = checkRules(doc, locate, { trust: trustOf(options) });
+export function validateLocatedDocument(doc: unknown, locate: Locator, options?: ManifestOptions, fieldNames?: ReadonlySet<string>): ManifestResult {
+  const rules = checkRules(doc, locate, { trust: trustOf(options), fieldNames });
   const superseded = [...rules.superseded];
   const schema = schemaDiagnostics(doc, locate, (pointer) =>
     superseded.some((s) => pointer === s || pointer.startsWith(`${s}/`)),
@@ -113,7 +114,7 @@ export function parseManifestText(text: string, file: string, options?: Manifest
 
 function validateYaml(parsed: ParsedYaml, options: ManifestOptions | undefined): ManifestResult {
   if (parsed.value === undefined) return { diagnostics: sortDiagnostics(parsed.diagnostics) };
-  const result = validateLocatedDocument(parsed.value, parsed.locate, options);
+  const result = validateLocatedDocument(parsed.value, parsed.locate, options, parsed.fieldNames);
   const diagnostics = sortDiagnostics([...parsed.diagnostics, ...result.diagnostics]);
   return hasErrors(diagnostics) ? { diagnostics } : { ...result, diagnostics };
 }

@@ -83,6 +83,8 @@ function skipFiller(text: string, i: number): number {
 export interface QuickResult {
   value: Record<string, unknown>;
   locate: Locator;
+  /** Every mapping key in the text, when the line reader read it (js-yaml's events do not say). */
+  fieldNames?: ReadonlySet<string>;
 }
 
 /**
@@ -92,7 +94,7 @@ export interface QuickResult {
 export function parseQuick(text: string, file: string, precise: () => Locator): QuickResult | undefined {
   if (NOT_PLAIN_TEXT.test(text)) return undefined;
   const lines = readPlainManifest(text);
-  if (lines) return { value: lines.value, locate: quickLocator(text, file, lines.value, lines.mappings, precise) };
+  if (lines) return { value: lines.value, locate: quickLocator(text, file, lines.value, lines.mappings, precise), fieldNames: lines.fieldNames };
   const starts: number[] = [];
   /** Where each mapping starts (its first key, as the precise path reports it). */
   const mappings = new Map<object, number>();

@@ -25,6 +25,8 @@ export interface ParsedYaml {
    * were not looked for. A caller that finds a problem re-reads with `fastPath: false` to report it.
    */
   quick?: boolean;
+  /** Every mapping key in the text, when the reader collected them (see `RuleOptions.fieldNames`). */
+  fieldNames?: ReadonlySet<string>;
 }
 
 /** The precise path, loaded on first use. */
@@ -47,7 +49,7 @@ export function parseYamlManifest(text: string, file: string, options: { fastPat
   if (text.trim() === '') return fail([fileError(file, 'the manifest is empty; it needs at least `version: 1` and `projects:`')]);
   if (options.fastPath !== false) {
     const quick = parseQuick(text, file, () => precise(text, file).locate);
-    if (quick) return { value: quick.value, locate: quick.locate, diagnostics: [], quick: true };
+    if (quick) return { value: quick.value, locate: quick.locate, diagnostics: [], quick: true, fieldNames: quick.fieldNames };
   }
   return precise(text, file);
 }

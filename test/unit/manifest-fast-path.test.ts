@@ -13,6 +13,8 @@ import { escapePointer } from '../../src/manifest/diagnostics';
 import { parseYamlManifest } from '../../src/manifest/yaml-source';
 import { corePlainScalar } from '../../src/manifest/yaml-quick';
 import { readPlainManifest } from '../../src/manifest/yaml-lines';
+import { checkRules } from '../../src/manifest/rules';
+import { operatorTrust } from '../../src/trust';
 
 const ROOT = path.join(__dirname, '../..');
 const example = fs.readFileSync(path.join(ROOT, 'examples/scaleflex-keys.yaml'), 'utf8');
@@ -259,6 +261,47 @@ test('seeded random damage: wherever the fast path answers, it agrees with the p
   // The damage must leave plenty of documents the fast path takes, or this test proves nothing.
   expect(answered).toBeGreaterThan(300);
   expect(same).toBe(300);
+});
+
+/** Every mapping key in a plain value. */
+function keysOf(value: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) value.forEach((item) => keysOf(item, into));
+  else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      into.add(k);
+      keysOf(v, into);
+    }
+  }
+  return into;
+}
+
+const oneKey = (...lines: string[]) =>
+  ['version: 1', 'projects:', '  - token: demo', '    keys:', '      - description: a', '        permissions: [OBJECTS_LIST]', ...lines, ''].join('\n');
+
+// The line reader names every mapping key, and the rules skip a field the document never names: each manifest here
+// names the field a skipped rule is about, in the line reader's subset, so the fast path must still report it.
+test.each([
+  ['a former description equal to the current one', oneKey('        formerDescriptions: [a]')],
+  ['a former description claimed twice', oneKey('        formerDescriptions: [old]', '      - description: b', '        permissions: [OBJECTS_LIST]', '        formerDescriptions: [old]')],
+  ['a uuid pinned twice', oneKey('        uuid: 0b5c3a0e-1111-4222-8333-444455556666', '      - description: b', '        permissions: [OBJECTS_LIST]', '        uuid: 0b5c3a0e-1111-4222-8333-444455556666')],
+  ['a protected key switched off', oneKey('        protected: true', '        active: false')],
+  ['a pinned key that rotates', oneKey('        uuid: 0b5c3a0e-1111-4222-8333-444455556666', '        rotate:', '          every: 90d', '          overlap: 7d')],
+  ['a project rotation whose overlap is as long as its period', oneKey().replace('    keys:', '    rotate:\n      every: 7d\n      overlap: 7d\n    keys:')],
+  ['an expiry that is no date', oneKey('        expires: 2027-02-30')],
+  ['a sink with both exec and file', oneKey('        deliver:', '          - exec: [gh, secret, set, "{name}"]', '            file: out.env')],
+  ['a secret pasted into a key', oneKey('        apiKey: abc')],
+  ['a secret pasted into a project', oneKey().replace('    keys:', '    secret-key: abc\n    keys:')],
+])('%s: reported on the fast path too', (_name, text) => {
+  const lines = readPlainManifest(text);
+  expect(lines).toBeDefined();
+  expect(lines!.fieldNames).toEqual(keysOf(lines!.value));
+  // The rules alone (a schema error would send the whole manifest to the precise path and hide a skipped rule).
+  const parsed = parseYamlManifest(text, 'm.yaml');
+  expect(parsed.fieldNames).toEqual(lines!.fieldNames);
+  const skipping = checkRules(parsed.value, parsed.locate, { trust: operatorTrust({}), fieldNames: parsed.fieldNames });
+  expect(skipping.diagnostics).not.toEqual([]);
+  expect(skipping).toEqual(checkRules(parsed.value, parsed.locate, { trust: operatorTrust({}) }));
+  expect(parseManifestText(text, 'm.yaml')).toEqual(parseManifestText(text, 'm.yaml', { fastPath: false }));
 });
 
 test('reading a manifest leaves the process alone: process.env is never replaced, on either path', () => {
