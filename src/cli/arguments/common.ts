@@ -74,7 +74,7 @@ export function addApiOptions(cmd: Command): Command {
     .option('--api-url <url>', 'Scaleflex API base URL for every project (overrides the manifest and SCALEFLEX_API_URL)')
     .option('--local', 'use the local emulator (state in .scaleflex-local/, or --state-dir): a running `scaleflex-keys emulator` there, else an embedded one')
     .option('--state-dir <dir>', 'with --local: the emulator state directory (default .scaleflex-local)')
-    .option('--parallelism <n>', 'requests in flight at once per API origin; projects are listed and applied this many at a time', integer(1, 64), DEFAULT_PARALLELISM)
+    .option('--parallelism <n>', 'requests in flight at once per API origin, plus one self check per project being opened (the next ones open ahead); projects are listed and applied this many at a time', integer(1, 64), DEFAULT_PARALLELISM)
     .option('--timeout <seconds>', 'the longest one API request may take, retries included', integer(1, 3600), DEFAULT_TIMEOUT_SECONDS)
     .option('--allow-api-url <origin>', 'allow a manifest or plan to name this API origin (repeatable; also SCALEFLEX_ALLOWED_API_URLS)', collect)
     .option('--allow-credential-env <name>', 'allow a manifest to name this credential variable, or PREFIX* (repeatable; also SCALEFLEX_ALLOWED_CREDENTIAL_ENV)', collect)
